@@ -1,0 +1,35 @@
+# One entry point for every job. `make test` and `make demo` each work on a fresh machine:
+# both depend on `setup`, which installs the Debian packages that are missing (idempotent).
+SHELL := /bin/bash
+SWIFT ?= swift
+CONFIG ?= release
+JOBS ?= $(shell nproc)
+BIN = .build/$(CONFIG)
+DEMO_DIR ?= cache/demo
+
+APT_PACKAGES = pkg-config libsndfile1-dev libsamplerate0-dev libfftw3-dev libhdf5-dev hdf5-tools \
+               python3-h5py python3-numpy
+
+.PHONY: setup build test demo bench bench-ingest bench-fbank clean
+
+setup:
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "setup: installing$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	else echo "setup: all system packages present"; fi
+
+build: setup
+	$(SWIFT) build -c $(CONFIG)
+
+test: setup
+	$(SWIFT) build -c debug --build-tests
+	$(SWIFT) test --skip-build --parallel --num-workers $(JOBS)
+
+demo: build
+	bash scripts/demo.sh $(BIN) $(DEMO_DIR)
+
+clean:
+	rm -rf .build cache/*

@@ -1,0 +1,3 @@
+import CSndFile
+import CSampleRate
+import CFFTW

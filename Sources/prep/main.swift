@@ -1,0 +1,2 @@
+import PrepKit
+print("prep")

@@ -1,0 +1,2 @@
+import XCTest
+final class FeatureStoreTestsSmoke: XCTestCase { func testNothing() {} }

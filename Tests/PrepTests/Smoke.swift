@@ -1,0 +1,2 @@
+import XCTest
+final class PrepTestsSmoke: XCTestCase { func testNothing() {} }
