@@ -36,6 +36,7 @@ let package = Package(
         ]),
 
         .testTarget(name: "ICBHITests", dependencies: ["ICBHI"]),
+        .testTarget(name: "HDF5Tests", dependencies: ["HDF5"]),
         .testTarget(name: "AudioDSPTests", dependencies: ["AudioDSP", "HDF5"]),
         .testTarget(name: "FeatureStoreTests", dependencies: ["FeatureStore", "HDF5"]),
         .testTarget(name: "PrepTests", dependencies: ["PrepKit", "HDF5", "FeatureStore"]),

@@ -16,6 +16,9 @@ static inline hid_t chdf5_p_file_create(void) { return H5P_FILE_CREATE; }
 static inline hid_t chdf5_p_file_access(void) { return H5P_FILE_ACCESS; }
 static inline hid_t chdf5_p_dataset_create(void) { return H5P_DATASET_CREATE; }
 static inline hid_t chdf5_p_link_create(void) { return H5P_LINK_CREATE; }
+static inline hid_t chdf5_p_group_create(void) { return H5P_GROUP_CREATE; }
+static inline hid_t chdf5_p_attribute_create(void) { return H5P_ATTRIBUTE_CREATE; }
+static inline size_t chdf5_variable(void) { return H5T_VARIABLE; }
 static inline unsigned chdf5_f_acc_trunc(void) { return H5F_ACC_TRUNC; }
 static inline unsigned chdf5_f_acc_excl(void) { return H5F_ACC_EXCL; }
 static inline unsigned chdf5_f_acc_rdonly(void) { return H5F_ACC_RDONLY; }

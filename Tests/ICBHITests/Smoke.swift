@@ -1,2 +1,0 @@
-import XCTest
-final class ICBHITestsSmoke: XCTestCase { func testNothing() {} }
