@@ -35,6 +35,9 @@ let package = Package(
             "PrepKit", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        // Benchmarks, not tests: our timings next to the reference's in one run (`make bench`).
+        .executableTarget(name: "bench", dependencies: ["AudioDSP", "HDF5"]),
+
         .testTarget(name: "ICBHITests", dependencies: ["ICBHI"]),
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5"]),
         .testTarget(name: "AudioDSPTests", dependencies: ["AudioDSP", "HDF5"]),
