@@ -1,4 +1,5 @@
 // swift-tools-version:6.0
+import Foundation
 import PackageDescription
 
 /// System C libraries, each behind a tiny system-library target found through pkg-config.
@@ -6,14 +7,38 @@ func systemLibrary(_ name: String, pkg: String, apt: String) -> Target {
     .systemLibrary(name: name, pkgConfig: pkg, providers: [.apt([apt])])
 }
 
+/// libtorch for the `CTorch` bridge (the trainer). Default: Debian's `libtorch-dev` (headers in
+/// /usr/include, libraries on the default linker path). To build against another libtorch,
+/// for example a CUDA build, set `LIBTORCH_DIR` to an unpacked libtorch distribution
+/// (`include/`, `lib/`; the cxx11-ABI variant): `LIBTORCH_DIR=/opt/libtorch swift build`.
+func libtorchTarget() -> Target {
+    let dir = Context.environment["LIBTORCH_DIR"].flatMap { $0.isEmpty ? nil : $0 }
+    let include = dir.map { "\($0)/include" } ?? "/usr/include"
+    var cxx = ["-std=c++17", "-I\(include)", "-I\(include)/torch/csrc/api/include", "-Wno-deprecated-declarations"]
+    var link: [LinkerSetting] = [.linkedLibrary("torch"), .linkedLibrary("torch_cpu"), .linkedLibrary("c10")]
+    if let dir {
+        cxx.append("-D_GLIBCXX_USE_CXX11_ABI=1")
+        // --no-as-needed keeps libtorch_cuda linked although no symbol of it is referenced.
+        link.append(.unsafeFlags(["-L\(dir)/lib", "-Xlinker", "-rpath", "-Xlinker", "\(dir)/lib",
+                                  "-Xlinker", "--no-as-needed"]))
+        if FileManager.default.fileExists(atPath: "\(dir)/lib/libtorch_cuda.so") {
+            link += [.linkedLibrary("torch_cuda"), .linkedLibrary("c10_cuda")]
+        }
+    }
+    return .target(name: "CTorch", cxxSettings: [.unsafeFlags(cxx)], linkerSettings: link)
+}
+
 let package = Package(
     name: "RespiratoryCache",
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "prep", targets: ["prep"]),
+        .executable(name: "train", targets: ["train"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // SHA-256 of inputs and shards (BoringSSL's SHA-NI code: hashing must not be the bottleneck).
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
     ],
     targets: [
         systemLibrary("CSndFile", pkg: "sndfile", apt: "libsndfile1-dev"),
@@ -28,7 +53,9 @@ let package = Package(
         // Thin Swift wrapper over the HDF5 C library.
         .target(name: "HDF5", dependencies: ["CHDF5"]),
         // On-disk formats: manifests, cycle audio store, feature shards, index, hashing, atomic files.
-        .target(name: "FeatureStore", dependencies: ["HDF5", "ICBHI"]),
+        .target(name: "FeatureStore", dependencies: [
+            "HDF5", "ICBHI", .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         // The `prep` stages (ingest, features, verify) as library code the CLI calls.
         .target(name: "PrepKit", dependencies: ["ICBHI", "AudioDSP", "FeatureStore", "HDF5"]),
         .executableTarget(name: "prep", dependencies: [
@@ -38,11 +65,19 @@ let package = Package(
         // Benchmarks, not tests: our timings next to the reference's in one run (`make bench`).
         .executableTarget(name: "bench", dependencies: ["AudioDSP", "HDF5"]),
 
+        // The trainer: libtorch behind a C API (CTorch); data, augmentation, schedule, metrics in Swift.
+        libtorchTarget(),
+        .target(name: "Training", dependencies: ["CTorch", "HDF5"]),
+        .executableTarget(name: "train", dependencies: [
+            "Training", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
         .testTarget(name: "ICBHITests", dependencies: ["ICBHI"]),
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5"]),
         .testTarget(name: "AudioDSPTests", dependencies: ["AudioDSP", "HDF5"]),
         .testTarget(name: "FeatureStoreTests", dependencies: ["FeatureStore", "HDF5"]),
         .testTarget(name: "PrepTests", dependencies: ["PrepKit", "HDF5", "FeatureStore"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "CTorch", "HDF5"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,78 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Crash-safe file replacement: write to a temp file beside the target, fsync it, rename it
+/// over the target, fsync the directory. A reader never sees a half-written file, and temp
+/// files (`.<name>.partial-<pid>`) are never mistaken for results: they are swept on the next run.
+public enum AtomicFile {
+    /// Prefix marking temp files that are not results.
+    public static let partialMarker = ".partial-"
+
+    /// The temp path used while `finalPath` is being produced by this process.
+    public static func temporaryPath(for finalPath: String) -> String {
+        let url = URL(fileURLWithPath: finalPath)
+        let name = "." + url.lastPathComponent + partialMarker + String(getpid())
+        return url.deletingLastPathComponent().appendingPathComponent(name).path
+    }
+
+    /// Writes `data` to `path` atomically and durably.
+    public static func write(_ data: Data, to path: String) throws {
+        try produce(path) { temporary in
+            guard FileManager.default.createFile(atPath: temporary, contents: data) else {
+                throw StoreError.io(path: temporary, reason: "cannot create file: \(String(cString: strerror(errno)))")
+            }
+        }
+    }
+
+    /// Lets `body` create the temp file at the given path, then makes it durable and publishes it.
+    /// On error the temp file is removed and the previous `path` (if any) is untouched.
+    public static func produce(_ path: String, _ body: (String) throws -> Void) throws {
+        let temporary = temporaryPath(for: path)
+        unlink(temporary)
+        do {
+            try body(temporary)
+            try fsync(path: temporary)
+            guard rename(temporary, path) == 0 else {
+                throw StoreError.io(path: path, reason: "rename failed: \(String(cString: strerror(errno)))")
+            }
+            try fsync(path: URL(fileURLWithPath: path).deletingLastPathComponent().path)
+        } catch {
+            unlink(temporary)
+            throw error
+        }
+    }
+
+    /// Flushes a file's or directory's data to stable storage.
+    public static func fsync(path: String) throws {
+        let descriptor = open(path, O_RDONLY)
+        guard descriptor >= 0 else {
+            throw StoreError.io(path: path, reason: "cannot open to sync: \(String(cString: strerror(errno)))")
+        }
+        defer { close(descriptor) }
+        guard Glibc.fsync(descriptor) == 0 else {
+            throw StoreError.io(path: path, reason: "fsync failed: \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// Removes temp files left by interrupted runs in `directory` (ours are never resumed).
+    @discardableResult
+    public static func sweepPartials(in directory: String) -> Int {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        var removed = 0
+        for name in names where name.hasPrefix(".") && name.contains(partialMarker) {
+            if unlink(directory + "/" + name) == 0 { removed += 1 }
+        }
+        return removed
+    }
+
+    /// Creates a directory and its parents, with a clear error.
+    public static func makeDirectory(_ path: String) throws {
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw StoreError.io(path: path, reason: "cannot create directory: \(error.localizedDescription)")
+        }
+    }
+}

@@ -1,0 +1,50 @@
+import Foundation
+
+/// The two manifests ingest writes (`recordings.csv`, `cycles.csv`) and reads back.
+/// CSV with a header row: `pandas.read_csv` and `cut`/`awk` read them without help.
+public struct ManifestStore: Sendable {
+    public let directory: String
+
+    public init(directory: String) { self.directory = directory }
+
+    public var recordingsPath: String { directory + "/recordings.csv" }
+    public var cyclesPath: String { directory + "/cycles.csv" }
+
+    public var exists: Bool {
+        FileManager.default.fileExists(atPath: recordingsPath) && FileManager.default.fileExists(atPath: cyclesPath)
+    }
+
+    /// Encodes both manifests; returned so callers can compare before writing.
+    public static func encode(recordings: [RecordingRecord], cycles: [CycleRecord]) -> (recordings: String, cycles: String) {
+        (CSVTable(header: RecordingRecord.header, rows: recordings.map(\.fields)).encoded(),
+         CSVTable(header: CycleRecord.header, rows: cycles.map(\.fields)).encoded())
+    }
+
+    /// Writes both manifests atomically (cycles first, so recordings.csv marks completion).
+    public func write(recordings: String, cycles: String) throws {
+        try AtomicFile.makeDirectory(directory)
+        try AtomicFile.write(Data(cycles.utf8), to: cyclesPath)
+        try AtomicFile.write(Data(recordings.utf8), to: recordingsPath)
+    }
+
+    public func readRecordings() throws -> [RecordingRecord] {
+        try RecordingRecord.read(table: CSVTable(parsing: Self.text(at: recordingsPath), path: recordingsPath),
+                                 path: recordingsPath)
+    }
+
+    public func readCycles() throws -> [CycleRecord] {
+        try CycleRecord.read(table: CSVTable(parsing: Self.text(at: cyclesPath), path: cyclesPath), path: cyclesPath)
+    }
+
+    /// SHA-256 of the cycles manifest: the identity of an ingest's output, used by feature sets.
+    public func cyclesDigest() throws -> String {
+        try FileDigest.sha256(ofFileAt: cyclesPath)
+    }
+
+    static func text(at path: String) throws -> String {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw StoreError.io(path: path, reason: "cannot read (run `prep ingest` first)")
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+}
