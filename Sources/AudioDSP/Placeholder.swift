@@ -1,3 +1,0 @@
-import CSndFile
-import CSampleRate
-import CFFTW

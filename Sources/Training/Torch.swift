@@ -1,0 +1,196 @@
+import CTorch
+
+/// A libtorch call failed (the C API's status and message, with the C function's name).
+public struct TorchError: Error, CustomStringConvertible, Sendable {
+    public let function: String
+    public let message: String
+    /// The loss was NaN or infinite (`CT_NONFINITE_LOSS`): the step was not applied.
+    public let nonFiniteLoss: Bool
+
+    public var description: String { "\(function): \(message)" }
+}
+
+/// Raw call -> Result with the C API's status and message.
+func torchResult(_ function: String, _ status: ct_status) -> Result<Void, TorchError> {
+    if status == CT_OK { return .success(()) }
+    let message = String(cString: ct_last_error())
+    return .failure(TorchError(function: function, message: message.isEmpty ? "failed" : message,
+                               nonFiniteLoss: status == CT_NONFINITE_LOSS))
+}
+
+func torchCheck(_ function: String, _ status: ct_status) throws(TorchError) {
+    try torchResult(function, status).get()
+}
+
+/// Process-wide libtorch settings.
+public enum Torch {
+    /// libtorch's version (`ct_torch_version`).
+    public static var version: String { String(cString: ct_torch_version()) }
+    /// Whether libtorch was built with CUDA and sees a device (`ct_cuda_is_available`).
+    public static var cudaAvailable: Bool { ct_cuda_is_available() != 0 }
+    /// Seeds libtorch's generators (`torch::manual_seed`): parameter initialisation.
+    public static func manualSeed(_ seed: UInt64) { ct_manual_seed(seed) }
+    /// Intra-op threads (`torch::set_num_threads` / `get_num_threads`).
+    public static var threads: Int {
+        get { Int(ct_get_num_threads()) }
+        set { ct_set_num_threads(Int32(newValue)) }
+    }
+}
+
+/// The Patch-Mix decision for one batch, made in Swift (REFERENCE.md "Patch-Mix").
+public struct PatchMixDecision: Sendable, Equatable {
+    /// Permutation of the batch: row i takes patches from row index[i].
+    public var index: [Int64]
+    /// Patch positions replaced (the first num_mask of a permutation of the P positions).
+    public var mask: [Int64]
+    /// Effective lambda, 1 - mask.count / P.
+    public var lam: Float
+}
+
+/// The training objective's settings for one step.
+public struct StepObjective: Sendable {
+    public var method: TrainingMethod
+    public var alpha: Float
+    public var temperature: Float
+    public var negativePair: NegativePair
+    public var classWeights: [Float]?
+    public var maBeta: Float
+}
+
+public struct StepLosses: Sendable, Equatable {
+    public var loss: Double
+    public var ceLoss: Double
+    public var conLoss: Double
+}
+
+/// One AST with its classifier head, projector and Adam optimizer, living in libtorch
+/// (`ct_model*`, freed in deinit). Not thread-safe: use it from one thread at a time.
+public final class ASTModel {
+    let handle: OpaquePointer
+    public let config: ModelConfig
+    public let device: String
+    /// Patch grid: frequency x time patches, and P = their product.
+    public let fDim: Int, tDim: Int
+    public var numPatches: Int { fDim * tDim }
+
+    /// Builds a freshly initialised model (`ct_model_create`); seed libtorch first for repeatable weights.
+    public init(config: ModelConfig, device: String = "cpu") throws(TorchError) {
+        var c = config.cConfig
+        var out: OpaquePointer?
+        try torchCheck("ct_model_create", ct_model_create(&c, device, &out))
+        handle = out!
+        self.config = config
+        self.device = device
+        var f: Int64 = 0, t: Int64 = 0
+        _ = ct_model_num_patches(handle, &f, &t)
+        fDim = Int(f)
+        tDim = Int(t)
+    }
+
+    deinit { ct_model_free(handle) }
+
+    /// Trainable scalars (`ct_model_num_parameters`).
+    public var parameterCount: Int { Int(ct_model_num_parameters(handle)) }
+
+    /// Creates Adam (`ct_model_configure_optimizer`).
+    public func configureOptimizer(learningRate: Double, weightDecay: Double) throws(TorchError) {
+        try torchCheck("ct_model_configure_optimizer", ct_model_configure_optimizer(handle, learningRate, weightDecay))
+    }
+
+    /// `ct_model_set_learning_rate`.
+    public func setLearningRate(_ lr: Double) throws(TorchError) {
+        try torchCheck("ct_model_set_learning_rate", ct_model_set_learning_rate(handle, lr))
+    }
+
+    var frameSize: Int { config.inputFrames * config.inputBins }
+
+    /// One optimisation step (`ct_model_train_step`). `mix` is required for the Patch-Mix methods.
+    public func trainStep(x: [Float], labels: [Int64], objective: StepObjective,
+                          mix: PatchMixDecision?) throws(TorchError) -> StepLosses {
+        let batch = labels.count
+        precondition(x.count == batch * frameSize, "batch of \(batch) needs \(batch * frameSize) values, got \(x.count)")
+        precondition(objective.method == .ce || mix != nil, "Patch-Mix methods need a mix decision")
+        var result = ct_step_result()
+        let status: ct_status = x.withUnsafeBufferPointer { xp in
+            labels.withUnsafeBufferPointer { yp in
+                (mix?.index ?? []).withUnsafeBufferPointer { ip in
+                    (mix?.mask ?? []).withUnsafeBufferPointer { mp in
+                        (objective.classWeights ?? []).withUnsafeBufferPointer { wp in
+                            var o = ct_step_options(
+                                method: objective.method.cValue, alpha: objective.alpha,
+                                temperature: objective.temperature, negative_pair: objective.negativePair.cValue,
+                                lam: mix?.lam ?? 1, mix_index: ip.baseAddress, mix_mask: mp.baseAddress,
+                                num_mask: Int64(mix?.mask.count ?? 0),
+                                class_weights: objective.classWeights == nil ? nil : wp.baseAddress,
+                                ma_beta: objective.maBeta)
+                            return ct_model_train_step(handle, xp.baseAddress, yp.baseAddress, Int64(batch), &o, &result)
+                        }
+                    }
+                }
+            }
+        }
+        try torchCheck("ct_model_train_step", status)
+        return StepLosses(loss: result.loss, ceLoss: result.ce_loss, conLoss: result.con_loss)
+    }
+
+    /// Eval-mode features [batch, D] (`ct_model_features`).
+    public func features(x: [Float], batch: Int) throws(TorchError) -> [Float] {
+        precondition(x.count == batch * frameSize, "wrong input size")
+        var out = [Float](repeating: 0, count: batch * config.embedDim)
+        try torchCheck("ct_model_features", ct_model_features(handle, x, Int64(batch), &out))
+        return out
+    }
+
+    /// Eval-mode logits [batch, classes] (`ct_model_logits`).
+    public func logits(x: [Float], batch: Int) throws(TorchError) -> [Float] {
+        precondition(x.count == batch * frameSize, "wrong input size")
+        var out = [Float](repeating: 0, count: batch * config.numClasses)
+        try torchCheck("ct_model_logits", ct_model_logits(handle, x, Int64(batch), &out))
+        return out
+    }
+
+    /// Initialises weights from an AudioSet AST state dict or a project checkpoint
+    /// (`ct_model_load_init`); returns libtorch's one-line report.
+    @discardableResult
+    public func loadInitialWeights(path: String, loadHead: Bool = false) throws(TorchError) -> String {
+        var report: UnsafeMutablePointer<CChar>?
+        try torchCheck("ct_model_load_init", ct_model_load_init(handle, path, loadHead ? 1 : 0, &report))
+        defer { ct_free_string(report) }
+        return report.map { String(cString: $0) } ?? ""
+    }
+
+    /// Saves weights, Adam state and `meta` (`ct_model_save_checkpoint`, atomic).
+    public func saveCheckpoint(path: String, meta: String) throws(TorchError) {
+        try torchCheck("ct_model_save_checkpoint", ct_model_save_checkpoint(handle, path, meta))
+    }
+
+    /// Restores weights (and Adam state) from a project checkpoint (`ct_model_load_checkpoint`).
+    public func loadCheckpoint(path: String, withOptimizer: Bool) throws(TorchError) {
+        try torchCheck("ct_model_load_checkpoint", ct_model_load_checkpoint(handle, path, withOptimizer ? 1 : 0))
+    }
+
+    /// Test hook: adds `value` to every parameter (`ct_model_debug_fill`).
+    public func debugAddToParameters(_ value: Float) throws(TorchError) {
+        try torchCheck("ct_model_debug_fill", ct_model_debug_fill(handle, value))
+    }
+
+    /// The "meta" JSON of a checkpoint (`ct_checkpoint_read_meta`).
+    public static func checkpointMeta(path: String) throws(TorchError) -> String {
+        var out: UnsafeMutablePointer<CChar>?
+        try torchCheck("ct_checkpoint_read_meta", ct_checkpoint_read_meta(path, &out))
+        defer { ct_free_string(out) }
+        return String(cString: out!)
+    }
+}
+
+/// The Patch-Mix contrastive loss on given features (`ct_patchmix_con_loss`).
+public func patchMixContrastiveLoss(projClean: [Float], projMixed: [Float], batch: Int, dim: Int,
+                                    labels: [Int64], index: [Int64], lam: Float, temperature: Float,
+                                    negativePair: NegativePair) throws(TorchError) -> Double {
+    precondition(projClean.count == batch * dim && projMixed.count == batch * dim)
+    precondition(labels.count == batch && index.count == batch)
+    var out = 0.0
+    try torchCheck("ct_patchmix_con_loss", ct_patchmix_con_loss(projClean, projMixed, Int64(batch), Int64(dim), labels,
+                                                                index, lam, temperature, negativePair.cValue, &out))
+    return out
+}

@@ -1,0 +1,360 @@
+import Foundation
+
+/// Everything that defines a training run; stored in every checkpoint's meta.
+public struct TrainingOptions: Codable, Sendable, Equatable {
+    public var preset: String
+    public var model: ModelConfig
+    public var method: TrainingMethod = .patchmix_cl
+    public var alpha: Float = 1
+    public var temperature: Float = 0.06
+    public var mixBeta: Double = 1
+    public var negativePair: NegativePair = .all
+    public var learningRate: Double
+    public var weightDecay: Double
+    public var batchSize: Int
+    public var evalBatchSize: Int = 32
+    public var epochs: Int
+    public var maBeta: Float
+    public var seed: UInt64 = 1
+    public var specAugment: Bool = true
+    public var classWeightedLoss: Bool = false
+    public var weightedSampler: Bool = false
+    public var device: String = "cpu"
+    public var initCheckpoint: String?
+    /// Where checkpoints (best.pth, last.pth) and log.jsonl go.
+    public var outputDirectory: String
+    /// Feature set the run trains on (name and id from index.json), when known.
+    public var featureSet: String?
+    public var featureSetID: String?
+
+    /// Options with the preset's recipe defaults.
+    public init(preset: ModelPreset, outputDirectory: String) {
+        self.preset = preset.name
+        model = preset.model
+        learningRate = preset.learningRate
+        weightDecay = preset.weightDecay
+        batchSize = preset.batchSize
+        epochs = preset.epochs
+        maBeta = preset.maBeta
+        self.outputDirectory = outputDirectory
+    }
+
+    var objective: StepObjective {
+        StepObjective(method: method, alpha: alpha, temperature: temperature, negativePair: negativePair,
+                      classWeights: nil, maBeta: maBeta)
+    }
+}
+
+/// One epoch's numbers (a line of log.jsonl).
+public struct EpochRecord: Codable, Sendable, Equatable {
+    public var epoch: Int
+    public var learningRate: Double
+    public var trainLoss: Double
+    public var trainCELoss: Double
+    public var trainConLoss: Double
+    public var steps: Int
+    public var specificity: Double
+    public var sensitivity: Double
+    public var score: Double
+    public var specificity2: Double
+    public var sensitivity2: Double
+    public var score2: Double
+    public var best: Bool
+    public var trainSeconds: Double
+    public var evalSeconds: Double
+    /// Fraction of the training time spent waiting for data.
+    public var dataWaitFraction: Double
+    public var confusion: [[Int]]
+}
+
+/// What a checkpoint's "meta" holds besides the tensors.
+public struct CheckpointMeta: Codable, Sendable {
+    public static let currentFormat = "icbhi-ast-checkpoint/1"
+    public var format: String = CheckpointMeta.currentFormat
+    public var options: TrainingOptions
+    public var epoch: Int
+    public var best: BestEpochTracker
+    public var history: [EpochRecord]
+    public var torch: String
+
+    public static func read(path: String) throws(TrainingError) -> CheckpointMeta {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw .checkpoint(path: path, message: "no such checkpoint")
+        }
+        let json: String
+        do { json = try ASTModel.checkpointMeta(path: path) } catch { throw .torch(error) }
+        do {
+            let meta = try JSONDecoder().decode(CheckpointMeta.self, from: Data(json.utf8))
+            guard meta.format == currentFormat else {
+                throw TrainingError.checkpoint(path: path, message: "format \(meta.format) is not \(currentFormat)")
+            }
+            return meta
+        } catch let e as TrainingError {
+            throw e
+        } catch {
+            throw .checkpoint(path: path, message: "unreadable meta: \(error)")
+        }
+    }
+}
+
+/// Result of evaluating a model on a split.
+public struct Evaluation: Sendable {
+    public var confusion: ConfusionMatrix
+    public var predictions: [Int]
+    public var score: ICBHIScore { confusion.score }
+    public var twoClass: ICBHIScore { confusion.twoClassScore }
+}
+
+/// Trains an AST on a train split, evaluating on a test split after every epoch.
+public final class Trainer {
+    public let options: TrainingOptions
+    public let train: any CycleSource
+    public let test: any CycleSource
+    public let model: ASTModel
+    /// Called with one human-readable line per event (epoch results, checkpoints).
+    public var report: (String) -> Void = { print($0) }
+    public private(set) var history: [EpochRecord] = []
+    public private(set) var best = BestEpochTracker()
+    private var startEpoch = 1
+
+    public var lastCheckpoint: String { (options.outputDirectory as NSString).appendingPathComponent("last.pth") }
+    public var bestCheckpoint: String { (options.outputDirectory as NSString).appendingPathComponent("best.pth") }
+    public var logPath: String { (options.outputDirectory as NSString).appendingPathComponent("log.jsonl") }
+
+    /// Builds the model (seeded), the optimizer, and loads `--init` weights when given.
+    public init(options: TrainingOptions, train: any CycleSource, test: any CycleSource) throws(TrainingError) {
+        try Self.checkShapes(options.model, train, "train")
+        try Self.checkShapes(options.model, test, "test")
+        guard options.batchSize >= 2 else { throw .invalidOption("--batch-size must be at least 2") }
+        guard options.epochs >= 1 else { throw .invalidOption("--epochs must be at least 1") }
+        guard options.model.projDim == options.model.embedDim || options.method != .patchmix_cl else {
+            throw .invalidOption("projector width \(options.model.projDim) must equal the model width \(options.model.embedDim)")
+        }
+        let trainLabels = train.labels(classes: options.model.numClasses)
+        if options.weightedSampler || options.classWeightedLoss {
+            let counts = Self.classCounts(trainLabels, classes: options.model.numClasses)
+            if let c = counts.firstIndex(of: 0) {
+                throw .invalidOption("class \(c) has no training cycles: cannot weight by class frequency")
+            }
+        }
+        self.options = options
+        self.train = train
+        self.test = test
+        Torch.manualSeed(options.seed)
+        do {
+            model = try ASTModel(config: options.model, device: options.device)
+            try model.configureOptimizer(learningRate: options.learningRate, weightDecay: options.weightDecay)
+        } catch { throw .torch(error) }
+    }
+
+    static func checkShapes(_ m: ModelConfig, _ s: any CycleSource, _ split: String) throws(TrainingError) {
+        guard s.count > 0 else { throw .emptySplit(path: "(\(split) data)", split: split) }
+        guard s.frames == m.inputFrames && s.bins == m.inputBins else {
+            throw .inputShape("the \(split) spectrograms are \(s.frames) frames x \(s.bins) bins, the model expects \(m.inputFrames) x \(m.inputBins)")
+        }
+    }
+
+    static func classCounts(_ labels: [Int], classes: Int) -> [Int] {
+        var c = [Int](repeating: 0, count: classes)
+        for l in labels { c[l] += 1 }
+        return c
+    }
+
+    /// Loads `--init` weights (AudioSet AST or a project checkpoint); returns libtorch's report.
+    public func loadInitialWeights(_ path: String) throws(TrainingError) -> String {
+        do { return try model.loadInitialWeights(path: path) } catch { throw .torch(error) }
+    }
+
+    /// Continues from `checkpoint` (normally `last.pth`): weights, Adam state, epoch, best, history.
+    public func resume(from checkpoint: String) throws(TrainingError) {
+        let meta = try CheckpointMeta.read(path: checkpoint)
+        guard meta.options.model == options.model else {
+            throw .checkpoint(path: checkpoint, message: "was trained with another model shape (\(meta.options.model)) than requested (\(options.model))")
+        }
+        if let a = meta.options.featureSetID, let b = options.featureSetID, a != b {
+            throw .checkpoint(path: checkpoint, message: "was trained on feature set \(a), these shards are \(b)")
+        }
+        do { try model.loadCheckpoint(path: checkpoint, withOptimizer: true) } catch { throw .torch(error) }
+        startEpoch = meta.epoch + 1
+        best = meta.best
+        history = meta.history
+        report("resumed from \(checkpoint) after epoch \(meta.epoch)")
+    }
+
+    /// The order in which an epoch visits the training cycles: a seeded permutation, or with
+    /// `weightedSampler` a draw with replacement weighted by inverse class frequency.
+    func epochOrder(epoch: Int, labels: [Int]) -> [Int] {
+        if options.weightedSampler {
+            var rng = TrainingRNG(seed: options.seed, .sampler, epoch)
+            let counts = Self.classCounts(labels, classes: options.model.numClasses)
+            let weights = labels.map { 1.0 / Double(counts[$0]) }
+            var cumulative = [Double](), sum = 0.0
+            for w in weights { sum += w; cumulative.append(sum) }
+            return (0..<labels.count).map { _ in
+                let u = rng.uniform() * sum
+                var lo = 0, hi = cumulative.count - 1
+                while lo < hi { let mid = (lo + hi) / 2; if cumulative[mid] > u { hi = mid } else { lo = mid + 1 } }
+                return lo
+            }
+        }
+        var rng = TrainingRNG(seed: options.seed, .shuffle, epoch)
+        return rng.permutation(labels.count)
+    }
+
+    /// Runs the remaining epochs; returns the history.
+    @discardableResult
+    public func run() throws(TrainingError) -> [EpochRecord] {
+        do {
+            try FileManager.default.createDirectory(atPath: options.outputDirectory, withIntermediateDirectories: true)
+        } catch { throw .invalidOption("cannot create \(options.outputDirectory): \(error)") }
+        let classes = options.model.numClasses
+        let labels = train.labels(classes: classes)
+        var objective = options.objective
+        if options.classWeightedLoss {
+            let counts = Self.classCounts(labels, classes: classes)
+            let inv = counts.map { 1.0 / Double($0) }
+            let mean = inv.reduce(0, +) / Double(classes)
+            objective.classWeights = inv.map { Float($0 / mean) }
+        }
+        var globalStep = history.reduce(0) { $0 + $1.steps }
+        if startEpoch > options.epochs { return history }
+        for epoch in startEpoch...options.epochs {
+            let lr = cosineLearningRate(base: options.learningRate, epoch: epoch, epochs: options.epochs)
+            do { try model.setLearningRate(lr) } catch { throw .torch(error) }
+            let order = epochOrder(epoch: epoch, labels: labels)
+            var batches = stride(from: 0, to: order.count, by: options.batchSize).map {
+                Array(order[$0..<min($0 + options.batchSize, order.count)])
+            }
+            // A lone last sample cannot go through the projector's BatchNorm in training mode.
+            if batches.last?.count == 1 { batches.removeLast() }
+            let loader = BatchLoader(source: train, batches: batches, labels: labels,
+                                     augment: options.specAugment ? SpecAugment() : nil,
+                                     seed: options.seed, epoch: epoch)
+            defer { loader.cancel() }
+            let t0 = Date()
+            var sums = (loss: 0.0, ce: 0.0, con: 0.0), steps = 0
+            while true {
+                let batch: Batch?
+                do { batch = try loader.next() } catch {
+                    throw .shards(path: "(training data)", message: "reading a batch failed: \(error)")
+                }
+                guard let batch else { break }
+                var mix: PatchMixDecision?
+                if options.method != .ce {
+                    var rng = TrainingRNG(seed: options.seed, .patchMix, epoch, steps)
+                    mix = PatchMixPolicy.decide(batch: batch.count, patches: model.numPatches,
+                                                mixBeta: options.mixBeta, using: &rng)
+                }
+                globalStep += 1
+                let losses: StepLosses
+                do {
+                    losses = try model.trainStep(x: batch.x, labels: batch.labels, objective: objective, mix: mix)
+                } catch {
+                    if error.nonFiniteLoss {
+                        throw .nonFiniteLoss(epoch: epoch, step: steps + 1, globalStep: globalStep, loss: .nan)
+                    }
+                    throw .torch(error)
+                }
+                sums.loss += losses.loss
+                sums.ce += losses.ceLoss
+                sums.con += losses.conLoss
+                steps += 1
+            }
+            let trainSeconds = Date().timeIntervalSince(t0)
+            let t1 = Date()
+            let evaluation = try evaluate(model: model, source: test, classes: classes, batchSize: options.evalBatchSize)
+            let evalSeconds = Date().timeIntervalSince(t1)
+            let isBest = best.offer(epoch: epoch, score: evaluation.score)
+            let s = evaluation.score, s2 = evaluation.twoClass
+            let record = EpochRecord(
+                epoch: epoch, learningRate: lr, trainLoss: sums.loss / Double(max(steps, 1)),
+                trainCELoss: sums.ce / Double(max(steps, 1)), trainConLoss: sums.con / Double(max(steps, 1)),
+                steps: steps, specificity: s.specificity, sensitivity: s.sensitivity, score: s.score,
+                specificity2: s2.specificity, sensitivity2: s2.sensitivity, score2: s2.score, best: isBest,
+                trainSeconds: trainSeconds, evalSeconds: evalSeconds,
+                dataWaitFraction: trainSeconds > 0 ? loader.waitSeconds / trainSeconds : 0,
+                confusion: evaluation.confusion.matrix)
+            history.append(record)
+            try appendLog(record)
+            report(String(format: "epoch %3d/%d  lr %.2e  loss %.4f  Sp %.2f  Se %.2f  Score %.2f  (2-class Sp %.2f Se %.2f Score %.2f)%@  %.1fs train, %.1fs eval, data wait %.1f%%",
+                          epoch, options.epochs, lr, record.trainLoss, s.specificity, s.sensitivity, s.score,
+                          s2.specificity, s2.sensitivity, s2.score, isBest ? "  *best*" : "", trainSeconds, evalSeconds,
+                          record.dataWaitFraction * 100))
+            try save(path: lastCheckpoint, epoch: epoch)
+            if isBest { try save(path: bestCheckpoint, epoch: epoch) }
+        }
+        if let e = best.epoch, let b = best.best {
+            report(String(format: "best epoch %d: Sp %.2f  Se %.2f  Score %.2f", e, b.specificity, b.sensitivity, b.score))
+        } else {
+            report("no epoch reached Se > 5: no best checkpoint")
+        }
+        if let last = history.last {
+            report("confusion matrix of the last epoch (rows: true, columns: predicted):\n" + formatConfusion(last.confusion))
+        }
+        return history
+    }
+
+    func save(path: String, epoch: Int) throws(TrainingError) {
+        let meta = CheckpointMeta(options: options, epoch: epoch, best: best, history: history, torch: Torch.version)
+        let json: String
+        do { json = String(decoding: try JSONEncoder().encode(meta), as: UTF8.self) } catch {
+            throw .checkpoint(path: path, message: "cannot encode meta: \(error)")
+        }
+        do { try model.saveCheckpoint(path: path, meta: json) } catch { throw .torch(error) }
+    }
+
+    func appendLog(_ record: EpochRecord) throws(TrainingError) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        do {
+            var line = try encoder.encode(record)
+            line.append(0x0A)
+            if !FileManager.default.fileExists(atPath: logPath) {
+                _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+            }
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+            defer { try? handle.close() }
+            try handle.seekToEnd()
+            try handle.write(contentsOf: line)
+        } catch { throw .invalidOption("cannot write \(logPath): \(error)") }
+    }
+}
+
+/// Evaluates `model` on every cycle of `source` (no augmentation): argmax predictions.
+public func evaluate(model: ASTModel, source: any CycleSource, classes: Int,
+                     batchSize: Int = 32) throws(TrainingError) -> Evaluation {
+    let labels = source.labels(classes: classes)
+    let batches = stride(from: 0, to: source.count, by: batchSize).map {
+        Array($0..<min($0 + batchSize, source.count))
+    }
+    let loader = BatchLoader(source: source, batches: batches, labels: labels, augment: nil, seed: 0, epoch: 0)
+    defer { loader.cancel() }
+    var confusion = ConfusionMatrix(classes: classes)
+    var predictions: [Int] = []
+    while true {
+        let batch: Batch?
+        do { batch = try loader.next() } catch {
+            throw .shards(path: "(evaluation data)", message: "reading a batch failed: \(error)")
+        }
+        guard let batch else { break }
+        let logits: [Float]
+        do { logits = try model.logits(x: batch.x, batch: batch.count) } catch { throw .torch(error) }
+        for k in 0..<batch.count {
+            let row = logits[(k * classes)..<((k + 1) * classes)]
+            let p = row.indices.max { row[$0] < row[$1] }! - k * classes
+            predictions.append(p)
+            confusion.add(label: Int(batch.labels[k]), prediction: p)
+        }
+    }
+    return Evaluation(confusion: confusion, predictions: predictions)
+}
+
+/// The confusion matrix as an aligned text table.
+public func formatConfusion(_ m: [[Int]]) -> String {
+    let names = m.count == 4 ? ["normal", "crackle", "wheeze", "both"] : (m.count == 2 ? ["normal", "abnormal"] : m.indices.map { "c\($0)" })
+    let width = max(9, (m.joined().map { String($0).count }.max() ?? 1) + 2)
+    func pad(_ s: String) -> String { String(repeating: " ", count: max(0, width - s.count)) + s }
+    var lines = [pad("") + names.map(pad).joined()]
+    for (i, row) in m.enumerated() { lines.append(pad(names[i]) + row.map { pad(String($0)) }.joined()) }
+    return lines.joined(separator: "\n")
+}
