@@ -29,19 +29,31 @@ public enum AtomicFile {
     /// Lets `body` create the temp file at the given path, then makes it durable and publishes it.
     /// On error the temp file is removed and the previous `path` (if any) is untouched.
     public static func produce(_ path: String, _ body: (String) throws -> Void) throws {
+        try publish(try stage(path, body), as: path)
+    }
+
+    /// First half of `produce`: `body` writes the temp file, which is then fsynced. Returns its path.
+    public static func stage(_ path: String, _ body: (String) throws -> Void) throws -> String {
         let temporary = temporaryPath(for: path)
         unlink(temporary)
         do {
             try body(temporary)
             try fsync(path: temporary)
-            guard rename(temporary, path) == 0 else {
-                throw StoreError.io(path: path, reason: "rename failed: \(String(cString: strerror(errno)))")
-            }
-            try fsync(path: URL(fileURLWithPath: path).deletingLastPathComponent().path)
         } catch {
             unlink(temporary)
             throw error
         }
+        return temporary
+    }
+
+    /// Second half of `produce`: renames a staged temp file over `path` and syncs the directory.
+    public static func publish(_ temporary: String, as path: String) throws {
+        guard rename(temporary, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temporary)
+            throw StoreError.io(path: path, reason: "rename failed: \(reason)")
+        }
+        try fsync(path: URL(fileURLWithPath: path).deletingLastPathComponent().path)
     }
 
     /// Flushes a file's or directory's data to stable storage.

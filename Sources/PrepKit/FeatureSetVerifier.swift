@@ -1,0 +1,83 @@
+import FeatureStore
+import Foundation
+import HDF5
+
+/// `prep verify`: re-checks a feature set against its index: every shard present, same size and
+/// SHA-256, readable HDF5 with the indexed row count and shape, no NaN or Inf; no stray shard.
+public enum FeatureSetVerifier {
+    public struct Finding: Sendable, CustomStringConvertible {
+        public let file: String
+        public let problem: String
+        public var description: String { "\(file): \(problem)" }
+    }
+
+    /// Feature set directories under a cache (those with an index.json).
+    public static func featureSets(in cacheDirectory: String) -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: cacheDirectory)) ?? []
+        return names.sorted().map { cacheDirectory + "/" + $0 }
+            .filter { FileManager.default.fileExists(atPath: $0 + "/" + FeatureSetIndex.fileName) }
+    }
+
+    /// Every problem found in one feature set (empty: it is sound).
+    public static func verify(directory: String, console: Console? = nil) -> [Finding] {
+        let index: FeatureSetIndex
+        do {
+            index = try FeatureSetIndex.read(directory: directory)
+        } catch {
+            return [Finding(file: directory + "/" + FeatureSetIndex.fileName, problem: "\(error)")]
+        }
+        var findings: [Finding] = []
+        let listed = Set(index.shards.map(\.file))
+        let present = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".h5") }
+        for stray in present where !listed.contains(stray) {
+            findings.append(Finding(file: directory + "/" + stray, problem: "shard not in the index (stale index or stray file)"))
+        }
+        var rowsBySplit: [String: Int] = [:]
+        for (number, shard) in index.shards.enumerated() {
+            console?.progress("verify", done: number, total: index.shards.count, detail: shard.file)
+            rowsBySplit[shard.split, default: 0] += shard.rows
+            let path = directory + "/" + shard.file
+            guard let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue else {
+                findings.append(Finding(file: path, problem: "missing"))
+                continue
+            }
+            if size != shard.bytes { findings.append(Finding(file: path, problem: "size \(size) bytes, index says \(shard.bytes)")) }
+            let digest = (try? FileDigest.sha256(ofFileAt: path)) ?? "unreadable"
+            if digest != shard.sha256 { findings.append(Finding(file: path, problem: "SHA-256 \(digest) differs from the index (\(shard.sha256))")) }
+            findings += checkContents(path: path, shard: shard, index: index)
+        }
+        console?.finishProgress()
+        if rowsBySplit != index.rowsBySplit {
+            findings.append(Finding(file: directory + "/" + FeatureSetIndex.fileName, problem: "rows_by_split \(index.rowsBySplit) but shards hold \(rowsBySplit)"))
+        }
+        return findings
+    }
+
+    private static func checkContents(path: String, shard: FeatureSetIndex.Shard, index: FeatureSetIndex) -> [Finding] {
+        do {
+            let file = try HDF5File(path: path, mode: .readOnly)
+            let fbank = try file.dataset("/fbank")
+            guard fbank.shape == [shard.rows, index.frames, index.bins] else {
+                return [Finding(file: path, problem: "fbank shape \(fbank.shape), index says [\(shard.rows), \(index.frames), \(index.bins)]")]
+            }
+            var findings: [Finding] = []
+            for name in ["cycle_id", "label", "label2", "split", "recording", "patient"] where try file.dataset("/" + name).shape != [shard.rows] {
+                findings.append(Finding(file: path, problem: "/\(name) does not hold \(shard.rows) rows"))
+            }
+            if (try? file.attribute("feature_set_id")?.stringValue) != index.id {
+                findings.append(Finding(file: path, problem: "belongs to another feature set"))
+            }
+            var row = [Float](repeating: 0, count: fbank.rowLength)
+            for r in 0..<shard.rows {
+                try row.withUnsafeMutableBufferPointer { try fbank.read(rows: $0, at: r, count: 1) }
+                if !row.allSatisfy({ $0.isFinite }) {
+                    findings.append(Finding(file: path, problem: "row \(r) holds NaN or Inf"))
+                    break
+                }
+            }
+            return findings
+        } catch {
+            return [Finding(file: path, problem: "\(error)")]
+        }
+    }
+}

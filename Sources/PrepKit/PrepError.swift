@@ -1,0 +1,17 @@
+/// Why a `prep` command cannot go on. The message is meant for the user as is.
+public enum PrepError: Error, CustomStringConvertible, Sendable {
+    /// Bad input (file, line and reason in the message).
+    case input(String)
+    /// `--strict` found problems; nothing was written.
+    case strict(problems: Int)
+    /// Nothing valid remained after skipping bad items.
+    case nothingValid(String)
+
+    public var description: String {
+        switch self {
+        case .input(let message): message
+        case .strict(let count): "--strict: \(count) problem\(count == 1 ? "" : "s") found (listed above); nothing was written"
+        case .nothingValid(let message): message
+        }
+    }
+}

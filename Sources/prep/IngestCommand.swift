@@ -1,0 +1,46 @@
+import ArgumentParser
+import AudioDSP
+import Foundation
+import PrepKit
+
+struct IngestCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ingest",
+        abstract: "Annotations + recordings -> labelled 16 kHz breathing cycles, manifests and cycle audio.",
+        discussion: """
+        Finds every <stem>.wav/<stem>.txt pair in ICBHI-DIR, decodes (libsndfile), resamples to 16 kHz, \
+        fades the whole recording and slices every annotated cycle (REFERENCE.md steps 1-4). Writes \
+        <manifests>/recordings.csv, <manifests>/cycles.csv and <cache>/audio16k/<resampler>/<stem>.h5. \
+        Bad items are skipped and listed; the exit status is 0 only if something valid remains.
+        """)
+
+    @Argument(help: "Directory with the ICBHI .wav/.txt files (e.g. ICBHI_final_database).")
+    var icbhiDirectory: String
+
+    @OptionGroup var common: CacheOptions
+
+    @Option(help: "16 kHz resampler: reference (torchaudio's, exact), sinc-best, sinc-medium, sinc-fastest (libsamplerate).")
+    var resampler: ResamplerKind = .sincMedium
+
+    @Option(help: "Directory with the ICBHI metadata tables (split, folds, demographics, diagnoses).")
+    var metadata: String?
+
+    @Flag(help: "Fail on any problem (skipped item or clamped cycle) and write nothing.")
+    var strict = false
+
+    func run() throws {
+        try runReportingErrors {
+            var options = IngestOptions(datasetDirectory: icbhiDirectory)
+            options.cacheDirectory = common.cache
+            options.manifestDirectory = common.manifests
+            options.metadataDirectory = metadata ?? MetadataLocation.default()
+            options.resampler = resampler
+            options.jobs = common.jobs
+            options.strict = strict
+            options.lockTimeout = common.wait
+            let console = Console()
+            let report = try IngestPipeline(options: options, console: console).run()
+            console.say(report.summary())
+        }
+    }
+}

@@ -1,0 +1,51 @@
+import ArgumentParser
+import AudioDSP
+import Foundation
+import PrepKit
+
+@main
+struct Prep: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "prep",
+        abstract: "ICBHI 2017 -> 16 kHz breathing cycles -> Kaldi fbank HDF5 feature shards (Patch-Mix CL preprocessing).",
+        subcommands: [IngestCommand.self, FeaturesCommand.self, VerifyCommand.self])
+}
+
+/// Options every stage shares: where the cache and the manifests live, and how many threads.
+struct CacheOptions: ParsableArguments {
+    @Option(name: .long, help: "Cache directory (cycle audio, feature sets).")
+    var cache = "cache"
+
+    @Option(name: .long, help: "Directory for recordings.csv and cycles.csv.")
+    var manifests = "manifests"
+
+    @Option(name: .long, help: "Worker threads (default: all cores). Output is identical for any value.")
+    var jobs = ProcessInfo.processInfo.activeProcessorCount
+
+    @Option(name: .long, help: "Seconds to wait for another run holding the cache lock (default: refuse at once).")
+    var wait: Double = 0
+
+    func validate() throws {
+        guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
+        guard wait >= 0 else { throw ValidationError("--wait must not be negative") }
+    }
+}
+
+extension ResamplerKind: ExpressibleByArgument {}
+
+/// Runs a stage; known failures print one clear line and exit non-zero, never a stack trace.
+func runReportingErrors(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let error as PrepError {
+        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+        throw ExitCode(2)
+    } catch let error as CleanExit {
+        throw error
+    } catch let error as ExitCode {
+        throw error
+    } catch {
+        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+        throw ExitCode(1)
+    }
+}

@@ -1,0 +1,41 @@
+import ArgumentParser
+import Foundation
+import PrepKit
+
+struct VerifyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Re-check feature shards against their index (rows, shapes, SHA-256, NaN/Inf); non-zero exit on any mismatch.")
+
+    @Argument(help: "Feature set directory or name under the cache (default: every feature set in the cache).")
+    var featureSet: String?
+
+    @Option(help: "Cache directory.")
+    var cache = "cache"
+
+    func run() throws {
+        let console = Console()
+        let directories: [String]
+        if let featureSet {
+            directories = [FileManager.default.fileExists(atPath: featureSet) ? featureSet : cache + "/" + featureSet]
+        } else {
+            directories = FeatureSetVerifier.featureSets(in: cache)
+            guard !directories.isEmpty else {
+                console.warn("error: no feature set (directory with index.json) in \(cache)")
+                throw ExitCode(2)
+            }
+        }
+        var failed = 0
+        for directory in directories {
+            let findings = FeatureSetVerifier.verify(directory: directory, console: console)
+            if findings.isEmpty {
+                console.say("ok: \(directory)")
+            } else {
+                failed += 1
+                console.warn("FAILED: \(directory)")
+                for finding in findings { console.warn("  \(finding)") }
+            }
+        }
+        if failed > 0 { throw ExitCode(1) }
+    }
+}

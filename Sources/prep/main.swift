@@ -1,2 +1,0 @@
-import PrepKit
-print("prep")
