@@ -26,7 +26,7 @@ public final class InMemoryCycles: CycleSource {
     public let frames: Int
     public let bins: Int
     public let labels: [Int]
-    let features: [Float]
+    public let features: [Float]
 
     public init(frames: Int, bins: Int, labels: [Int], features: [Float]) {
         precondition(features.count == labels.count * frames * bins, "features do not match labels x frames x bins")

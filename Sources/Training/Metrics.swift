@@ -42,6 +42,13 @@ public struct ICBHIScore: Codable, Sendable, Equatable {
     public var normalHits: Int, normalCount: Int
     public var abnormalHits: Int, abnormalCount: Int
 
+    public init(normalHits: Int, normalCount: Int, abnormalHits: Int, abnormalCount: Int) {
+        self.normalHits = normalHits
+        self.normalCount = normalCount
+        self.abnormalHits = abnormalHits
+        self.abnormalCount = abnormalCount
+    }
+
     public var specificity: Double { normalCount == 0 ? 0 : Double(normalHits) / Double(normalCount) * 100 }
     public var sensitivity: Double { abnormalCount == 0 ? 0 : Double(abnormalHits) / Double(abnormalCount) * 100 }
     public var score: Double { (specificity + sensitivity) / 2 }

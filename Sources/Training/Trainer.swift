@@ -201,9 +201,10 @@ public final class Trainer {
         return rng.permutation(labels.count)
     }
 
-    /// Runs the remaining epochs; returns the history.
+    /// Runs the remaining epochs (or stops after `stopAfterEpoch`, as an interrupted run would);
+    /// returns the history.
     @discardableResult
-    public func run() throws(TrainingError) -> [EpochRecord] {
+    public func run(stopAfterEpoch: Int? = nil) throws(TrainingError) -> [EpochRecord] {
         do {
             try FileManager.default.createDirectory(atPath: options.outputDirectory, withIntermediateDirectories: true)
         } catch { throw .invalidOption("cannot create \(options.outputDirectory): \(error)") }
@@ -217,8 +218,9 @@ public final class Trainer {
             objective.classWeights = inv.map { Float($0 / mean) }
         }
         var globalStep = history.reduce(0) { $0 + $1.steps }
-        if startEpoch > options.epochs { return history }
-        for epoch in startEpoch...options.epochs {
+        let lastEpoch = min(options.epochs, stopAfterEpoch ?? options.epochs)
+        if startEpoch > lastEpoch { return history }
+        for epoch in startEpoch...lastEpoch {
             let lr = cosineLearningRate(base: options.learningRate, epoch: epoch, epochs: options.epochs)
             do { try model.setLearningRate(lr) } catch { throw .torch(error) }
             let order = epochOrder(epoch: epoch, labels: labels)

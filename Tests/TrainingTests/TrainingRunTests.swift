@@ -1,0 +1,136 @@
+import Foundation
+import Training
+import XCTest
+
+/// Small in-memory corpora with learnable class structure: crackle raises a high band,
+/// wheeze a low band, both raises both; normal is noise only.
+enum SyntheticCorpus {
+    static let frames = 96, bins = 48
+
+    static func make(count: Int, seed: UInt64) -> InMemoryCycles {
+        var rng = TrainingRNG(seed: seed)
+        var labels: [Int] = [], features: [Float] = []
+        features.reserveCapacity(count * frames * bins)
+        for i in 0..<count {
+            let label = [0, 0, 1, 2, 3][i % 5]
+            labels.append(label)
+            let onset = rng.randint(0, frames / 2)
+            for f in 0..<frames {
+                for b in 0..<bins {
+                    var v = Float(rng.normal() * 0.5)
+                    let active = f >= onset && f < onset + frames / 2
+                    if active && (label == 1 || label == 3) && b >= 32 { v += 1.0 }
+                    if active && (label == 2 || label == 3) && b < 16 { v += 1.0 }
+                    features.append(v)
+                }
+            }
+        }
+        return InMemoryCycles(frames: frames, bins: bins, labels: labels, features: features)
+    }
+
+    static func options(output: String, epochs: Int, method: TrainingMethod = .patchmix_cl) -> TrainingOptions {
+        var preset = ModelPreset.astTiny
+        preset.model = ModelConfig(embedDim: 32, depth: 1, heads: 2, fstride: 16, tstride: 16,
+                                   inputFrames: frames, inputBins: bins)
+        var o = TrainingOptions(preset: preset, outputDirectory: output)
+        o.epochs = epochs
+        o.batchSize = 16
+        o.learningRate = 2e-3
+        o.method = method
+        o.seed = 11
+        return o
+    }
+}
+
+final class TrainingRunTests: XCTestCase {
+    override func setUp() { Torch.threads = 1 }
+
+    func testSmallPresetLearnsClassStructure() throws {
+        let out = try Paths.temporaryDirectory("learn")
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let train = SyntheticCorpus.make(count: 200, seed: 1), test = SyntheticCorpus.make(count: 100, seed: 2)
+        var options = SyntheticCorpus.options(output: out, epochs: 6)
+        options.specAugment = false
+        let trainer = try Trainer(options: options, train: train, test: test)
+        trainer.report = { _ in }
+        let before = try evaluate(model: trainer.model, source: test, classes: 4)
+        let history = try trainer.run()
+        let after = try XCTUnwrap(history.last)
+        XCTAssertLessThan(before.score.score, 70, "an untrained model should not score well")
+        XCTAssertGreaterThanOrEqual(after.score, 80, "history: \(history.map(\.score))")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: trainer.lastCheckpoint))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: trainer.bestCheckpoint))
+        // JSON Lines log: one object per epoch.
+        let log = try String(contentsOfFile: trainer.logPath, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(log.count, 6)
+        XCTAssertNotNil(try JSONSerialization.jsonObject(with: Data(log[0].utf8)) as? [String: Any])
+
+        // --eval --checkpoint: the best checkpoint re-evaluates to its recorded numbers.
+        let meta = try CheckpointMeta.read(path: trainer.bestCheckpoint)
+        let model = try ASTModel(config: meta.options.model)
+        try model.loadCheckpoint(path: trainer.bestCheckpoint, withOptimizer: false)
+        let again = try evaluate(model: model, source: test, classes: 4)
+        let recorded = try XCTUnwrap(meta.history.last)
+        XCTAssertEqual(again.score.score, recorded.score)
+        XCTAssertEqual(again.confusion.matrix, recorded.confusion)
+    }
+
+    func testResumeFromMidRunCheckpointEqualsUninterruptedRun() throws {
+        let train = SyntheticCorpus.make(count: 64, seed: 3), test = SyntheticCorpus.make(count: 30, seed: 4)
+        let a = try Paths.temporaryDirectory("full"), b = try Paths.temporaryDirectory("resumed")
+        defer {
+            try? FileManager.default.removeItem(atPath: a)
+            try? FileManager.default.removeItem(atPath: b)
+        }
+        var optionsA = SyntheticCorpus.options(output: a, epochs: 3)
+        optionsA.maBeta = 0.5
+        var optionsB = optionsA
+        optionsB.outputDirectory = b
+
+        let full = try Trainer(options: optionsA, train: train, test: test)
+        full.report = { _ in }
+        let expected = try full.run()
+
+        let interrupted = try Trainer(options: optionsB, train: train, test: test)
+        interrupted.report = { _ in }
+        try interrupted.run(stopAfterEpoch: 2)
+        let resumed = try Trainer(options: optionsB, train: train, test: test)
+        resumed.report = { _ in }
+        try resumed.resume(from: resumed.lastCheckpoint)
+        let got = try resumed.run()
+
+        XCTAssertEqual(got.count, 3)
+        for (x, y) in zip(expected, got) {
+            XCTAssertEqual(x.trainLoss, y.trainLoss, "epoch \(x.epoch)")
+            XCTAssertEqual(x.score, y.score, "epoch \(x.epoch)")
+            XCTAssertEqual(x.confusion, y.confusion, "epoch \(x.epoch)")
+        }
+        let probe = Array(test.features.prefix(4 * SyntheticCorpus.frames * SyntheticCorpus.bins))
+        XCTAssertEqual(try full.model.logits(x: probe, batch: 4), try resumed.model.logits(x: probe, batch: 4))
+    }
+
+    func testNonFiniteLossStopsNamingTheStep() throws {
+        let out = try Paths.temporaryDirectory("nan")
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let data = SyntheticCorpus.make(count: 32, seed: 5)
+        let trainer = try Trainer(options: SyntheticCorpus.options(output: out, epochs: 1), train: data, test: data)
+        trainer.report = { _ in }
+        try trainer.model.debugAddToParameters(.nan)
+        XCTAssertThrowsError(try trainer.run()) { error in
+            XCTAssertTrue("\(error)".contains("epoch 1, step 1"), "\(error)")
+        }
+    }
+
+    func testInputShapeAndEmptySplitErrors() throws {
+        let data = SyntheticCorpus.make(count: 10, seed: 6)
+        var options = SyntheticCorpus.options(output: "/tmp/unused", epochs: 1)
+        options.model.inputFrames = 798
+        XCTAssertThrowsError(try Trainer(options: options, train: data, test: data)) { error in
+            XCTAssertTrue("\(error)".contains("wrong input shape"), "\(error)")
+        }
+        let empty = InMemoryCycles(frames: SyntheticCorpus.frames, bins: SyntheticCorpus.bins, labels: [], features: [])
+        XCTAssertThrowsError(try Trainer(options: SyntheticCorpus.options(output: "/tmp/unused", epochs: 1), train: empty, test: data)) { error in
+            XCTAssertTrue("\(error)".contains("no cycles"), "\(error)")
+        }
+    }
+}
