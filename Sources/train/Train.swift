@@ -1,0 +1,109 @@
+import ArgumentParser
+import Foundation
+import Training
+
+extension TrainingMethod: ExpressibleByArgument {}
+extension NegativePair: ExpressibleByArgument {}
+
+@main
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train an Audio Spectrogram Transformer with Patch-Mix contrastive learning on ICBHI feature shards.",
+        discussion: """
+            Reads cache/<feature-set>/ as written by `prep features`, trains on its train split and
+            evaluates on its test split after every epoch (Sp, Se, ICBHI score, 2-class view).
+            Writes <output>/log.jsonl (one JSON object per epoch), <output>/last.pth and
+            <output>/best.pth (best: highest score with Se > 5). Checkpoints open in Python with
+            torch.load(path): {"model": state dict, "optimizer": Adam state, "meta": JSON string}.
+            Presets: \(ModelPreset.all.map { "\($0.name) (\($0.summary))" }.joined(separator: "; ")).
+            """)
+
+    @Option(help: "Feature-set directory with index.json and HDF5 shards.")
+    var shards: String
+
+    @Option(help: "Model preset: \(ModelPreset.all.map(\.name).joined(separator: ", ")).")
+    var model: String = "ast-base"
+
+    @Option(help: "AudioSet AST checkpoint (keys module.v.*) or one of this trainer's checkpoints to start from.")
+    var `init`: String?
+
+    @Option(help: "Objective: ce, patchmix or patchmix_cl.")
+    var method: TrainingMethod = .patchmix_cl
+
+    @Option(help: "Weight of the contrastive loss.") var alpha: Float = 1
+    @Option(help: "Contrastive temperature.") var temperature: Float = 0.06
+    @Option(help: "Beta(mix_beta, mix_beta) draws Patch-Mix's lambda.") var mixBeta: Double = 1
+    @Option(help: "Contrastive negatives: all or diff_label.") var negativePair: NegativePair = .all
+
+    @Option(help: "Learning rate (default: the preset's).") var lr: Double?
+    @Option(help: "Adam weight decay (default: the preset's).") var weightDecay: Double?
+    @Option(help: "Batch size (default: the preset's).") var batchSize: Int?
+    @Option(help: "Epochs (default: the preset's).") var epochs: Int?
+    @Option(help: "Moving-average beta after each step; 0 disables (default: the preset's).") var maBeta: Float?
+    @Option(help: "Classes: 4 (normal/crackle/wheeze/both) or 2 (normal/abnormal).") var classes: Int = 4
+    @Option(help: "Seed for initialisation, shuffling, SpecAugment and Patch-Mix.") var seed: UInt64 = 1
+    @Flag(help: "Disable SpecAugment (icbhi_ast_sup).") var noSpecAugment = false
+    @Flag(help: "Weight the cross-entropy by inverse class frequency.") var classWeightedLoss = false
+    @Flag(help: "Sample training cycles with replacement, weighted by inverse class frequency.") var weightedSampler = false
+
+    @Option(help: "cpu or cuda (default: cuda when libtorch sees one).") var device: String?
+    @Option(help: "Intra-op threads for libtorch (default: libtorch's).") var threads: Int?
+    @Option(help: "Run directory for checkpoints and log (default: runs/<model>-<method>-s<seed>).") var output: String?
+    @Flag(help: "Continue the run in --output from its last.pth (with that run's options).") var resume = false
+
+    @Flag(help: "Only evaluate --checkpoint on the test split.") var eval = false
+    @Option(help: "Checkpoint to evaluate with --eval.") var checkpoint: String?
+
+    func validate() throws {
+        guard ModelPreset.named(model) != nil else {
+            throw ValidationError("unknown --model \(model); presets: \(ModelPreset.all.map(\.name).joined(separator: ", "))")
+        }
+        if eval && checkpoint == nil { throw ValidationError("--eval needs --checkpoint") }
+        if !eval && checkpoint != nil { throw ValidationError("--checkpoint is only used with --eval") }
+        if resume && `init` != nil { throw ValidationError("--resume continues a run; --init starts a new one") }
+        if let device, device != "cpu" && !device.hasPrefix("cuda") {
+            throw ValidationError("--device must be cpu or cuda")
+        }
+        if ![2, 4].contains(classes) { throw ValidationError("--classes must be 4 or 2") }
+        if let batchSize, batchSize < 2 { throw ValidationError("--batch-size must be at least 2") }
+        if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1") }
+        if temperature <= 0 { throw ValidationError("--temperature must be positive") }
+        if mixBeta <= 0 { throw ValidationError("--mix-beta must be positive") }
+    }
+
+    func run() throws {
+        if let threads { Torch.threads = threads }
+        let device = device ?? (Torch.cudaAvailable ? "cuda" : "cpu")
+        do {
+            if eval {
+                try TrainingSession.evaluate(checkpoint: checkpoint!, shards: shards, device: device)
+                return
+            }
+            let preset = ModelPreset.named(model)!
+            var options = TrainingOptions(
+                preset: preset, outputDirectory: output ?? "runs/\(model)-\(method.rawValue)-s\(seed)")
+            options.model.numClasses = classes
+            options.method = method
+            options.alpha = alpha
+            options.temperature = temperature
+            options.mixBeta = mixBeta
+            options.negativePair = negativePair
+            if let lr { options.learningRate = lr }
+            if let weightDecay { options.weightDecay = weightDecay }
+            if let batchSize { options.batchSize = batchSize }
+            if let epochs { options.epochs = epochs }
+            if let maBeta { options.maBeta = maBeta }
+            options.seed = seed
+            options.specAugment = !noSpecAugment
+            options.classWeightedLoss = classWeightedLoss
+            options.weightedSampler = weightedSampler
+            options.device = device
+            options.initCheckpoint = `init`
+            try TrainingSession.train(shards: shards, options: options, resume: resume)
+        } catch {
+            FileHandle.standardError.write(Data("train: error: \(error)\n".utf8))
+            throw ExitCode.failure
+        }
+    }
+}

@@ -1,0 +1,88 @@
+import Foundation
+import HDF5
+import Training
+import XCTest
+
+/// Writes a feature set in the `prep features` shard layout (icbhi-feature-shards/1).
+enum SyntheticShards {
+    static func write(to directory: String, train: InMemoryCycles, test: InMemoryCycles, featureSet: String = "synthetic",
+                      id: String = "0123abcd") throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var shards: [[String: Any]] = []
+        for (split, data) in [("train", train), ("test", test)] {
+            let name = "\(split)-00000.h5"
+            let file = try HDF5File(path: directory + "/" + name, mode: .create)
+            let n = data.count
+            let fbank = try file.createDataset("/fbank", of: Float.self, shape: [n, data.frames, data.bins],
+                                               options: DatasetOptions(chunks: [1, data.frames, data.bins]))
+            try fbank.writeAll(data.features)
+            try file.write(data.labels.map { Int8($0) }, shape: [n], to: "/label")
+            try file.write(data.labels.map { Int8($0 == 0 ? 0 : 1) }, shape: [n], to: "/label2")
+            try file.write(data.labels.map { Int8($0 & 1) }, shape: [n], to: "/crackle")
+            try file.write(data.labels.map { Int8($0 >> 1) }, shape: [n], to: "/wheeze")
+            try file.write([Int32](repeating: 101, count: n), shape: [n], to: "/patient")
+            try file.write([Int8](repeating: 0, count: n), shape: [n], to: "/fold")
+            try file.write((0..<n).map { Double($0) }, shape: [n], to: "/start")
+            try file.write((0..<n).map { Double($0) + 1 }, shape: [n], to: "/end")
+            try file.write(strings: (0..<n).map { "\(split)_\($0)" }, to: "/cycle_id")
+            try file.write(strings: [String](repeating: split, count: n), to: "/split")
+            shards.append(["file": name, "split": split, "rows": n, "bytes": 0, "sha256": ""])
+        }
+        let index: [String: Any] = ["format": "icbhi-feature-shards/1", "feature_set": featureSet, "id": id,
+                                    "frames": train.frames, "bins": train.bins, "shards": shards]
+        try JSONSerialization.data(withJSONObject: index).write(to: URL(fileURLWithPath: directory + "/index.json"))
+    }
+}
+
+final class ShardTests: XCTestCase {
+    func testShardCyclesReadRowsAndLabels() throws {
+        let dir = try Paths.temporaryDirectory("shards")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let train = SyntheticCorpus.make(count: 12, seed: 1), test = SyntheticCorpus.make(count: 7, seed: 2)
+        try SyntheticShards.write(to: dir, train: train, test: test)
+        let cycles = try ShardCycles(directory: dir, split: "test")
+        XCTAssertEqual(cycles.count, 7)
+        XCTAssertEqual(cycles.labels, test.labels)
+        XCTAssertEqual(cycles.labels(classes: 2), test.labels.map { $0 == 0 ? 0 : 1 })
+        XCTAssertEqual(cycles.cycleIDs[3], "test_3")
+        let n = test.frames * test.bins
+        var row = [Float](repeating: 0, count: n)
+        try row.withUnsafeMutableBufferPointer { try cycles.readFeatures(5, into: $0) }
+        XCTAssertEqual(row, Array(test.features[(5 * n)..<(6 * n)]))
+        XCTAssertThrowsError(try ShardCycles(directory: dir, split: "validation")) { error in
+            XCTAssertTrue("\(error)".contains("no cycles"), "\(error)")
+        }
+        XCTAssertThrowsError(try ShardCycles(directory: dir + "/nowhere", split: "train")) { error in
+            XCTAssertTrue("\(error)".contains("no index.json"), "\(error)")
+        }
+    }
+
+    /// The `train` executable end to end: train, re-evaluate the best checkpoint, resume a
+    /// finished run, and the error for missing shards.
+    func testTrainCommandEndToEnd() throws {
+        let dir = try Paths.temporaryDirectory("cli")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try SyntheticShards.write(to: dir + "/shards", train: SyntheticCorpus.make(count: 48, seed: 1),
+                                  test: SyntheticCorpus.make(count: 20, seed: 2))
+        let trained = try Products.run("train", ["--shards", dir + "/shards", "--model", "ast-tiny", "--epochs", "2",
+                                                 "--threads", "1", "--no-spec-augment", "--output", dir + "/run"])
+        XCTAssertEqual(trained.status, 0, trained.stderr)
+        XCTAssertTrue(trained.stdout.contains("epoch   2/2"), trained.stdout)
+        XCTAssertTrue(trained.stdout.contains("confusion matrix"), trained.stdout)
+        let log = try String(contentsOfFile: dir + "/run/log.jsonl", encoding: .utf8)
+        XCTAssertEqual(log.split(separator: "\n").count, 2)
+
+        let checkpoint = FileManager.default.fileExists(atPath: dir + "/run/best.pth") ? "best.pth" : "last.pth"
+        let evaluated = try Products.run("train", ["--shards", dir + "/shards", "--eval", "--checkpoint", dir + "/run/" + checkpoint])
+        XCTAssertEqual(evaluated.status, 0, evaluated.stderr)
+        XCTAssertTrue(evaluated.stdout.contains("2-class: Sp"), evaluated.stdout)
+
+        let resumed = try Products.run("train", ["--shards", dir + "/shards", "--resume", "--output", dir + "/run"])
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        XCTAssertTrue(resumed.stdout.contains("resumed from"), resumed.stdout)
+
+        let missing = try Products.run("train", ["--shards", dir + "/none", "--model", "ast-tiny", "--output", dir + "/x"])
+        XCTAssertEqual(missing.status, 1)
+        XCTAssertTrue(missing.stderr.contains("no index.json"), missing.stderr)
+    }
+}
