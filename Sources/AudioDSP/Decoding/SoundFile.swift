@@ -1,0 +1,75 @@
+import CSndFile
+import Glibc
+
+/// The one owner of an open file descriptor and the `SNDFILE*` libsndfile reads from it;
+/// closes both in `deinit`. Internal: ``AudioDecoder`` is the public face.
+final class SoundFile {
+    let path: String
+    let info: SF_INFO
+    /// Size of the file in bytes when it was opened.
+    let fileBytes: Int
+    private let fd: Int32
+    private let handle: OpaquePointer
+
+    /// Opens `path` for reading: POSIX `open` and `fstat` (for a system error message that
+    /// names the cause), then libsndfile's `sf_open_fd` on the descriptor.
+    init(path: String) throws(AudioDecodingError) {
+        self.path = path
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw AudioDecodingError(path: path, function: "open", reason: .unreadable(Self.systemMessage()))
+        }
+        var status = stat()
+        guard fstat(fd, &status) == 0 else {
+            let message = Self.systemMessage()
+            close(fd)
+            throw AudioDecodingError(path: path, function: "fstat", reason: .unreadable(message))
+        }
+        guard (status.st_mode & S_IFMT) == S_IFREG else {
+            close(fd)
+            throw AudioDecodingError(path: path, function: "fstat", reason: .unreadable("not a regular file"))
+        }
+        guard status.st_size > 0 else {
+            close(fd)
+            throw AudioDecodingError(path: path, function: "fstat", reason: .emptyFile)
+        }
+        var info = SF_INFO()
+        // close_desc false: this object owns the descriptor and closes it after sf_close.
+        guard let handle = sf_open_fd(fd, Int32(SFM_READ), &info, 0) else {
+            let message = String(cString: sf_strerror(nil))
+            close(fd)
+            throw AudioDecodingError(path: path, function: "sf_open_fd", reason: .unrecognisedFormat(message))
+        }
+        self.fd = fd
+        self.handle = handle
+        self.info = info
+        self.fileBytes = Int(status.st_size)
+    }
+
+    deinit {
+        sf_close(handle)
+        close(fd)
+    }
+
+    /// The descriptor, for `pread`-based header checks (which leave its offset alone).
+    var descriptor: Int32 { fd }
+
+    /// `sf_readf_int`: up to `frames` frames of interleaved samples, each integer PCM sample
+    /// left-justified in 32 bits (16-bit `x` gives `x << 16`). Returns frames read.
+    func readFrames(into buffer: UnsafeMutablePointer<Int32>, frames: Int) -> Int {
+        Int(sf_readf_int(handle, buffer, sf_count_t(frames)))
+    }
+
+    /// `sf_readf_float`: up to `frames` frames of interleaved samples as libsndfile's
+    /// normalised floats. Returns frames read.
+    func readFrames(into buffer: UnsafeMutablePointer<Float>, frames: Int) -> Int {
+        Int(sf_readf_float(handle, buffer, sf_count_t(frames)))
+    }
+
+    /// `sf_error` / `sf_strerror` for this file: nil when libsndfile reports no error.
+    var lastError: String? {
+        sf_error(handle) == 0 ? nil : String(cString: sf_strerror(handle))
+    }
+
+    private static func systemMessage() -> String { String(cString: strerror(errno)) }
+}

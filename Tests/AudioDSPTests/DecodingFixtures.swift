@@ -1,0 +1,53 @@
+import Foundation
+import HDF5
+import XCTest
+
+/// Where the shared goldens and audio live (`<repo>/../shared`), found from this file's path.
+/// Missing data is a test failure with a clear message, never a silent skip.
+enum AudioFixtures {
+    static let repositoryRoot: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let shared = repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared")
+    static let goldenPath = shared.appendingPathComponent("golden/golden.h5").path
+    static let sampleDirectory = shared.appendingPathComponent("icbhi/sample")
+    static let edgeDirectory = shared.appendingPathComponent("golden/edge")
+
+    /// The sample recordings (`icbhi/sample/*.wav`), sorted by stem.
+    static func sampleRecordings(file: StaticString = #filePath, line: UInt = #line) -> [URL] {
+        wavFiles(in: sampleDirectory, file: file, line: line)
+    }
+
+    /// The golden edge recordings (`golden/edge/*.wav`).
+    static func edgeRecordings(file: StaticString = #filePath, line: UInt = #line) -> [URL] {
+        wavFiles(in: edgeDirectory, file: file, line: line)
+    }
+
+    static func wavFiles(in directory: URL, file: StaticString = #filePath, line: UInt = #line) -> [URL] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        let wavs = names.filter { $0.hasSuffix(".wav") }.sorted().map { directory.appendingPathComponent($0) }
+        if wavs.isEmpty {
+            XCTFail("no .wav recordings in \(directory.path): the shared ICBHI sample and golden edge files are required", file: file, line: line)
+        }
+        return wavs
+    }
+
+    /// Opens golden.h5, failing the test with the path when it is missing.
+    static func golden(file: StaticString = #filePath, line: UInt = #line) throws -> HDF5File {
+        guard FileManager.default.fileExists(atPath: goldenPath) else {
+            XCTFail("golden file missing: \(goldenPath) (generate it with ../shared/tools/make_goldens.py)", file: file, line: line)
+            throw CocoaError(.fileNoSuchFile)
+        }
+        return try HDF5File(path: goldenPath, mode: .readOnly)
+    }
+
+    static func stem(_ url: URL) -> String { url.deletingPathExtension().lastPathComponent }
+
+    /// A fresh temporary directory, removed when the test ends.
+    static func temporaryDirectory(for test: XCTestCase) throws -> URL {
+        let dir = FileManager.default.temporaryDirectory
+            .appendingPathComponent("audiodsp-tests-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        test.addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
+        return dir
+    }
+}
