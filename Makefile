@@ -8,7 +8,8 @@ BIN = .build/$(CONFIG)
 DEMO_DIR ?= cache/demo
 
 APT_PACKAGES = pkg-config libsndfile1-dev libsamplerate0-dev libfftw3-dev libhdf5-dev hdf5-tools \
-               python3-h5py python3-numpy
+               python3-h5py python3-numpy \
+               libtorch-dev libopenblas0-pthread python3-torch
 
 .PHONY: setup build test demo bench bench-ingest bench-fbank clean
 
