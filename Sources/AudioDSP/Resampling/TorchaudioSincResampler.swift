@@ -1,0 +1,207 @@
+import Glibc
+
+/// A port of torchaudio 0.13's default resampler (`transforms.Resample(orig, new)`, i.e.
+/// `_get_sinc_resample_kernel` + `_apply_sinc_resample_kernel` with
+/// `resampling_method="sinc_interpolation"`): windowed sinc with a Hann window,
+/// `lowpass_filter_width` 6, `rolloff` 0.99, rates reduced by their gcd.
+///
+/// torchaudio convolves the input, zero-padded by `width` on the left and `width + orig` on
+/// the right, with `new` kernels of `2 * width + orig` taps at stride `orig` (output phase
+/// `j` of frame `m` is output sample `m * new + j`), then keeps the first
+/// `ceil(new * n / orig)` samples. Most of those taps are exactly zero in float32: the
+/// kernel is clamped to `lowpass_filter_width` zero crossings on either side. This type
+/// keeps, per phase, only the run of taps between the first and the last non-zero one
+/// (padded with zeros to a multiple of 8) and computes each output sample as one SIMD dot
+/// product: the same sums as torchaudio's `conv1d`, in another order (differences are float32
+/// rounding, about 1e-7).
+///
+/// The kernel is built exactly as torchaudio builds it when `Resample` is constructed without
+/// a dtype: the time offsets `idx` in float64, the phase offsets `-j / new` in float32
+/// (`torch.arange` of integers divided by an int gives the default float32 dtype) then
+/// widened, window and sinc in float64, the product cast to float32.
+public struct TorchaudioSincResampler: Sendable {
+    public let sourceRate: Int
+    public let targetRate: Int
+    public let lowpassFilterWidth: Int
+    public let rolloff: Double
+    /// `sourceRate / gcd` (torchaudio's reduced `orig_freq`): input samples per frame.
+    public let reducedSource: Int
+    /// `targetRate / gcd` (torchaudio's reduced `new_freq`): output phases per frame.
+    public let reducedTarget: Int
+    /// torchaudio's `width`: `ceil(lowpass_filter_width * orig / base_freq)`.
+    public let width: Int
+    /// Taps stored per phase: the longest non-zero run, rounded up to a multiple of 8.
+    public let tapsPerPhase: Int
+    /// `reducedTarget * tapsPerPhase` taps, phase by phase.
+    let taps: [Float]
+    /// Per phase, the index in torchaudio's padded input (relative to `m * orig`) of its first
+    /// stored tap.
+    let firstTap: [Int]
+
+    /// Builds the kernel for `sourceRate -> targetRate`; both must be positive.
+    public init(from sourceRate: Int, to targetRate: Int,
+                lowpassFilterWidth: Int = 6, rolloff: Double = 0.99) {
+        precondition(sourceRate > 0 && targetRate > 0 && lowpassFilterWidth > 0,
+                     "TorchaudioSincResampler needs positive rates and filter width")
+        self.sourceRate = sourceRate
+        self.targetRate = targetRate
+        self.lowpassFilterWidth = lowpassFilterWidth
+        self.rolloff = rolloff
+        let g = Self.gcd(sourceRate, targetRate)
+        let orig = sourceRate / g, new = targetRate / g
+        reducedSource = orig
+        reducedTarget = new
+        let kernel = Self.kernel(orig: orig, new: new, lowpassFilterWidth: lowpassFilterWidth, rolloff: rolloff)
+        width = kernel.width
+        let longest = kernel.rows.map(\.taps.count).max() ?? 0
+        let stride = max(8, (longest + 7) / 8 * 8)
+        tapsPerPhase = stride
+        var packed = [Float](repeating: 0, count: new * stride)
+        for (j, row) in kernel.rows.enumerated() {
+            for (k, tap) in row.taps.enumerated() { packed[j * stride + k] = tap }
+        }
+        taps = packed
+        firstTap = kernel.rows.map(\.first)
+    }
+
+    /// One output phase's non-zero taps and where they start in the full kernel row.
+    struct PhaseTaps: Equatable {
+        var first: Int
+        var taps: [Float]
+    }
+
+    /// torchaudio's `_get_sinc_resample_kernel` (dtype None), phase by phase, restricted to
+    /// the non-zero taps. `orig` and `new` are already reduced by their gcd.
+    static func kernel(orig: Int, new: Int, lowpassFilterWidth lpw: Int,
+                       rolloff: Double) -> (width: Int, rows: [PhaseTaps]) {
+        let baseFreq = Double(min(orig, new)) * rolloff
+        let width = Int((Double(lpw * orig) / baseFreq).rounded(.up))
+        let rowLength = 2 * width + orig
+        let limit = Double(lpw)
+        var rows: [PhaseTaps] = []
+        rows.reserveCapacity(new)
+        for j in 0..<new {
+            let phase = Double(Float(-j) / Float(new))
+            // |t| < lpw  <=>  |phase + (k - width) / orig| < lpw / baseFreq; beyond that the
+            // clamped window is cos(pi / 2)^2 ~ 4e-33 and the tap is 0 in float32. Evaluate a
+            // margin of 2 taps more on each side and trim exact zeros.
+            let reach = limit / baseFreq * Double(orig)
+            let centre = Double(width) - phase * Double(orig)
+            let lo = max(0, Int((centre - reach).rounded(.down)) - 2)
+            let hi = min(rowLength - 1, Int((centre + reach).rounded(.up)) + 2)
+            var values: [Float] = []
+            if lo <= hi {
+                values.reserveCapacity(hi - lo + 1)
+                for k in lo...hi {
+                    values.append(tap(k: k, phase: phase, orig: orig, width: width,
+                                      baseFreq: baseFreq, lpw: lpw))
+                }
+            }
+            guard let a = values.firstIndex(where: { $0 != 0 }),
+                  let b = values.lastIndex(where: { $0 != 0 }) else {
+                rows.append(PhaseTaps(first: 0, taps: []))
+                continue
+            }
+            rows.append(PhaseTaps(first: lo + a, taps: Array(values[a...b])))
+        }
+        return (width, rows)
+    }
+
+    /// One entry of torchaudio's kernel, in its order of float64 operations.
+    static func tap(k: Int, phase: Double, orig: Int, width: Int, baseFreq: Double, lpw: Int) -> Float {
+        let idx = Double(k - width) / Double(orig)
+        var t = (phase + idx) * baseFreq
+        t = min(max(t, -Double(lpw)), Double(lpw))
+        let c = cos(t * Double.pi / Double(lpw) / 2)
+        let window = c * c
+        t *= Double.pi
+        let scale = baseFreq / Double(orig)
+        var kernel = t == 0 ? 1.0 : sin(t) / t
+        kernel *= window * scale
+        return Float(kernel)
+    }
+
+    /// torchaudio's output length, `ceil(new * n / orig)`.
+    public func outputLength(forInputLength n: Int) -> Int {
+        (reducedTarget * n + reducedSource - 1) / reducedSource
+    }
+
+    /// Resamples `input` (returns it unchanged when the rates are equal, as torchaudio does).
+    public func resample(_ input: [Float]) -> [Float] {
+        if sourceRate == targetRate { return input }
+        return input.withUnsafeBufferPointer { resample($0) }
+    }
+
+    /// Resamples `input` (a copy of it when the rates are equal).
+    public func resample(_ input: UnsafeBufferPointer<Float>) -> [Float] {
+        if sourceRate == targetRate { return Array(input) }
+        let count = outputLength(forInputLength: input.count)
+        return [Float](unsafeUninitializedCapacity: count) { out, initialized in
+            resample(input, into: UnsafeMutableBufferPointer(rebasing: out[0..<count]))
+            initialized = count
+        }
+    }
+
+    /// Writes the `outputLength(forInputLength: input.count)` resampled samples into `output`
+    /// (which must hold exactly that many). Single-threaded; safe to call concurrently.
+    public func resample(_ input: UnsafeBufferPointer<Float>, into output: UnsafeMutableBufferPointer<Float>) {
+        let n = input.count
+        let count = outputLength(forInputLength: n)
+        precondition(output.count == count, "output holds \(output.count) samples, expected \(count)")
+        guard count > 0 else { return }
+        if sourceRate == targetRate {
+            _ = output.initialize(from: input)
+            return
+        }
+        let orig = reducedSource, new = reducedTarget, stride = tapsPerPhase
+        let frames = (count + new - 1) / new
+        // torchaudio's zero-padded input: `width` zeros, the signal, then zeros far enough
+        // for the last frame's longest (padded) tap run.
+        let maxFirst = firstTap.max() ?? 0
+        let padded = max(width + n + width + orig, (frames - 1) * orig + maxFirst + stride)
+        var xpad = [Float](repeating: 0, count: padded)
+        xpad.withUnsafeMutableBufferPointer { p in
+            _ = UnsafeMutableBufferPointer(rebasing: p[width..<(width + n)]).initialize(from: input)
+        }
+        xpad.withUnsafeBufferPointer { xp in
+            taps.withUnsafeBufferPointer { h in
+                firstTap.withUnsafeBufferPointer { first in
+                    let x = UnsafeRawPointer(xp.baseAddress!)
+                    let k = UnsafeRawPointer(h.baseAddress!)
+                    let out = output.baseAddress!
+                    var i = 0
+                    for m in 0..<frames {
+                        let frameStart = m * orig
+                        let phases = min(new, count - i)
+                        for j in 0..<phases {
+                            let src = x + (frameStart + first[j]) * 4
+                            let tap = k + (j * stride) * 4
+                            out[i] = Self.dot(src, tap, count: stride)
+                            i += 1
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Dot product of `count` floats (a multiple of 8) at `a` and `b`, unaligned.
+    @inline(__always)
+    static func dot(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, count: Int) -> Float {
+        var acc = SIMD8<Float>()
+        var offset = 0
+        let bytes = count * 4
+        while offset < bytes {
+            acc += a.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
+                * b.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
+            offset += 32
+        }
+        return acc.sum()
+    }
+
+    static func gcd(_ a: Int, _ b: Int) -> Int {
+        var (a, b) = (a, b)
+        while b != 0 { (a, b) = (b, a % b) }
+        return a
+    }
+}
