@@ -1,3 +1,19 @@
 // Benchmarks (not tests): each prints our time next to the reference's, measured in the same run.
-// Subcommands are registered in BenchmarkCommand.swift files beside this one.
-print("usage: bench <fbank|resample|...>")
+// Each lives in its own <Name>Benchmark.swift beside this file; register it here with one line.
+import Foundation
+
+let benchmarks: [String: ([String]) throws -> Void] = [
+    "resample": ResampleBenchmark.run,
+]
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+guard let name = arguments.first, let benchmark = benchmarks[name] else {
+    print("usage: bench <\(benchmarks.keys.sorted().joined(separator: "|"))> [options]")
+    exit(2)
+}
+do {
+    try benchmark(Array(arguments.dropFirst()))
+} catch {
+    print("bench \(name): \(error)")
+    exit(1)
+}

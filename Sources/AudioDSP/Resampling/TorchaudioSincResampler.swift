@@ -37,6 +37,8 @@ public struct TorchaudioSincResampler: Sendable {
     /// Per phase, the index in torchaudio's padded input (relative to `m * orig`) of its first
     /// stored tap.
     let firstTap: [Int]
+    /// Per phase, the number of non-zero taps (the rest of its `tapsPerPhase` are zeros).
+    let tapCount: [Int]
 
     /// Builds the kernel for `sourceRate -> targetRate`; both must be positive.
     public init(from sourceRate: Int, to targetRate: Int,
@@ -62,6 +64,7 @@ public struct TorchaudioSincResampler: Sendable {
         }
         taps = packed
         firstTap = kernel.rows.map(\.first)
+        tapCount = kernel.rows.map(\.taps.count)
     }
 
     /// One output phase's non-zero taps and where they start in the full kernel row.
@@ -169,9 +172,19 @@ public struct TorchaudioSincResampler: Sendable {
                     let x = UnsafeRawPointer(xp.baseAddress!)
                     let k = UnsafeRawPointer(h.baseAddress!)
                     let out = output.baseAddress!
-                    var i = 0
-                    for m in 0..<frames {
-                        let frameStart = m * orig
+                    var frame = 0
+                    if orig == 1 {
+                        // Upsampling by an integer factor: each phase is a plain FIR filter over
+                        // consecutive inputs, so 8 frames at a time are one SIMD accumulator
+                        // (no horizontal sums); the outputs are interleaved on store.
+                        let blocks = (count / new) / 8
+                        Self.upsampleBlocks(x: x, taps: h.baseAddress!, first: first, tapCounts: tapCount,
+                                            phases: new, stride: stride, blocks: blocks, out: out)
+                        frame = blocks * 8
+                    }
+                    var i = frame * new
+                    while frame < frames {
+                        let frameStart = frame * orig
                         let phases = min(new, count - i)
                         for j in 0..<phases {
                             let src = x + (frameStart + first[j]) * 4
@@ -179,7 +192,33 @@ public struct TorchaudioSincResampler: Sendable {
                             out[i] = Self.dot(src, tap, count: stride)
                             i += 1
                         }
+                        frame += 1
                     }
+                }
+            }
+        }
+    }
+
+    /// `blocks` blocks of 8 frames for `orig == 1`: output `(8b + i) * phases + j` is the dot
+    /// product of phase j's taps with the input from `8b + i + first[j]`.
+    private static func upsampleBlocks(x: UnsafeRawPointer, taps: UnsafePointer<Float>, first: UnsafeBufferPointer<Int>,
+                                       tapCounts: [Int], phases: Int, stride: Int, blocks: Int,
+                                       out: UnsafeMutablePointer<Float>) {
+        tapCounts.withUnsafeBufferPointer { counts in
+            for j in 0..<phases {
+                let h = taps + j * stride
+                let n = counts[j]
+                let base = first[j] * 4
+                for b in 0..<blocks {
+                    let m0 = b * 8
+                    var acc = SIMD8<Float>()
+                    var src = base + m0 * 4
+                    for t in 0..<n {
+                        acc += SIMD8(repeating: h[t]) * x.loadUnaligned(fromByteOffset: src, as: SIMD8<Float>.self)
+                        src += 4
+                    }
+                    let o = out + m0 * phases + j
+                    for lane in 0..<8 { o[lane * phases] = acc[lane] }
                 }
             }
         }
