@@ -76,7 +76,9 @@ let package = Package(
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5"]),
         .testTarget(name: "AudioDSPTests", dependencies: ["AudioDSP", "HDF5"]),
         .testTarget(name: "FeatureStoreTests", dependencies: ["FeatureStore", "HDF5"]),
-        .testTarget(name: "PrepTests", dependencies: ["PrepKit", "HDF5", "FeatureStore"]),
+        .testTarget(name: "PrepTests", dependencies: ["PrepKit", "HDF5", "FeatureStore", "AudioDSP", "ICBHI", "TestSupport", "prep"]),
+        // Fixtures shared by the test targets (paths to ../shared, running the real binaries).
+        .target(name: "TestSupport", path: "Sources/TestSupport"),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "CTorch", "HDF5"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,0 +1,142 @@
+import FeatureStore
+import Foundation
+import TestSupport
+import XCTest
+
+/// Reruns, determinism across --jobs, verification and crash safety of the real binaries.
+final class CacheBehaviourTests: PrepTestCase {
+    private let stems = ["104_1b1_Al_sc_Litt3200", "104_1b1_Ar_sc_Litt3200", "104_1b1_Lr_sc_Litt3200", "103_2b2_Ar_mc_LittC2SE"]
+
+    private func smallDataset() throws -> String {
+        try copiedDataset(from: Fixtures.sampleDirectory, files: stems.flatMap { [$0 + ".wav", $0 + ".txt"] })
+    }
+
+    private func shardBytes() throws -> [String: Data] {
+        try Fixtures.fileBytes(under: featureSetDirectory(), matching: ".h5")
+    }
+
+    /// Acceptance (ingest: --jobs; features 3): outputs are bit-identical for any --jobs.
+    func testOutputsAreBitIdenticalForAnyJobs() throws {
+        let dataset = try smallDataset()
+        try prep(["ingest", dataset, "--jobs", "1"])
+        try prep(["features", "--jobs", "1", "--shard-size", "7"])
+        let audio1 = try Fixtures.fileBytes(under: cache + "/audio16k")
+        let manifest1 = try Fixtures.fileBytes(under: manifests)
+        let shards1 = try shardBytes()
+
+        try FileManager.default.removeItem(atPath: cache)
+        try FileManager.default.removeItem(atPath: manifests)
+        try prep(["ingest", dataset, "--jobs", "2"])
+        try prep(["features", "--jobs", "2", "--shard-size", "7"])
+        XCTAssertEqual(try Fixtures.fileBytes(under: cache + "/audio16k"), audio1)
+        XCTAssertEqual(try Fixtures.fileBytes(under: manifests), manifest1)
+        let shards2 = try shardBytes()
+        XCTAssertEqual(shards2, shards1)
+        XCTAssertGreaterThan(shards1.count, 2)
+        print("bit-identical across --jobs 1/2: \(shards1.count) shards, \(shards1.values.reduce(0) { $0 + $1.count }) bytes compared")
+    }
+
+    /// Acceptance (ingest): a rerun with unchanged inputs does no work and says so; a changed
+    /// recording is redone alone.
+    func testRerunIsIncremental() throws {
+        let dataset = try smallDataset()
+        try prep(["ingest", dataset])
+        let again = try prep(["ingest", dataset])
+        XCTAssertTrue(again.stdout.contains("up to date, nothing to do"), again.stdout)
+
+        let changed = dataset + "/" + stems[0] + ".txt"
+        try (try String(contentsOfFile: changed, encoding: .utf8) + "0.1\t0.9\t1\t1\n").write(toFile: changed, atomically: true, encoding: .utf8)
+        let third = try prep(["ingest", dataset])
+        XCTAssertTrue(third.stdout.contains("(1 processed, 3 unchanged)"), third.stdout)
+
+        try prep(["features"])
+        let started = Date()
+        let features = try prep(["features"])
+        XCTAssertTrue(features.stdout.contains("up to date, nothing to do"), features.stdout)
+        XCTAssertLessThan(Date().timeIntervalSince(started), 1.0)
+    }
+
+    /// Acceptance (features): changed options make a new feature set beside the old one.
+    func testChangedOptionsMakeANewFeatureSet() throws {
+        try prep(["ingest", try smallDataset()])
+        try prep(["features"])
+        try prep(["features", "--num-mel-bins", "64", "--norm", "none"])
+        let sets = try FileManager.default.contentsOfDirectory(atPath: cache).filter { $0.hasPrefix("icbhi-") }.sorted()
+        XCTAssertEqual(sets.count, 2, "\(sets)")
+        XCTAssertTrue(sets.contains { $0.contains("fbank64") && $0.contains("norm-none") }, "\(sets)")
+        // Naming a different feature set like an existing one is refused, not overwritten.
+        let clash = try prep(["features", "--name", sets[0], "--num-mel-bins", "40"], expectStatus: 2)
+        XCTAssertTrue(clash.stderr.contains("holds a different feature set"), clash.stderr)
+    }
+
+    /// Acceptance (features 3): verify passes on good shards and fails on a flipped byte, a
+    /// truncated shard, a missing shard and a stray shard.
+    func testVerifyCatchesCorruption() throws {
+        try prep(["ingest", try smallDataset()])
+        try prep(["features", "--shard-size", "10"])
+        let directory = try featureSetDirectory()
+        try prep(["verify"])
+        let shard = directory + "/test-00000.h5"
+        let original = try Data(contentsOf: URL(fileURLWithPath: shard))
+
+        var flipped = original
+        flipped[flipped.count / 2] ^= 0x01
+        try flipped.write(to: URL(fileURLWithPath: shard))
+        var result = try prep(["verify"], expectStatus: 1)
+        XCTAssertTrue(result.stderr.contains("test-00000.h5: SHA-256"), result.stderr)
+
+        try original.prefix(original.count - 4096).write(to: URL(fileURLWithPath: shard))
+        result = try prep(["verify"], expectStatus: 1)
+        XCTAssertTrue(result.stderr.contains("test-00000.h5: size"), result.stderr)
+
+        try FileManager.default.removeItem(atPath: shard)
+        result = try prep(["verify"], expectStatus: 1)
+        XCTAssertTrue(result.stderr.contains("test-00000.h5: missing"), result.stderr)
+
+        try original.write(to: URL(fileURLWithPath: shard))
+        try prep(["verify"])
+        try original.write(to: URL(fileURLWithPath: directory + "/test-00099.h5"))
+        result = try prep(["verify"], expectStatus: 1)
+        XCTAssertTrue(result.stderr.contains("not in the index"), result.stderr)
+    }
+
+    /// Acceptance (features 4, ingest): kill -9 in the middle of a run, then a rerun, gives the
+    /// same outputs as an uninterrupted run, and no temp file survives.
+    func testKillDuringFeaturesThenRerunGivesIdenticalShards() throws {
+        try prep(["ingest", try smallDataset()])
+        try prep(["features", "--shard-size", "5", "--jobs", "1"])
+        let reference = try shardBytes()
+        let directory = try featureSetDirectory()
+        try FileManager.default.removeItem(atPath: directory)
+
+        var killedMidway = 0
+        for delay in [0.3, 0.8, 1.5, 2.5] {
+            let process = try Fixtures.start("prep", ["features", "--shard-size", "5", "--jobs", "1", "--cache", cache], in: workspace)
+            Thread.sleep(forTimeInterval: delay)
+            if process.isRunning {
+                kill(process.processIdentifier, SIGKILL)
+                killedMidway += 1
+            }
+            process.waitUntilExit()
+        }
+        try prep(["features", "--shard-size", "5", "--jobs", "1"])
+        XCTAssertEqual(try shardBytes(), reference)
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.contains(".partial-") }
+        XCTAssertEqual(leftovers, [])
+        try prep(["verify"])
+        print("kill -9 during features: \(killedMidway) kills mid-run survived, \(reference.count) shards identical")
+        XCTAssertGreaterThan(killedMidway, 0, "no run was interrupted: the kill points came too late")
+    }
+
+    /// Two runs at once on one cache: the second refuses clearly (or waits with --wait).
+    func testConcurrentRunIsRefused() throws {
+        try prep(["ingest", try smallDataset()])
+        let first = try Fixtures.start("prep", ["features", "--cache", cache, "--jobs", "1"], in: workspace)
+        defer { first.waitUntilExit() }
+        Thread.sleep(forTimeInterval: 0.3)
+        guard first.isRunning else { return XCTFail("first run finished before the second started") }
+        let second = try prep(["features", "--jobs", "1"], expectStatus: nil)
+        XCTAssertEqual(second.status, 1, second.description)
+        XCTAssertTrue(second.stderr.contains("in use by another run"), second.stderr)
+    }
+}
