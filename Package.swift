@@ -75,7 +75,7 @@ let package = Package(
         .testTarget(name: "ICBHITests", dependencies: ["ICBHI"]),
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5"]),
         .testTarget(name: "AudioDSPTests", dependencies: ["AudioDSP", "HDF5"]),
-        .testTarget(name: "FeatureStoreTests", dependencies: ["FeatureStore", "HDF5"]),
+        .testTarget(name: "FeatureStoreTests", dependencies: ["FeatureStore", "HDF5", "ICBHI"]),
         .testTarget(name: "PrepTests", dependencies: ["PrepKit", "HDF5", "FeatureStore", "AudioDSP", "ICBHI", "TestSupport", "prep"]),
         // Fixtures shared by the test targets (paths to ../shared, running the real binaries).
         .target(name: "TestSupport", path: "Sources/TestSupport"),

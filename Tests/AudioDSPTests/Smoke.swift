@@ -1,2 +1,0 @@
-import XCTest
-final class AudioDSPTestsSmoke: XCTestCase { func testNothing() {} }

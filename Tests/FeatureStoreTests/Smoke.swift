@@ -1,2 +1,0 @@
-import XCTest
-final class FeatureStoreTestsSmoke: XCTestCase { func testNothing() {} }
