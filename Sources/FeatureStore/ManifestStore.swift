@@ -10,6 +10,9 @@ public struct ManifestStore: Sendable {
     public var recordingsPath: String { directory + "/recordings.csv" }
     public var cyclesPath: String { directory + "/cycles.csv" }
 
+    /// Every problem the last ingest reported (skipped items, clamped cycles, notices).
+    public var problemsPath: String { directory + "/ingest-problems.csv" }
+
     public var exists: Bool {
         FileManager.default.fileExists(atPath: recordingsPath) && FileManager.default.fileExists(atPath: cyclesPath)
     }
@@ -25,6 +28,21 @@ public struct ManifestStore: Sendable {
         try AtomicFile.makeDirectory(directory)
         try AtomicFile.write(Data(cycles.utf8), to: cyclesPath)
         try AtomicFile.write(Data(recordings.utf8), to: recordingsPath)
+    }
+
+    /// Writes `ingest-problems.csv` (only when its content changes, so reruns stay no-ops).
+    public func writeProblems(_ problems: [ProblemRecord]) throws {
+        let text = CSVTable(header: ProblemRecord.header, rows: problems.map(\.fields)).encoded()
+        if FileManager.default.contents(atPath: problemsPath) == Data(text.utf8) { return }
+        try AtomicFile.makeDirectory(directory)
+        try AtomicFile.write(Data(text.utf8), to: problemsPath)
+    }
+
+    public func readProblems() throws -> [ProblemRecord] {
+        let table = try CSVTable(parsing: Self.text(at: problemsPath), path: problemsPath)
+        let c = try (severity: table.column("severity", path: problemsPath), file: table.column("file", path: problemsPath),
+                     line: table.column("line", path: problemsPath), reason: table.column("reason", path: problemsPath))
+        return table.rows.map { ProblemRecord(severity: $0[c.severity], file: $0[c.file], line: Int($0[c.line]), reason: $0[c.reason]) }
     }
 
     public func readRecordings() throws -> [RecordingRecord] {
@@ -47,4 +65,22 @@ public struct ManifestStore: Sendable {
         }
         return String(decoding: data, as: UTF8.self)
     }
+}
+
+/// One row of `ingest-problems.csv`: something ingest skipped, clamped or noticed.
+public struct ProblemRecord: Sendable, Equatable {
+    public var severity: String
+    public var file: String
+    public var line: Int?
+    public var reason: String
+
+    public init(severity: String, file: String, line: Int?, reason: String) {
+        self.severity = severity
+        self.file = file
+        self.line = line
+        self.reason = reason
+    }
+
+    public static let header = ["severity", "file", "line", "reason"]
+    public var fields: [String] { [severity, file, line.map(String.init) ?? "", reason] }
 }

@@ -93,6 +93,9 @@ public struct IngestPipeline {
         if !unchanged {
             try manifests.write(recordings: encoded.recordings, cycles: encoded.cycles)
         }
+        try manifests.writeProblems(problems.map {
+            ProblemRecord(severity: $0.severity.rawValue, file: $0.file, line: $0.line, reason: $0.reason)
+        })
         let state = IngestState(resampler: options.resampler.rawValue, audioDirectory: store.directory,
                                 manifestDirectory: options.manifestDirectory,
                                 cyclesSHA256: FileDigest.sha256(of: encoded.cycles))
