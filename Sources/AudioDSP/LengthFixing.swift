@@ -42,11 +42,12 @@ public struct LengthFixing: Sendable, Hashable, Codable, CustomStringConvertible
         "LengthFixing(length: \(length), mode: \(mode.rawValue), fadeOutLength: \(fadeOutLength))"
     }
 
-    /// Throws ``LengthFixingError/invalidOptions(_:)`` unless `length >= 1` and
-    /// `0 <= fadeOutLength <= length`.
+    /// Throws ``LengthFixingError/invalidOptions(_:)`` unless `length >= 1` and, for
+    /// ``Mode/repeat``, `0 <= fadeOutLength <= length`.
     public func validate() throws(LengthFixingError) {
-        guard length >= 1, (0...length).contains(fadeOutLength) else {
-            throw .invalidOptions("length \(length) must be >= 1 and fade-out length \(fadeOutLength) within 0...length")
+        guard length >= 1 else { throw .invalidOptions("length must be >= 1 sample, got \(length)") }
+        guard mode != .repeat || (0...length).contains(fadeOutLength) else {
+            throw .invalidOptions("fade-out length \(fadeOutLength) must be within 0...\(length) (the length)")
         }
     }
 

@@ -45,30 +45,53 @@ public final class KaldiFbank: Sendable {
     /// FFT bins each mel filter covers (0 for a filter that contains no FFT bin).
     public var melFilterWidths: [Int] { (0..<melBanks.numBins).map(melBanks.width) }
 
+    /// Frames processed together in the mel and log stages, one per SIMD lane.
+    static let batch = 8
+
     /// Scratch buffers for one thread. Not `Sendable`: create one per thread (cheap: a few KiB).
     public final class Workspace {
-        let raw: UnsafeMutablePointer<Float>
-        let fftInput: RealFFT.Buffer
-        let fftOutput: RealFFT.Buffer
-        let spectrum: UnsafeMutablePointer<Float>
         let windowSize: Int
         let fftSize: Int
+        let numBins: Int
+        /// One raw frame.
+        let raw: UnsafeMutablePointer<Float>
+        /// FFT input and output (FFTW-aligned).
+        let fftInput: RealFFT.Buffer
+        let fftOutput: RealFFT.Buffer
+        /// One frame's power spectrum, bins `0 ..< fftSize / 2`.
+        let spectrum: UnsafeMutablePointer<Float>
+        /// A batch's spectra, transposed: bin k of frame b is `spectra[k][b]`.
+        let spectra: UnsafeMutablePointer<SIMD8<Float>>
+        /// A batch's mel energies, transposed: filter m of frame b is `mel[m][b]`.
+        let mel: UnsafeMutablePointer<SIMD8<Float>>
+        /// A batch's frame energies.
+        let energies: UnsafeMutablePointer<Float>
 
         /// Scratch sized for `fbank`.
         public init(for fbank: KaldiFbank) {
             windowSize = fbank.options.windowSize
             fftSize = fbank.options.paddedWindowSize
+            numBins = fbank.options.numMelBins
             raw = .allocate(capacity: windowSize)
             raw.initialize(repeating: 0, count: windowSize)
-            spectrum = .allocate(capacity: fftSize / 2)
-            spectrum.initialize(repeating: 0, count: fftSize / 2)
             fftInput = RealFFT.Buffer(count: fftSize)
             fftOutput = RealFFT.Buffer(count: fftSize + 2)
+            spectrum = .allocate(capacity: fftSize / 2)
+            spectrum.initialize(repeating: 0, count: fftSize / 2)
+            spectra = .allocate(capacity: fftSize / 2)
+            spectra.initialize(repeating: SIMD8(), count: fftSize / 2)
+            mel = .allocate(capacity: numBins)
+            mel.initialize(repeating: SIMD8(), count: numBins)
+            energies = .allocate(capacity: KaldiFbank.batch)
+            energies.initialize(repeating: 0, count: KaldiFbank.batch)
         }
 
         deinit {
             raw.deallocate()
             spectrum.deallocate()
+            spectra.deallocate()
+            mel.deallocate()
+            energies.deallocate()
         }
     }
 
@@ -99,26 +122,40 @@ public final class KaldiFbank: Sendable {
         precondition(ws.windowSize == o.windowSize && ws.fftSize == o.paddedWindowSize,
                      "workspace made for other options")
         guard frameCount > 0 else { return }
-        let numBins = o.numMelBins
+        let numBins = o.numMelBins, numFFTBins = o.paddedWindowSize / 2
         let melOffset = o.useEnergy && !o.htkCompat ? 1 : 0
         let energyColumn = o.htkCompat ? numBins : 0
         let usePower = o.usePower, useLog = o.useLogFbank, useEnergy = o.useEnergy
         let eps = Self.epsilon
         let out = output.baseAddress!
-        for f in 0..<frameCount {
-            frames.copyFrame(f, from: samples, to: ws.raw)
-            let energy = frames.process(raw: ws.raw, into: ws.fftInput.pointer, wantEnergy: useEnergy)
-            fft.forward(ws.fftInput, into: ws.fftOutput)
-            VectorMath.powerSpectrum(ws.fftOutput.pointer, into: ws.spectrum, count: o.paddedWindowSize / 2,
-                                     magnitude: !usePower)
-            let row = out + f * dim
-            melBanks.apply(ws.spectrum, into: row + melOffset)
-            if useLog { VectorMath.logFloored(row + melOffset, count: numBins, floor: eps) }
-            if useEnergy {
-                var e = log(max(energy, eps))
-                if let floor = logEnergyFloor { e = max(e, floor) }
-                row[energyColumn] = e
+        // Batches of 8 frames: time domain and FFT frame by frame, then the spectra transposed
+        // so that the mel filters and the log run on 8 frames per SIMD operation.
+        var first = 0
+        while first < frameCount {
+            let count = min(Self.batch, frameCount - first)
+            for b in 0..<count {
+                frames.copyFrame(first + b, from: samples, to: ws.raw)
+                ws.energies[b] = frames.process(raw: ws.raw, into: ws.fftInput.pointer, wantEnergy: useEnergy)
+                fft.forward(ws.fftInput, into: ws.fftOutput)
+                VectorMath.powerSpectrum(ws.fftOutput.pointer, into: ws.spectrum, count: numFFTBins, magnitude: !usePower)
+                for k in 0..<numFFTBins { ws.spectra[k][b] = ws.spectrum[k] }
             }
+            melBanks.apply(ws.spectra, into: ws.mel)
+            if useLog {
+                UnsafeMutableRawPointer(ws.mel).withMemoryRebound(to: Float.self, capacity: numBins * Self.batch) {
+                    VectorMath.logFloored($0, count: numBins * Self.batch, floor: eps)
+                }
+            }
+            for b in 0..<count {
+                let row = out + (first + b) * dim
+                for m in 0..<numBins { row[melOffset + m] = ws.mel[m][b] }
+                if useEnergy {
+                    var e = log(max(ws.energies[b], eps))
+                    if let floor = logEnergyFloor { e = max(e, floor) }
+                    row[energyColumn] = e
+                }
+            }
+            first += count
         }
     }
 }

@@ -64,15 +64,23 @@ struct MelBanks: Sendable {
     /// Number of FFT bins filter `m` covers (0 for an empty filter).
     func width(_ m: Int) -> Int { offsets[m + 1] - offsets[m] }
 
-    /// `out[m] = sum_k weight[m][k] * spectrum[k]` for every filter.
+    /// `out[m] = sum_k weight[m][k] * spectrum[k]` for every filter, for 8 frames at once:
+    /// `spectrum[k]` holds bin `k` of 8 frames (one per lane), `out[m]` filter `m` of them.
     @inline(__always)
-    func apply(_ spectrum: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+    func apply(_ spectrum: UnsafePointer<SIMD8<Float>>, into out: UnsafeMutablePointer<SIMD8<Float>>) {
         weights.withUnsafeBufferPointer { w in
             first.withUnsafeBufferPointer { first in
                 offsets.withUnsafeBufferPointer { offsets in
+                    var o = offsets[0]
                     for m in 0..<numBins {
-                        let o = offsets[m], count = offsets[m + 1] - o
-                        out[m] = VectorMath.dot(w.baseAddress! + o, spectrum + first[m], count: count)
+                        let end = offsets[m + 1]
+                        let s = spectrum + (first[m] - o)
+                        var acc = SIMD8<Float>()
+                        while o < end {
+                            acc += w[o] * s[o]
+                            o += 1
+                        }
+                        out[m] = acc
                     }
                 }
             }

@@ -1,0 +1,158 @@
+import AudioDSP
+import Foundation
+
+/// `bench fbank [--runs N] [--python PATH] [--no-reference]`: the fbank of one 8 s cycle
+/// (128,000 samples at 16 kHz -> 798 x 128), single thread, ours next to torchaudio's
+/// `compliance.kaldi.fbank` with the paper's options, both on the same signal in the same run.
+/// Prints medians (and minima) in milliseconds, the ratio, and how far the two outputs agree.
+enum FbankBenchmark {
+    static let usage = "usage: bench fbank [--runs N (default 500)] [--python PATH (default /usr/bin/python3)] [--no-reference]"
+
+    static func run(_ arguments: [String]) throws {
+        var runs = 500, python = "/usr/bin/python3", reference = true
+        var rest = arguments[...]
+        while let flag = rest.popFirst() {
+            switch flag {
+            case "--runs": guard let v = rest.popFirst().flatMap(Int.init), v > 0 else { throw BenchError(usage) }; runs = v
+            case "--python": guard let v = rest.popFirst() else { throw BenchError(usage) }; python = v
+            case "--no-reference": reference = false
+            default: throw BenchError(usage)
+            }
+        }
+
+        let samples = testSignal(count: 128_000)
+        let fbank = try KaldiFbank(options: .paper)
+        let frames = fbank.frameCount(sampleCount: samples.count), dim = fbank.featureDimension
+        let workspace = KaldiFbank.Workspace(for: fbank)
+        var output = [Float](repeating: 0, count: frames * dim)
+        let ours = samples.withUnsafeBufferPointer { input in
+            output.withUnsafeMutableBufferPointer { out in
+                time(runs: runs) { fbank.compute(input, into: out, workspace: workspace) }
+            }
+        }
+        let oursNormalised = samples.withUnsafeBufferPointer { input in
+            output.withUnsafeMutableBufferPointer { out in
+                time(runs: runs) {
+                    fbank.compute(input, into: out, workspace: workspace)
+                    FeatureNormalization.audioset.apply(to: out)
+                }
+            }
+        }
+        fbank.compute(samples.withUnsafeBufferPointer { $0 }, into: output.withUnsafeMutableBufferPointer { $0 },
+                      workspace: workspace)
+
+        print("fbank of one 8 s cycle (128,000 samples at 16 kHz -> \(frames) x \(dim)), single thread, \(runs) runs")
+        print(String(format: "  ours (KaldiFbank, FFTW float32):        median %.3f ms  (min %.3f ms)", ours.median, ours.min))
+        print(String(format: "  ours + AudioSet normalisation:          median %.3f ms  (min %.3f ms)",
+                     oursNormalised.median, oursNormalised.min))
+        guard reference else { return }
+        guard let theirs = try torchaudio(samples: samples, frames: frames, dim: dim, runs: runs, python: python) else { return }
+        print(String(format: "  torchaudio compliance.kaldi.fbank:      median %.3f ms  (min %.3f ms)  [%@]",
+                     theirs.time.median, theirs.time.min, theirs.blas))
+        print(String(format: "  speed-up (median): %.1fx", theirs.time.median / ours.median))
+        var maxDiff: Float = 0, sumDiff = 0.0
+        for (a, b) in zip(output, theirs.features) {
+            let d = abs(a - b)
+            maxDiff = max(maxDiff, d)
+            sumDiff += Double(d)
+        }
+        print(String(format: "  agreement (raw log mel): max abs %.3g, mean abs %.3g", maxDiff, sumDiff / Double(output.count)))
+    }
+
+    /// Deterministic stand-in for a cycle: a 440 Hz tone (0.3) plus uniform noise (0.1).
+    static func testSignal(count: Int) -> [Float] {
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        return (0..<count).map { i in
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            let noise = Float(state >> 40) / Float(1 << 24) * 2 - 1
+            return 0.3 * sin(2 * Float.pi * 440 * Float(i) / 16_000) + 0.1 * noise
+        }
+    }
+
+    struct Timing { var median: Double; var min: Double }
+
+    /// Median and minimum wall time of `body` over `runs` runs (after a warm-up), milliseconds.
+    static func time(runs: Int, _ body: () -> Void) -> Timing {
+        for _ in 0..<max(10, runs / 10) { body() }
+        var times: [Double] = []
+        times.reserveCapacity(runs)
+        for _ in 0..<runs {
+            let start = DispatchTime.now().uptimeNanoseconds
+            body()
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+        }
+        times.sort()
+        return Timing(median: times[runs / 2], min: times[0])
+    }
+
+    /// Times torchaudio in a child `python3` (one thread: `torch.set_num_threads(1)`,
+    /// `OPENBLAS_NUM_THREADS=1`) on the same samples; nil (with the reason printed) when the
+    /// reference stack is missing.
+    static func torchaudio(samples: [Float], frames: Int, dim: Int, runs: Int, python: String)
+        throws -> (time: Timing, features: [Float], blas: String)?
+    {
+        guard FileManager.default.isExecutableFile(atPath: python) else {
+            print("  torchaudio: not timed: \(python) missing (apt-get install python3 python3-torchaudio)")
+            return nil
+        }
+        let directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("bench-fbank-\(ProcessInfo.processInfo.processIdentifier)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let input = directory.appendingPathComponent("input.f32"), output = directory.appendingPathComponent("fbank.f32")
+        try samples.withUnsafeBytes { Data($0) }.write(to: input)
+        let script = """
+        import sys, os, time
+        try:
+            import numpy as np, torch, torchaudio
+        except ImportError as e:
+            print('MISSING', e); sys.exit(3)
+        torch.set_num_threads(1)
+        blas = 'OpenBLAS (libopenblas0-pthread)' if os.path.exists('/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3') else 'no OpenBLAS: reference BLAS, ~4x slower (apt-get install libopenblas0-pthread)'
+        x = torch.from_numpy(np.fromfile(sys.argv[1], dtype='<f4'))[None]
+        kw = dict(htk_compat=True, sample_frequency=16000, use_energy=False, window_type='hanning',
+                  num_mel_bins=128, dither=0.0, frame_shift=10)
+        f = torchaudio.compliance.kaldi.fbank
+        runs = int(sys.argv[3])
+        for _ in range(max(10, runs // 10)): y = f(x, **kw)
+        ts = []
+        for _ in range(runs):
+            t = time.perf_counter(); y = f(x, **kw); ts.append(time.perf_counter() - t)
+        ts.sort()
+        y.numpy().astype('<f4').tofile(sys.argv[2])
+        print('TIMES', ts[runs // 2] * 1e3, ts[0] * 1e3, 'torch', torch.__version__, 'torchaudio', torchaudio.__version__, '|', blas)
+        """
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = ["-c", script, input.path, output.path, String(runs)]
+        var environment = ProcessInfo.processInfo.environment
+        for key in ["OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"] { environment[key] = "1" }
+        process.environment = environment
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0,
+              let line = text.split(separator: "\n").last(where: { $0.hasPrefix("TIMES ") }) else {
+            print("  torchaudio: not timed (\(python) exited \(process.terminationStatus)); "
+                  + "install python3-torchaudio and libopenblas0-pthread with apt-get. Output:\n\(text)")
+            return nil
+        }
+        let parts = line.split(separator: " ", maxSplits: 3)
+        guard parts.count == 4, let median = Double(parts[1]), let minimum = Double(parts[2]) else {
+            throw BenchError("cannot parse torchaudio's timing line: \(line)")
+        }
+        let bytes = try Data(contentsOf: output)
+        guard bytes.count == frames * dim * 4 else { throw BenchError("torchaudio wrote \(bytes.count) bytes, expected \(frames * dim * 4)") }
+        let features = bytes.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+        return (Timing(median: median, min: minimum), features, String(parts[3]))
+    }
+}
+
+/// A benchmark's failure, printed by `main.swift`.
+struct BenchError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
