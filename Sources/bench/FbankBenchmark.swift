@@ -42,6 +42,7 @@ enum FbankBenchmark {
                       workspace: workspace)
 
         print("fbank of one 8 s cycle (128,000 samples at 16 kHz -> \(frames) x \(dim)), single thread, \(runs) runs")
+        print("  FFTW plan: \(fbank.fftPlanDescription)")
         print(String(format: "  ours (KaldiFbank, FFTW float32):        median %.3f ms  (min %.3f ms)", ours.median, ours.min))
         print(String(format: "  ours + AudioSet normalisation:          median %.3f ms  (min %.3f ms)",
                      oursNormalised.median, oursNormalised.min))

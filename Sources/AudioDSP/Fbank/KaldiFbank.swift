@@ -42,6 +42,9 @@ public final class KaldiFbank: Sendable {
     /// Frames for `sampleCount` samples (see ``FbankOptions/frameCount(sampleCount:)``).
     public func frameCount(sampleCount: Int) -> Int { options.frameCount(sampleCount: sampleCount) }
 
+    /// The FFT algorithm FFTW planned (`fftwf_sprint_plan`), for reports.
+    public var fftPlanDescription: String { fft.planDescription }
+
     /// FFT bins each mel filter covers (0 for a filter that contains no FFT bin).
     public var melFilterWidths: [Int] { (0..<melBanks.numBins).map(melBanks.width) }
 
