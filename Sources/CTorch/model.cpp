@@ -4,6 +4,9 @@
 
 #include <cmath>
 #include <vector>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 namespace ctorch {
 
@@ -185,6 +188,18 @@ int32_t ct_get_num_threads(void) {
     try { return int32_t(torch::get_num_threads()); } catch (...) { return 0; }
 }
 void ct_free_string(char *s) { std::free(s); }
+
+int32_t ct_configure_allocator(int64_t mmap_threshold, int64_t trim_threshold) {
+#if defined(__GLIBC__)
+    const int a = mallopt(M_MMAP_THRESHOLD, int(std::min<int64_t>(mmap_threshold, INT32_MAX)));
+    const int b = mallopt(M_TRIM_THRESHOLD, int(std::min<int64_t>(trim_threshold, INT32_MAX)));
+    return a == 1 && b == 1 ? 1 : 0;
+#else
+    (void)mmap_threshold;
+    (void)trim_threshold;
+    return 0;
+#endif
+}
 
 ct_status ct_model_create(const ct_ast_config *config, const char *device, ct_model **out) {
     return guarded("ct_model_create", [&] {

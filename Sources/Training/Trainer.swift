@@ -140,6 +140,7 @@ public final class Trainer {
         self.options = options
         self.train = train
         self.test = test
+        Torch.configureAllocatorForTraining()
         Torch.manualSeed(options.seed)
         do {
             model = try ASTModel(config: options.model, device: options.device)

@@ -52,6 +52,9 @@ struct Train: ParsableCommand {
     @Option(help: "Run directory for checkpoints and log (default: runs/<model>-<method>-s<seed>).") var output: String?
     @Flag(help: "Continue the run in --output from its last.pth (with that run's options).") var resume = false
 
+    @Option(help: ArgumentHelp("Benchmark N training steps (after one warm-up step) and print one JSON line; uses the shards' train split, or random data when --shards is 'random'.", valueName: "N"))
+    var benchmarkSteps: Int?
+
     @Flag(help: "Only evaluate --checkpoint on the test split.") var eval = false
     @Option(help: "Checkpoint to evaluate with --eval.") var checkpoint: String?
 
@@ -81,6 +84,22 @@ struct Train: ParsableCommand {
                 return
             }
             let preset = ModelPreset.named(model)!
+            if let steps = benchmarkSteps {
+                var options = TrainingOptions(preset: preset, outputDirectory: "")
+                options.method = method
+                options.maBeta = maBeta ?? preset.maBeta
+                if let batchSize { options.batchSize = batchSize }
+                options.device = device
+                options.specAugment = !noSpecAugment
+                let source: any CycleSource = shards == "random"
+                    ? StepBenchmark.randomCycles(count: 2 * options.batchSize, frames: 798, bins: 128)
+                    : try ShardCycles(directory: shards, split: "train")
+                options.model.inputFrames = source.frames
+                options.model.inputBins = source.bins
+                let result = try StepBenchmark.measure(options: options, source: source, steps: steps)
+                print(String(decoding: try JSONEncoder().encode(result), as: UTF8.self))
+                return
+            }
             var options = TrainingOptions(
                 preset: preset, outputDirectory: output ?? "runs/\(model)-\(method.rawValue)-s\(seed)")
             options.model.numClasses = classes

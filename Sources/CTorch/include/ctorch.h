@@ -89,6 +89,14 @@ int32_t ct_cuda_is_available(void);
 void ct_manual_seed(uint64_t seed);
 void ct_set_num_threads(int32_t threads);
 int32_t ct_get_num_threads(void);
+/**
+ * Tunes glibc malloc for training (no-op elsewhere): tensors up to `mmap_threshold` bytes come
+ * from the heap instead of a fresh mmap each time, and freed heap memory above
+ * `trim_threshold` is kept. Without it every step page-faults its activations afresh
+ * (measured: 4x the page faults and ~1.5x the step time of the same step in Python).
+ * Returns 1 when applied.
+ */
+int32_t ct_configure_allocator(int64_t mmap_threshold, int64_t trim_threshold);
 /** Frees a string returned by this API. */
 void ct_free_string(char *s);
 

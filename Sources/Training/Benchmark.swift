@@ -1,0 +1,66 @@
+import Foundation
+
+/// Milliseconds per training step, measured the way training runs: batches from the
+/// background loader (with SpecAugment), Patch-Mix decisions in Swift, one libtorch step.
+public struct StepBenchmark: Codable, Sendable {
+    public var preset: String
+    public var method: TrainingMethod
+    public var batchSize: Int
+    public var steps: Int
+    public var warmup: Int
+    public var threads: Int
+    public var msPerStep: Double
+    /// Mean time the step loop waited for the loader, per step.
+    public var dataWaitMsPerStep: Double
+    public var parameters: Int
+
+    /// Runs `warmup` + `steps` steps on `source` (cycled) and times the last `steps`.
+    public static func measure(options: TrainingOptions, source: any CycleSource, steps: Int,
+                               warmup: Int = 1) throws(TrainingError) -> StepBenchmark {
+        Torch.configureAllocatorForTraining()
+        Torch.manualSeed(options.seed)
+        let model: ASTModel
+        do {
+            model = try ASTModel(config: options.model, device: options.device)
+            try model.configureOptimizer(learningRate: options.learningRate, weightDecay: options.weightDecay)
+        } catch { throw .torch(error) }
+        let labels = source.labels(classes: options.model.numClasses)
+        let total = warmup + steps
+        let batches = (0..<total).map { b in (0..<options.batchSize).map { (b * options.batchSize + $0) % source.count } }
+        let loader = BatchLoader(source: source, batches: batches, labels: labels,
+                                 augment: options.specAugment ? SpecAugment() : nil, seed: options.seed, epoch: 1)
+        defer { loader.cancel() }
+        var start = DispatchTime.now().uptimeNanoseconds
+        var waitAtStart = 0.0
+        for step in 0..<total {
+            if step == warmup {
+                start = DispatchTime.now().uptimeNanoseconds
+                waitAtStart = loader.waitSeconds
+            }
+            let batch: Batch
+            do { batch = try loader.next()! } catch {
+                throw .shards(path: "(benchmark data)", message: "\(error)")
+            }
+            var mix: PatchMixDecision?
+            if options.method != .ce {
+                var rng = TrainingRNG(seed: options.seed, .patchMix, 1, step)
+                mix = PatchMixPolicy.decide(batch: batch.count, patches: model.numPatches, mixBeta: options.mixBeta, using: &rng)
+            }
+            do { _ = try model.trainStep(x: batch.x, labels: batch.labels, objective: options.objective, mix: mix) } catch {
+                throw .torch(error)
+            }
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        return StepBenchmark(preset: options.preset, method: options.method, batchSize: options.batchSize, steps: steps,
+                             warmup: warmup, threads: Torch.threads, msPerStep: seconds / Double(steps) * 1000,
+                             dataWaitMsPerStep: (loader.waitSeconds - waitAtStart) / Double(steps) * 1000,
+                             parameters: model.parameterCount)
+    }
+
+    /// Random spectrograms for benchmarking without shards.
+    public static func randomCycles(count: Int, frames: Int, bins: Int, seed: UInt64 = 1) -> InMemoryCycles {
+        var rng = TrainingRNG(seed: seed)
+        let features = (0..<(count * frames * bins)).map { _ in Float(rng.uniform(-1, 1)) }
+        return InMemoryCycles(frames: frames, bins: bins, labels: (0..<count).map { $0 % 4 }, features: features)
+    }
+}

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Benchmark (not a test): ms per training step, batch 8, Swift `train` (libtorch via CTorch) next to
+# the same model and objective in Python PyTorch (scripts/bench_train.py, Debian python3-torch =
+# the same libtorch 1.13), interleaved round by round so both see the same machine load.
+#
+#   scripts/bench_train.sh [preset ...]      default: ast-tiny ast-base
+#   ROUNDS=3 STEPS=5 THREADS=2 scripts/bench_train.sh ast-small
+#
+# Reports min and median ms/step per implementation, the Swift/Python ratio of the minima,
+# and the Swift loader's data wait per step (with SpecAugment on, as in training).
+# Needs libopenblas0-pthread (Debian's reference BLAS is ~25x slower for matmul).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROUNDS=${ROUNDS:-3}
+STEPS=${STEPS:-5}
+THREADS=${THREADS:-$(nproc)}
+PY=/usr/bin/python3
+presets=("$@")
+[ ${#presets[@]} -eq 0 ] && presets=(ast-tiny ast-base)
+dpkg-query -W -f='${Status}' libopenblas0-pthread 2>/dev/null | grep -q "ok installed" ||
+  echo "warning: libopenblas0-pthread is not installed: timings use the reference BLAS" >&2
+swift build -c release --scratch-path .build-torch --product train >&2
+BIN=.build-torch/release/train
+export OPENBLAS_NUM_THREADS=1
+out=$(mktemp)
+for preset in "${presets[@]}"; do
+  steps=$STEPS
+  for r in $(seq "$ROUNDS"); do
+    echo "round $r/$ROUNDS $preset" >&2
+    $BIN --shards random --model "$preset" --batch-size 8 --benchmark-steps "$steps" --threads "$THREADS" |
+      sed "s/^/swift $preset /" >>"$out"
+    $BIN --shards random --model "$preset" --batch-size 8 --benchmark-steps "$steps" --threads "$THREADS" --no-spec-augment |
+      sed "s/^/swift-noaug $preset /" >>"$out"
+    $PY scripts/bench_train.py --model "$preset" --batch-size 8 --steps "$steps" --threads "$THREADS" |
+      sed "s/^/python $preset /" >>"$out"
+  done
+done
+$PY - "$out" <<'PY'
+import json, statistics, sys
+rows = {}
+for line in open(sys.argv[1]):
+    impl, preset, js = line.split(' ', 2)
+    rows.setdefault((preset, impl), []).append(json.loads(js))
+print(f"{'preset':10} {'impl':12} {'runs':>4} {'min ms/step':>12} {'median':>10} {'data wait ms/step':>18}")
+for (preset, impl), rs in sorted(rows.items()):
+    ms = [r['msPerStep'] for r in rs]
+    wait = statistics.median(r.get('dataWaitMsPerStep', 0) for r in rs)
+    print(f"{preset:10} {impl:12} {len(rs):>4} {min(ms):>12.1f} {statistics.median(ms):>10.1f} {wait:>18.3f}")
+for preset in sorted({p for p, _ in rows}):
+    if (preset, 'python') in rows:
+        py = min(r['msPerStep'] for r in rows[(preset, 'python')])
+        for impl in ('swift', 'swift-noaug'):
+            if (preset, impl) in rows:
+                sw = min(r['msPerStep'] for r in rows[(preset, impl)])
+                print(f"{preset}: {impl}/python = {sw / py:.3f} (min over rounds)")
+PY
+rm -f "$out"
