@@ -50,45 +50,44 @@ struct FeatureWindow: Sendable {
         }
     }
 
-    /// Copies the `windowSize` raw samples of frame `frame` into `dest`. With `snipEdges` the
-    /// frame starts at `frame * windowShift`; otherwise at `frame * windowShift + windowShift / 2
-    /// - windowSize / 2`, and samples outside the signal are reflected as Kaldi and torchaudio do
-    /// (`-1 -> 0, -2 -> 1`, `n -> n - 1, n + 1 -> n - 2`).
+    /// The `windowSize` raw samples of frame `frame`. With `snipEdges` the frame starts at
+    /// `frame * windowShift`; otherwise at `frame * windowShift + windowShift / 2 - windowSize / 2`,
+    /// and samples outside the signal are reflected as Kaldi and torchaudio do (`-1 -> 0,
+    /// -2 -> 1`, `n -> n - 1, n + 1 -> n - 2`). Points into `samples` when the frame lies inside
+    /// it, else into `scratch` (`windowSize` floats), where the reflected frame is assembled.
     @inline(__always)
-    func copyFrame(_ frame: Int, from samples: UnsafeBufferPointer<Float>, to dest: UnsafeMutablePointer<Float>) {
+    func frame(_ frame: Int, of samples: UnsafeBufferPointer<Float>, scratch: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
         let n = samples.count
         let start = snipEdges ? frame * windowShift : frame * windowShift + windowShift / 2 - windowSize / 2
         if start >= 0 && start + windowSize <= n {
-            dest.update(from: samples.baseAddress! + start, count: windowSize)
-            return
+            return samples.baseAddress! + start
         }
         for j in 0..<windowSize {
             var s = start + j
             while s < 0 || s >= n {   // reflect until inside (only matters for signals shorter than a frame)
                 s = s < 0 ? -s - 1 : 2 * n - 1 - s
             }
-            dest[j] = samples[s]
+            scratch[j] = samples[s]
         }
+        return UnsafePointer(scratch)
     }
 
-    /// Turns the raw frame in `raw` (`windowSize` values, modified in place: DC removed) into the
-    /// FFT input `out` (`paddedWindowSize` values: windowed, zero-padded). Returns the frame's
-    /// energy (sum of squares; raw: after DC removal, before pre-emphasis; else after the window).
+    /// Turns the raw frame `x` (`windowSize` values) into the FFT input `out`
+    /// (`paddedWindowSize` values): `y = x - mean(x)` (if `removeDCOffset`), then
+    /// `(y[j] - c * y[j - 1]) * window[j]` (`y[-1] = y[0]`), then zeros. Returns the frame's energy
+    /// if `wantEnergy` (sum of squares; raw: of `y`, else of the windowed frame), else 0.
     @inline(__always)
-    func process(raw: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>, wantEnergy: Bool) -> Float {
+    func process(_ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, wantEnergy: Bool) -> Float {
         let n = windowSize
-        if removeDCOffset {
-            let mean = VectorMath.sum(raw, count: n) / Float(n)
-            VectorMath.subtract(mean, from: raw, count: n)
-        }
+        let mean = removeDCOffset ? VectorMath.sum(x, count: n) / Float(n) : 0
         var energy: Float = 0
-        if wantEnergy && rawEnergy { energy = VectorMath.sumOfSquares(raw, count: n) }
+        if wantEnergy && rawEnergy { energy = VectorMath.sumOfSquares(x, minus: mean, count: n) }
         window.withUnsafeBufferPointer { w in
-            VectorMath.preemphasizeAndWindow(raw, coefficient: preemphasisCoefficient,
+            VectorMath.preemphasizeAndWindow(x, minus: mean, coefficient: preemphasisCoefficient,
                                              window: w.baseAddress!, into: out, count: n)
         }
         (out + n).update(repeating: 0, count: paddedWindowSize - n)
-        if wantEnergy && !rawEnergy { energy = VectorMath.sumOfSquares(out, count: n) }
+        if wantEnergy && !rawEnergy { energy = VectorMath.sumOfSquares(out, minus: 0, count: n) }
         return energy
     }
 }

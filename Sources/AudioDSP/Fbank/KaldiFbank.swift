@@ -56,13 +56,11 @@ public final class KaldiFbank: Sendable {
         let windowSize: Int
         let fftSize: Int
         let numBins: Int
-        /// One raw frame.
+        /// One raw frame, where frames reaching outside the signal are assembled.
         let raw: UnsafeMutablePointer<Float>
         /// FFT input and output (FFTW-aligned).
         let fftInput: RealFFT.Buffer
         let fftOutput: RealFFT.Buffer
-        /// One frame's power spectrum, bins `0 ..< fftSize / 2`.
-        let spectrum: UnsafeMutablePointer<Float>
         /// A batch's spectra, transposed: bin k of frame b is `spectra[k][b]`.
         let spectra: UnsafeMutablePointer<SIMD8<Float>>
         /// A batch's mel energies, transposed: filter m of frame b is `mel[m][b]`.
@@ -79,8 +77,6 @@ public final class KaldiFbank: Sendable {
             raw.initialize(repeating: 0, count: windowSize)
             fftInput = RealFFT.Buffer(count: fftSize)
             fftOutput = RealFFT.Buffer(count: fftSize + 2)
-            spectrum = .allocate(capacity: fftSize / 2)
-            spectrum.initialize(repeating: 0, count: fftSize / 2)
             spectra = .allocate(capacity: fftSize / 2)
             spectra.initialize(repeating: SIMD8(), count: fftSize / 2)
             mel = .allocate(capacity: numBins)
@@ -91,7 +87,6 @@ public final class KaldiFbank: Sendable {
 
         deinit {
             raw.deallocate()
-            spectrum.deallocate()
             spectra.deallocate()
             mel.deallocate()
             energies.deallocate()
@@ -133,29 +128,28 @@ public final class KaldiFbank: Sendable {
         let out = output.baseAddress!
         // Batches of 8 frames: time domain and FFT frame by frame, then the spectra transposed
         // so that the mel filters and the log run on 8 frames per SIMD operation.
+        let spectra = UnsafeMutableRawPointer(ws.spectra).assumingMemoryBound(to: Float.self)
+        let mel = UnsafeMutableRawPointer(ws.mel).assumingMemoryBound(to: Float.self)
         var first = 0
         while first < frameCount {
             let count = min(Self.batch, frameCount - first)
             for b in 0..<count {
-                frames.copyFrame(first + b, from: samples, to: ws.raw)
-                ws.energies[b] = frames.process(raw: ws.raw, into: ws.fftInput.pointer, wantEnergy: useEnergy)
+                let x = frames.frame(first + b, of: samples, scratch: ws.raw)
+                ws.energies[b] = frames.process(x, into: ws.fftInput.pointer, wantEnergy: useEnergy)
                 fft.forward(ws.fftInput, into: ws.fftOutput)
-                VectorMath.powerSpectrum(ws.fftOutput.pointer, into: ws.spectrum, count: numFFTBins, magnitude: !usePower)
-                for k in 0..<numFFTBins { ws.spectra[k][b] = ws.spectrum[k] }
+                VectorMath.powerSpectrum(ws.fftOutput.pointer, intoStride8: spectra + b, count: numFFTBins,
+                                         magnitude: !usePower)
             }
             melBanks.apply(ws.spectra, into: ws.mel)
-            if useLog {
-                UnsafeMutableRawPointer(ws.mel).withMemoryRebound(to: Float.self, capacity: numBins * Self.batch) {
-                    VectorMath.logFloored($0, count: numBins * Self.batch, floor: eps)
-                }
-            }
+            if useLog { VectorMath.logFloored(mel, count: numBins * Self.batch, floor: eps) }
             for b in 0..<count {
-                let row = out + (first + b) * dim
-                for m in 0..<numBins { row[melOffset + m] = ws.mel[m][b] }
+                let row = out + (first + b) * dim + melOffset
+                let lane = mel + b
+                for m in 0..<numBins { row[m] = lane[8 * m] }
                 if useEnergy {
                     var e = log(max(ws.energies[b], eps))
                     if let floor = logEnergyFloor { e = max(e, floor) }
-                    row[energyColumn] = e
+                    out[(first + b) * dim + energyColumn] = e
                 }
             }
             first += count

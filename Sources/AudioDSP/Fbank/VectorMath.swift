@@ -14,63 +14,60 @@ enum VectorMath {
 
     /// Sum of `count` floats.
     @inline(__always) static func sum(_ p: UnsafePointer<Float>, count: Int) -> Float {
-        var acc = V(), j = 0
-        while j + 8 <= count { acc += load(p + j); j += 8 }
-        var s = acc.sum()
+        var a = V(), b = V(), j = 0
+        while j + 16 <= count { a += load(p + j); b += load(p + j + 8); j += 16 }
+        if j + 8 <= count { a += load(p + j); j += 8 }
+        var s = (a + b).sum()
         while j < count { s += p[j]; j += 1 }
         return s
     }
 
-    /// Sum of squares of `count` floats.
-    @inline(__always) static func sumOfSquares(_ p: UnsafePointer<Float>, count: Int) -> Float {
+    /// Sum of `(p[j] - mean)^2`.
+    @inline(__always) static func sumOfSquares(_ p: UnsafePointer<Float>, minus mean: Float, count: Int) -> Float {
+        let m = V(repeating: mean)
         var acc = V(), j = 0
-        while j + 8 <= count { let v = load(p + j); acc += v * v; j += 8 }
+        while j + 8 <= count { let v = load(p + j) - m; acc += v * v; j += 8 }
         var s = acc.sum()
-        while j < count { s += p[j] * p[j]; j += 1 }
+        while j < count { let v = p[j] - mean; s += v * v; j += 1 }
         return s
     }
 
-    /// `p[j] -= value`.
-    @inline(__always) static func subtract(_ value: Float, from p: UnsafeMutablePointer<Float>, count: Int) {
-        let m = V(repeating: value)
-        var j = 0
-        while j + 8 <= count { store(load(p + j) - m, p + j); j += 8 }
-        while j < count { p[j] -= value; j += 1 }
-    }
-
-    /// `out[j] = (x[j] - c * x[max(j - 1, 0)]) * w[j]` (pre-emphasis then window; c = 0 skips
-    /// nothing but changes nothing, as `x - 0 * y == x`).
+    /// `out[j] = (y[j] - c * y[max(j - 1, 0)]) * w[j]` with `y = x - mean`: DC removal,
+    /// pre-emphasis and window in one pass, rounding as torch does step by step (`x - 0 == x`
+    /// and `y - 0 * y' == y`, so a zero mean or coefficient changes nothing).
     @inline(__always)
-    static func preemphasizeAndWindow(_ x: UnsafePointer<Float>, coefficient c: Float, window w: UnsafePointer<Float>,
-                                      into out: UnsafeMutablePointer<Float>, count n: Int) {
+    static func preemphasizeAndWindow(_ x: UnsafePointer<Float>, minus mean: Float, coefficient c: Float,
+                                      window w: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, count n: Int) {
         guard n > 0 else { return }
-        out[0] = (x[0] - c * x[0]) * w[0]
-        let cv = V(repeating: c)
+        let y0 = x[0] - mean
+        out[0] = (y0 - c * y0) * w[0]
+        let cv = V(repeating: c), mv = V(repeating: mean)
         var j = 1
         while j + 8 <= n {
-            store((load(x + j) - cv * load(x + j - 1)) * load(w + j), out + j)
+            store(((load(x + j) - mv) - cv * (load(x + j - 1) - mv)) * load(w + j), out + j)
             j += 8
         }
-        while j < n { out[j] = (x[j] - c * x[j - 1]) * w[j]; j += 1 }
+        while j < n { out[j] = ((x[j] - mean) - c * (x[j - 1] - mean)) * w[j]; j += 1 }
     }
 
-    /// `out[k] = re[k]^2 + im[k]^2` for `count` interleaved complex values (power), or its
-    /// square root (magnitude).
+    /// Power (`re^2 + im^2`) or magnitude of `count` interleaved complex values, written with a
+    /// stride of 8 floats: `out[8 k]` (one lane of a transposed batch).
     @inline(__always)
-    static func powerSpectrum(_ c: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, count: Int, magnitude: Bool) {
+    static func powerSpectrum(_ c: UnsafePointer<Float>, intoStride8 out: UnsafeMutablePointer<Float>,
+                              count: Int, magnitude: Bool) {
         var k = 0
         while k + 8 <= count {
             let v = UnsafeRawPointer(c + 2 * k).loadUnaligned(as: SIMD16<Float>.self)
             let re = v.evenHalf, im = v.oddHalf
             var p = re * re + im * im
             if magnitude { p = p.squareRoot() }
-            store(p, out + k)
+            for i in 0..<8 { out[8 * (k + i)] = p[i] }
             k += 8
         }
         while k < count {
             let re = c[2 * k], im = c[2 * k + 1]
             let p = re * re + im * im
-            out[k] = magnitude ? p.squareRoot() : p
+            out[8 * k] = magnitude ? p.squareRoot() : p
             k += 1
         }
     }
