@@ -134,3 +134,54 @@ final class TrainingRunTests: XCTestCase {
         }
     }
 }
+
+final class CheckpointInitTests: XCTestCase {
+    /// `--init` with one of this trainer's checkpoints copies weights, head and projector.
+    func testInitFromProjectCheckpoint() throws {
+        let out = try Paths.temporaryDirectory("init")
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let config = SyntheticCorpus.options(output: out, epochs: 1).model
+        Torch.manualSeed(1)
+        let a = try ASTModel(config: config)
+        try a.saveCheckpoint(path: out + "/a.pth", meta: "{}")
+        Torch.manualSeed(2)
+        let b = try ASTModel(config: config)
+        let probe = Array(SyntheticCorpus.make(count: 2, seed: 9).features)
+        XCTAssertNotEqual(try a.logits(x: probe, batch: 2), try b.logits(x: probe, batch: 2))
+        let report = try b.loadInitialWeights(path: out + "/a.pth")
+        XCTAssertTrue(report.contains("project checkpoint") && report.contains("head loaded"), report)
+        XCTAssertEqual(try a.logits(x: probe, batch: 2), try b.logits(x: probe, batch: 2))
+    }
+
+    /// A checkpoint opens with Python's torch.load, loads into a plain PyTorch model with the
+    /// same parameter names (scripts/bench_train.py's Net) and gives the same logits.
+    func testCheckpointLoadsInPyTorch() throws {
+        let out = try Paths.temporaryDirectory("pytorch")
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let config = SyntheticCorpus.options(output: out, epochs: 1).model
+        let model = try ASTModel(config: config)
+        try model.saveCheckpoint(path: out + "/m.pth", meta: #"{"note": "test"}"#)
+        let probe = Array(SyntheticCorpus.make(count: 2, seed: 9).features)
+        try probe.withUnsafeBytes { try Data($0).write(to: URL(fileURLWithPath: out + "/probe.f32")) }
+        let expected = try model.logits(x: probe, batch: 2)
+        try ReferencePython.run("""
+            import json, sys, numpy as np, torch
+            sys.path.insert(0, sys.argv[2])
+            from bench_train import Net
+            ck = torch.load(sys.argv[1] + '/m.pth')
+            assert json.loads(ck['meta']) == {'note': 'test'}
+            net = Net(\(config.embedDim), \(config.depth), \(config.heads), \(config.fstride), \(config.tstride),
+                      \(config.inputFrames), \(config.inputBins), \(config.numClasses))
+            net.load_state_dict(ck['model'])
+            net.eval()
+            x = torch.from_numpy(np.fromfile(sys.argv[1] + '/probe.f32', dtype=np.float32).reshape(2, \(config.inputFrames), \(config.inputBins)))
+            with torch.no_grad():
+                np.asarray(net.mlp_head(net.v(x)), dtype=np.float32).tofile(sys.argv[1] + '/logits.f32')
+            """, [out, Paths.repositoryRoot.appendingPathComponent("scripts").path])
+        let data = try Data(contentsOf: URL(fileURLWithPath: out + "/logits.f32"))
+        let logits = data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+        XCTAssertEqual(logits.count, expected.count)
+        // Same libtorch, same ops: equal to float rounding.
+        XCTAssertLessThanOrEqual(zip(logits, expected).map { abs($0 - $1) }.max() ?? .infinity, 1e-5)
+    }
+}
