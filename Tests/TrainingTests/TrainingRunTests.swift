@@ -109,6 +109,27 @@ final class TrainingRunTests: XCTestCase {
         XCTAssertEqual(try full.model.logits(x: probe, batch: 4), try resumed.model.logits(x: probe, batch: 4))
     }
 
+    /// Every method, negatives mode and the class-balancing options run and give finite losses.
+    func testMethodsAndClassBalancingOptionsRun() throws {
+        let data = SyntheticCorpus.make(count: 40, seed: 7)
+        for (method, negatives, balanced) in [(TrainingMethod.ce, NegativePair.all, false), (.patchmix, .all, true),
+                                              (.patchmix_cl, .diff_label, true)] {
+            let out = try Paths.temporaryDirectory("methods")
+            defer { try? FileManager.default.removeItem(atPath: out) }
+            var options = SyntheticCorpus.options(output: out, epochs: 1, method: method)
+            options.negativePair = negatives
+            options.classWeightedLoss = balanced
+            options.weightedSampler = balanced
+            options.model.numClasses = balanced ? 4 : 2
+            let trainer = try Trainer(options: options, train: data, test: data)
+            trainer.report = { _ in }
+            let record = try XCTUnwrap(try trainer.run().first)
+            XCTAssertTrue(record.trainLoss.isFinite, "\(method)")
+            XCTAssertEqual(record.trainConLoss == 0, method != .patchmix_cl, "\(method)")
+            XCTAssertEqual(record.confusion.count, options.model.numClasses)
+        }
+    }
+
     func testNonFiniteLossStopsNamingTheStep() throws {
         let out = try Paths.temporaryDirectory("nan")
         defer { try? FileManager.default.removeItem(atPath: out) }
