@@ -79,7 +79,7 @@ let package = Package(
         .testTarget(name: "PrepTests", dependencies: ["PrepKit", "HDF5", "FeatureStore", "AudioDSP", "ICBHI", "TestSupport", "prep"]),
         // Fixtures shared by the test targets (paths to ../shared, running the real binaries).
         .target(name: "TestSupport", path: "Sources/TestSupport"),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "CTorch", "HDF5"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "CTorch", "HDF5", "train"]),
     ],
     swiftLanguageModes: [.v6]
 )
