@@ -50,7 +50,12 @@ enum FbankBenchmark {
         guard let theirs = try torchaudio(samples: samples, frames: frames, dim: dim, runs: runs, python: python) else { return }
         print(String(format: "  torchaudio compliance.kaldi.fbank:      median %.3f ms  (min %.3f ms)  [%@]",
                      theirs.time.median, theirs.time.min, theirs.blas))
-        print(String(format: "  speed-up (median): %.1fx", theirs.time.median / ours.median))
+        print(String(format: "  speed-up: %.1fx (medians), %.1fx (minima)",
+                     theirs.time.median / ours.median, theirs.time.min / ours.min))
+        if let load = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8) {
+            print("  load average during the run: \(load.split(separator: " ").prefix(3).joined(separator: " ")) "
+                  + "(torchaudio's time grows with machine load far more than ours)")
+        }
         var maxDiff: Float = 0, sumDiff = 0.0
         for (a, b) in zip(output, theirs.features) {
             let d = abs(a - b)
@@ -109,7 +114,6 @@ enum FbankBenchmark {
         except ImportError as e:
             print('MISSING', e); sys.exit(3)
         torch.set_num_threads(1)
-        blas = 'OpenBLAS (libopenblas0-pthread)' if os.path.exists('/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3') else 'no OpenBLAS: reference BLAS, ~4x slower (apt-get install libopenblas0-pthread)'
         x = torch.from_numpy(np.fromfile(sys.argv[1], dtype='<f4'))[None]
         kw = dict(htk_compat=True, sample_frequency=16000, use_energy=False, window_type='hanning',
                   num_mel_bins=128, dither=0.0, frame_shift=10)
@@ -120,6 +124,8 @@ enum FbankBenchmark {
         for _ in range(runs):
             t = time.perf_counter(); y = f(x, **kw); ts.append(time.perf_counter() - t)
         ts.sort()
+        maps = open('/proc/self/maps').read()
+        blas = 'BLAS: OpenBLAS' if 'openblas' in maps else 'BLAS: not OpenBLAS, ~4x slower (apt-get install libopenblas0-pthread)'
         y.numpy().astype('<f4').tofile(sys.argv[2])
         print('TIMES', ts[runs // 2] * 1e3, ts[0] * 1e3, 'torch', torch.__version__, 'torchaudio', torchaudio.__version__, '|', blas)
         """
