@@ -127,9 +127,9 @@ def main():
     B = args.batch_size
     x = torch.rand(2 * B, 798, 128) * 2 - 1
     y = torch.arange(2 * B) % 4
-    times = []
+    times, cpu = [], []
     for step in range(1 + args.steps):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         xb, yb = x[(step % 2) * B:(step % 2 + 1) * B], y[(step % 2) * B:(step % 2 + 1) * B]
         if ma_beta > 0:
             before = copy.deepcopy(net.state_dict())
@@ -153,9 +153,11 @@ def main():
         if not math.isfinite(loss.item()):
             raise SystemExit(f'non-finite loss at step {step}')
         times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
     ms = sum(times[1:]) / args.steps * 1000
+    cpu_ms = sum(cpu[1:]) / args.steps * 1000
     print(json.dumps(dict(impl='python', preset=args.model, batchSize=B, steps=args.steps, threads=torch.get_num_threads(),
-                          msPerStep=ms, parameters=sum(p.numel() for p in net.parameters()), torch=torch.__version__)))
+                          msPerStep=ms, cpuMsPerStep=cpu_ms, parameters=sum(p.numel() for p in net.parameters()), torch=torch.__version__)))
 
 
 if __name__ == '__main__':

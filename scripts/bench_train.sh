@@ -47,17 +47,20 @@ rows = {}
 for line in open(sys.argv[1]):
     impl, preset, js = line.split(' ', 2)
     rows.setdefault((preset, impl), []).append(json.loads(js))
-print(f"{'preset':10} {'impl':12} {'runs':>4} {'min ms/step':>12} {'median':>10} {'data wait ms/step':>18}")
+print(f"{'preset':10} {'impl':12} {'runs':>4} {'min ms/step':>12} {'median':>10} {'min CPU ms/step':>16} {'median':>10} {'data wait ms/step':>18}")
 for (preset, impl), rs in sorted(rows.items()):
     ms = [r['msPerStep'] for r in rs]
+    cpu = [r['cpuMsPerStep'] for r in rs]
     wait = statistics.median(r.get('dataWaitMsPerStep', 0) for r in rs)
-    print(f"{preset:10} {impl:12} {len(rs):>4} {min(ms):>12.1f} {statistics.median(ms):>10.1f} {wait:>18.3f}")
+    print(f"{preset:10} {impl:12} {len(rs):>4} {min(ms):>12.1f} {statistics.median(ms):>10.1f} {min(cpu):>16.1f} {statistics.median(cpu):>10.1f} {wait:>18.3f}")
 for preset in sorted({p for p, _ in rows}):
     if (preset, 'python') in rows:
         py = min(r['msPerStep'] for r in rows[(preset, 'python')])
         for impl in ('swift', 'swift-noaug'):
             if (preset, impl) in rows:
                 sw = min(r['msPerStep'] for r in rows[(preset, impl)])
-                print(f"{preset}: {impl}/python = {sw / py:.3f} (min over rounds)")
+                swc = min(r['cpuMsPerStep'] for r in rows[(preset, impl)])
+                pyc = min(r['cpuMsPerStep'] for r in rows[(preset, 'python')])
+                print(f"{preset}: {impl}/python = {sw / py:.3f} wall, {swc / pyc:.3f} CPU (min over rounds)")
 PY
 rm -f "$out"

@@ -10,6 +10,9 @@ public struct StepBenchmark: Codable, Sendable {
     public var warmup: Int
     public var threads: Int
     public var msPerStep: Double
+    /// Process CPU time per step (all threads: libtorch's and the loader's); less sensitive
+    /// than wall time to other load on the machine.
+    public var cpuMsPerStep: Double
     /// Mean time the step loop waited for the loader, per step.
     public var dataWaitMsPerStep: Double
     public var parameters: Int
@@ -31,10 +34,12 @@ public struct StepBenchmark: Codable, Sendable {
                                  augment: options.specAugment ? SpecAugment() : nil, seed: options.seed, epoch: 1)
         defer { loader.cancel() }
         var start = DispatchTime.now().uptimeNanoseconds
+        var cpuStart = processCPUSeconds()
         var waitAtStart = 0.0
         for step in 0..<total {
             if step == warmup {
                 start = DispatchTime.now().uptimeNanoseconds
+                cpuStart = processCPUSeconds()
                 waitAtStart = loader.waitSeconds
             }
             let batch: Batch
@@ -51,8 +56,10 @@ public struct StepBenchmark: Codable, Sendable {
             }
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let cpuSeconds = processCPUSeconds() - cpuStart
         return StepBenchmark(preset: options.preset, method: options.method, batchSize: options.batchSize, steps: steps,
                              warmup: warmup, threads: Torch.threads, msPerStep: seconds / Double(steps) * 1000,
+                             cpuMsPerStep: cpuSeconds / Double(steps) * 1000,
                              dataWaitMsPerStep: (loader.waitSeconds - waitAtStart) / Double(steps) * 1000,
                              parameters: model.parameterCount)
     }
@@ -63,4 +70,11 @@ public struct StepBenchmark: Codable, Sendable {
         let features = (0..<(count * frames * bins)).map { _ in Float(rng.uniform(-1, 1)) }
         return InMemoryCycles(frames: frames, bins: bins, labels: (0..<count).map { $0 % 4 }, features: features)
     }
+}
+
+/// CPU time of the whole process (`clock_gettime(CLOCK_PROCESS_CPUTIME_ID)`).
+func processCPUSeconds() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
 }
