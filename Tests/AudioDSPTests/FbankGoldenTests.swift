@@ -8,7 +8,7 @@ final class FbankGoldenTests: XCTestCase {
     /// `cycles/fbank`. Tolerance: max abs <= 1e-3, mean abs <= 1e-5 (float rounding; FFTW vs
     /// pocketfft and a different summation order, amplified by the log on tiny energies).
     func testPaperFbankMatchesGoldenCycles() throws {
-        let file = try Golden.open()
+        let file = try FbankGolden.open()
         let (audio, audioShape) = try file.read("/cycles/padded_16k", as: Float.self)
         let (golden, goldenShape) = try file.read("/cycles/fbank", as: Float.self)
         XCTAssertEqual(audioShape, [36, 128_000])
@@ -18,7 +18,7 @@ final class FbankGoldenTests: XCTestCase {
         XCTAssertEqual(fbank.featureDimension, 128)
         let workspace = KaldiFbank.Workspace(for: fbank)
         let cycles = audioShape[0], samples = audioShape[1], size = goldenShape[1] * goldenShape[2]
-        var total = Difference()
+        var total = AbsoluteDifference()
         var features = [Float](repeating: 0, count: size)
         for c in 0..<cycles {
             audio.withUnsafeBufferPointer { a in
@@ -28,7 +28,7 @@ final class FbankGoldenTests: XCTestCase {
                     FeatureNormalization.audioset.apply(to: out)
                 }
             }
-            var d = Difference()
+            var d = AbsoluteDifference()
             d.add(features, Array(golden[(c * size)..<((c + 1) * size)]))
             total.add(features, Array(golden[(c * size)..<((c + 1) * size)]))
             XCTAssertLessThanOrEqual(d.max, 1e-3, "cycle \(c): \(d)")
@@ -41,10 +41,10 @@ final class FbankGoldenTests: XCTestCase {
     /// Acceptance 1, second half: each `kaldi_options/*` case (raw, unnormalised) on
     /// `kaldi_options/input`. Tolerance: max abs <= 1e-2, mean abs <= 1e-4.
     func testKaldiOptionCasesMatchGolden() throws {
-        let file = try Golden.open()
+        let file = try FbankGolden.open()
         let (input, _) = try file.read("/kaldi_options/input", as: Float.self)
         let cases = try file.children(of: "/kaldi_options").filter { $0 != "input" }
-        XCTAssertFalse(cases.isEmpty, "no kaldi_options cases in \(Golden.path)")
+        XCTAssertFalse(cases.isEmpty, "no kaldi_options cases in \(FbankGolden.path)")
         for name in cases {
             let options = try Self.options(of: name, in: file)
             let (golden, shape) = try file.read("/kaldi_options/\(name)", as: Float.self)
@@ -52,7 +52,7 @@ final class FbankGoldenTests: XCTestCase {
             XCTAssertEqual([fbank.frameCount(sampleCount: input.count), fbank.featureDimension], shape, name)
             let ours = fbank.compute(input)
             guard ours.count == golden.count else { continue }
-            var d = Difference()
+            var d = AbsoluteDifference()
             d.add(ours, golden)
             print("fbank kaldi_options/\(name) vs golden (raw): \(d)")
             XCTAssertLessThanOrEqual(d.max, 1e-2, "\(name): \(d)")

@@ -3,7 +3,7 @@ import HDF5
 import XCTest
 
 /// `../shared/golden/golden.h5` beside the repository (REFERENCE.md), found from this file's path.
-enum Golden {
+enum FbankGolden {
     static let path: String = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("shared/golden/golden.h5").path
@@ -20,7 +20,7 @@ enum Golden {
 }
 
 /// Max and mean absolute difference of two equally long arrays.
-struct Difference: CustomStringConvertible {
+struct AbsoluteDifference: CustomStringConvertible {
     var max: Double = 0
     var sum: Double = 0
     var count = 0

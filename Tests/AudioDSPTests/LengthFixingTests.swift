@@ -7,14 +7,14 @@ final class LengthFixingTests: XCTestCase {
     /// `faded_16k`, fixed to 128,000 samples, equals `cycles/padded_16k`. Tolerance 0: the
     /// float32 operations are the reference's (tile, cut, one multiply by torch's fade gain).
     func testRepeatPaddingMatchesGoldenCycles() throws {
-        let file = try Golden.open()
+        let file = try FbankGolden.open()
         let recordings = try file.readStrings("/cycles/recording")
         let (begins, _) = try file.read("/cycles/slice_begin", as: Int64.self)
         let (ends, _) = try file.read("/cycles/slice_end", as: Int64.self)
         let (padded, shape) = try file.read("/cycles/padded_16k", as: Float.self)
         XCTAssertEqual(shape, [recordings.count, 128_000])
         var faded: [String: [Float]] = [:]
-        var total = Difference()
+        var total = AbsoluteDifference()
         var lengths: Set<String> = []
         for (c, recording) in recordings.enumerated() {
             if faded[recording] == nil {
@@ -23,7 +23,7 @@ final class LengthFixingTests: XCTestCase {
             let source = faded[recording]!
             let slice = Array(source[Int(begins[c])..<Int(ends[c])])
             let fixed = try LengthFixing.reference.apply(slice)
-            var d = Difference()
+            var d = AbsoluteDifference()
             d.add(fixed, Array(padded[(c * 128_000)..<((c + 1) * 128_000)]))
             total.add(fixed, Array(padded[(c * 128_000)..<((c + 1) * 128_000)]))
             XCTAssertLessThanOrEqual(d.max, 1e-7, "cycle \(c) (\(recording), \(slice.count) samples): \(d)")
