@@ -1,15 +1,15 @@
 import AudioDSP
 import Foundation
 
-/// `bench resample [--seconds S] [--runs N] [--python PATH] [--no-reference]`: output samples
-/// per second of each resampler (ours: `reference`, `sinc-best`, `sinc-medium`,
-/// `sinc-fastest`) on a 44.1 kHz and a 4 kHz signal to 16 kHz, one thread, next to
+/// `bench resample [--seconds S] [--runs N] [--rates R,R] [--python PATH] [--no-reference]`:
+/// output samples per second of each resampler (ours: `reference`, `sinc-best`, `sinc-medium`,
+/// `sinc-fastest`) on a 44.1 kHz and a 4 kHz signal (or `--rates`) to 16 kHz, one thread, next to
 /// torchaudio 0.13's `transforms.Resample` (kernel built once, as the paper's code does) timed
 /// on the same signals in the same run. Prints medians, ratios to torchaudio, and how far our
 /// reference port's output is from torchaudio's.
 enum ResampleBenchmark {
     static let usage = "usage: bench resample [--seconds S (default 20)] [--runs N (default 20)] "
-        + "[--python PATH (default /usr/bin/python3)] [--no-reference]"
+        + "[--rates R,R (default 44100,4000)] [--python PATH (default /usr/bin/python3)] [--no-reference]"
 
     struct Failure: Error, CustomStringConvertible {
         let description: String
@@ -17,7 +17,7 @@ enum ResampleBenchmark {
     }
 
     static func run(_ arguments: [String]) throws {
-        var seconds = 20.0, runs = 20, python = "/usr/bin/python3", reference = true
+        var seconds = 20.0, runs = 20, python = "/usr/bin/python3", reference = true, rates = [44100, 4000]
         var rest = arguments[...]
         while let flag = rest.popFirst() {
             switch flag {
@@ -25,13 +25,17 @@ enum ResampleBenchmark {
             case "--runs": guard let v = rest.popFirst().flatMap(Int.init), v > 0 else { throw Failure(usage) }; runs = v
             case "--python": guard let v = rest.popFirst() else { throw Failure(usage) }; python = v
             case "--no-reference": reference = false
+            case "--rates":
+                guard let v = rest.popFirst()?.split(separator: ",").compactMap({ Int($0) }), !v.isEmpty,
+                      v.allSatisfy({ $0 > 0 }) else { throw Failure(usage) }
+                rates = v
             default: throw Failure(usage)
             }
         }
 
         print(String(format: "resample to 16 kHz, %.0f s signals, single thread, median of %d runs (output samples per second)",
                      seconds, runs))
-        for rate in [44100, 4000] {
+        for rate in rates {
             let input = testSignal(count: Int(seconds * Double(rate)), rate: rate)
             let outputCount = Resampler.outputLength(forInputLength: input.count, from: rate, to: 16000)
             print("\n\(rate) Hz -> 16000 Hz: \(input.count) -> \(outputCount) samples")

@@ -54,20 +54,20 @@ final class ResamplerTests: XCTestCase {
         }
     }
 
-    /// The polyphase SIMD path equals a direct transcription of torchaudio's conv1d over the
+    /// Both SIMD strategies equal a direct transcription of torchaudio's conv1d over the
     /// zero-padded input (same taps, sums in double here).
     func testPolyphaseEqualsDirectConvolution() throws {
         var rng = SystemRandomNumberGenerator()
-        for rate in Self.rates + [22050, 8000, 16001] {
+        for rate in Self.rates + [22050, 8000, 16001, 24000] {
+            let r = TorchaudioSincResampler(from: rate, to: 16000)
+            let orig = r.reducedSource, new = r.reducedTarget, width = r.width
+            let baseFreq = Double(min(orig, new)) * 0.99
             for n in [1, 2, 5, 17, 441, 1000, 4410 + 3] {
                 let x = (0..<n).map { _ in Float.random(in: -1..<1, using: &rng) }
-                let r = TorchaudioSincResampler(from: rate, to: 16000)
-                let y = r.resample(x)
-                let orig = r.reducedSource, new = r.reducedTarget, width = r.width
-                XCTAssertEqual(y.count, Int((Double(new) * Double(n) / Double(orig)).rounded(.up)), "rate \(rate) n \(n)")
-                let baseFreq = Double(min(orig, new)) * 0.99
-                var maxDiff: Float = 0
-                for i in y.indices {
+                let count = r.outputLength(forInputLength: n)
+                XCTAssertEqual(count, Int((Double(new) * Double(n) / Double(orig)).rounded(.up)), "rate \(rate) n \(n)")
+                var direct = [Float](repeating: 0, count: count)
+                for i in 0..<count {
                     let m = i / new, j = i % new
                     let phase = Double(Float(-j) / Float(new))
                     var sum = 0.0
@@ -77,9 +77,22 @@ final class ResamplerTests: XCTestCase {
                         let tap = TorchaudioSincResampler.tap(k: k, phase: phase, orig: orig, width: width, baseFreq: baseFreq, lpw: 6)
                         sum += Double(tap) * Double(x[p])
                     }
-                    maxDiff = max(maxDiff, abs(Float(sum) - y[i]))
+                    direct[i] = Float(sum)
                 }
-                XCTAssertLessThan(maxDiff, 2e-6, "rate \(rate) n \(n)")
+                for strategy in TorchaudioSincResampler.Strategy.allCases {
+                    var y = [Float](repeating: .nan, count: count)
+                    x.withUnsafeBufferPointer { xp in
+                        y.withUnsafeMutableBufferPointer { r.resample(xp, into: $0, strategy: strategy) }
+                    }
+                    let maxDiff = zip(y, direct).reduce(Float(0)) { max($0, abs($1.0 - $1.1)) }
+                    XCTAssertLessThan(maxDiff, 2e-6, "rate \(rate) n \(n) \(strategy)")
+                    XCTAssertFalse(y.contains { $0.isNaN }, "rate \(rate) n \(n) \(strategy): unwritten output")
+                }
+                XCTAssertEqual(r.resample(x), {
+                    var y = [Float](repeating: 0, count: count)
+                    x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { r.resample(xp, into: $0, strategy: r.strategy) } }
+                    return y
+                }())
             }
         }
     }
@@ -93,6 +106,25 @@ final class ResamplerTests: XCTestCase {
                 XCTAssertEqual(Resampler.outputLength(forInputLength: n, from: rate, to: 16000), expected)
                 for kind in ResamplerKind.allCases {
                     XCTAssertEqual(try Resampler(kind: kind).resample(x, from: rate, to: 16000).count, expected, "\(kind) \(rate) Hz n \(n)")
+                }
+            }
+        }
+    }
+
+    /// libsamplerate's own output count is within 2 samples of torchaudio's `ceil`, so the
+    /// trimming or zero padding to that length only touches the last samples.
+    func testLibsamplerateOwnLengthIsCloseToTorchaudios() throws {
+        for rate in Self.rates {
+            for n in [1000, 44_101, 882_000] {
+                let x = [Float](repeating: 0.5, count: n)
+                let expected = Resampler.outputLength(forInputLength: n, from: rate, to: 16000)
+                for kind in ResamplerKind.allCases where kind != .reference {
+                    let converter = try SampleRateConverter(converter: kind.libsamplerateConverter!)
+                    let y = try x.withUnsafeBufferPointer { (p) throws(ResamplingError) -> [Float] in
+                        try converter.convert(p, ratio: 16000 / Double(rate), outputCount: expected + 50)
+                    }
+                    let produced = (y.lastIndex { $0 > 0.25 } ?? -1) + 1
+                    XCTAssertLessThanOrEqual(abs(produced - expected), 2, "\(kind) \(rate) Hz n \(n): \(produced) vs \(expected)")
                 }
             }
         }

@@ -11,9 +11,11 @@ import Glibc
 /// `ceil(new * n / orig)` samples. Most of those taps are exactly zero in float32: the
 /// kernel is clamped to `lowpass_filter_width` zero crossings on either side. This type
 /// keeps, per phase, only the run of taps between the first and the last non-zero one
-/// (padded with zeros to a multiple of 8) and computes each output sample as one SIMD dot
-/// product: the same sums as torchaudio's `conv1d`, in another order (differences are float32
-/// rounding, about 1e-7).
+/// (padded with zeros to a multiple of 8) and computes the same sums as torchaudio's `conv1d`
+/// with SIMD, in another order (differences are float32 rounding, about 1e-7): across the taps
+/// of each output for a large reduced source rate (44.1 kHz), across 8 frames of one phase for
+/// a small one (4, 10, 48 kHz); see ``Strategy``. Single-threaded; one instance may be shared
+/// by any number of threads.
 ///
 /// The kernel is built exactly as torchaudio builds it when `Resample` is constructed without
 /// a dtype: the time offsets `idx` in float64, the phase offsets `-j / new` in float32
@@ -145,17 +147,44 @@ public struct TorchaudioSincResampler: Sendable {
         }
     }
 
+    /// How the dot products are vectorised.
+    enum Strategy: CaseIterable {
+        /// Across the taps of one output sample (SIMD dot products, four phases reduced
+        /// together), reading torchaudio's zero-padded input directly. For a large reduced
+        /// source rate (44.1 kHz: 441 input samples per frame).
+        case acrossTaps
+        /// Across 8 consecutive frames of one phase (one SIMD accumulator, no horizontal sums),
+        /// reading the padded input split into `orig` decimated streams so that the 8 frames'
+        /// samples are contiguous. For a small reduced source rate (4, 10, 48 kHz: 1, 5, 3).
+        case acrossFrames
+    }
+
+    /// The faster strategy for this rate pair (measured with `bench resample`).
+    var strategy: Strategy { reducedSource <= 8 ? .acrossFrames : .acrossTaps }
+
     /// Writes the `outputLength(forInputLength: input.count)` resampled samples into `output`
     /// (which must hold exactly that many). Single-threaded; safe to call concurrently.
     public func resample(_ input: UnsafeBufferPointer<Float>, into output: UnsafeMutableBufferPointer<Float>) {
-        let n = input.count
-        let count = outputLength(forInputLength: n)
+        resample(input, into: output, strategy: strategy)
+    }
+
+    func resample(_ input: UnsafeBufferPointer<Float>, into output: UnsafeMutableBufferPointer<Float>,
+                  strategy: Strategy) {
+        let count = outputLength(forInputLength: input.count)
         precondition(output.count == count, "output holds \(output.count) samples, expected \(count)")
         guard count > 0 else { return }
         if sourceRate == targetRate {
             _ = output.initialize(from: input)
             return
         }
+        switch strategy {
+        case .acrossTaps: resampleAcrossTaps(input, into: output.baseAddress!, count: count)
+        case .acrossFrames: resampleAcrossFrames(input, into: output.baseAddress!, count: count)
+        }
+    }
+
+    private func resampleAcrossTaps(_ input: UnsafeBufferPointer<Float>, into out: UnsafeMutablePointer<Float>, count: Int) {
+        let n = input.count
         let orig = reducedSource, new = reducedTarget, stride = tapsPerPhase
         let frames = (count + new - 1) / new
         // torchaudio's zero-padded input: `width` zeros, the signal, then zeros far enough
@@ -171,57 +200,120 @@ public struct TorchaudioSincResampler: Sendable {
                 firstTap.withUnsafeBufferPointer { first in
                     let x = UnsafeRawPointer(xp.baseAddress!)
                     let k = UnsafeRawPointer(h.baseAddress!)
-                    let out = output.baseAddress!
-                    var frame = 0
-                    if orig == 1 {
-                        // Upsampling by an integer factor: each phase is a plain FIR filter over
-                        // consecutive inputs, so 8 frames at a time are one SIMD accumulator
-                        // (no horizontal sums); the outputs are interleaved on store.
-                        let blocks = (count / new) / 8
-                        Self.upsampleBlocks(x: x, taps: h.baseAddress!, first: first, tapCounts: tapCount,
-                                            phases: new, stride: stride, blocks: blocks, out: out)
-                        frame = blocks * 8
-                    }
-                    var i = frame * new
-                    while frame < frames {
+                    var i = 0
+                    for frame in 0..<frames {
                         let frameStart = frame * orig
                         let phases = min(new, count - i)
-                        for j in 0..<phases {
-                            let src = x + (frameStart + first[j]) * 4
-                            let tap = k + (j * stride) * 4
-                            out[i] = Self.dot(src, tap, count: stride)
-                            i += 1
+                        var j = 0
+                        while j + 4 <= phases {
+                            let sums = Self.dot4(x + frameStart * 4, first: first, from: j, taps: k, stride: stride)
+                            UnsafeMutableRawPointer(out + i).storeBytes(of: sums, as: SIMD4<Float>.self)
+                            i += 4
+                            j += 4
                         }
-                        frame += 1
+                        while j < phases {
+                            out[i] = Self.dot(x + (frameStart + first[j]) * 4, k + (j * stride) * 4, count: stride)
+                            i += 1
+                            j += 1
+                        }
                     }
                 }
             }
         }
     }
 
-    /// `blocks` blocks of 8 frames for `orig == 1`: output `(8b + i) * phases + j` is the dot
-    /// product of phase j's taps with the input from `8b + i + first[j]`.
-    private static func upsampleBlocks(x: UnsafeRawPointer, taps: UnsafePointer<Float>, first: UnsafeBufferPointer<Int>,
-                                       tapCounts: [Int], phases: Int, stride: Int, blocks: Int,
-                                       out: UnsafeMutablePointer<Float>) {
-        tapCounts.withUnsafeBufferPointer { counts in
-            for j in 0..<phases {
-                let h = taps + j * stride
-                let n = counts[j]
-                let base = first[j] * 4
-                for b in 0..<blocks {
-                    let m0 = b * 8
-                    var acc = SIMD8<Float>()
-                    var src = base + m0 * 4
-                    for t in 0..<n {
-                        acc += SIMD8(repeating: h[t]) * x.loadUnaligned(fromByteOffset: src, as: SIMD8<Float>.self)
-                        src += 4
-                    }
-                    let o = out + m0 * phases + j
-                    for lane in 0..<8 { o[lane * phases] = acc[lane] }
+    private func resampleAcrossFrames(_ input: UnsafeBufferPointer<Float>, into out: UnsafeMutablePointer<Float>, count: Int) {
+        let n = input.count
+        let orig = reducedSource, new = reducedTarget, stride = tapsPerPhase
+        let frames = (count + new - 1) / new
+        // Stream r holds padded-input samples r, r + orig, r + 2 orig, ...: padded sample
+        // `m * orig + p` (phase tap p = first[j] + t) is stream `p % orig` at `m + p / orig`.
+        let reach = ((firstTap.max() ?? 0) + stride) / orig + 1
+        let length = frames + reach + 8
+        var streams = [Float](repeating: 0, count: orig * length)
+        streams.withUnsafeMutableBufferPointer { s in
+            for r in 0..<orig {
+                // Padded index q * orig + r is input index q * orig + r - width.
+                let row = s.baseAddress! + r * length
+                var q = 0
+                while q < length {
+                    let index = q * orig + r - width
+                    if index >= n { break }
+                    if index >= 0 { row[q] = input[index] }
+                    q += 1
                 }
             }
         }
+        // Offsets (in floats) of each phase's taps into the streams, for the tail.
+        var offsets = [Int](repeating: 0, count: new * stride)
+        for j in 0..<new {
+            for t in 0..<tapCount[j] {
+                let p = firstTap[j] + t
+                offsets[j * stride + t] = (p % orig) * length + p / orig
+            }
+        }
+        streams.withUnsafeBufferPointer { sp in
+            taps.withUnsafeBufferPointer { hp in
+                offsets.withUnsafeBufferPointer { op in
+                    tapCount.withUnsafeBufferPointer { counts in
+                        let blocks = (count / new) / 8
+                        let s = UnsafeRawPointer(sp.baseAddress!)
+                        for b in 0..<blocks {
+                            let m0 = b * 8
+                            let o = out + m0 * new
+                            for j in 0..<new {
+                                let h = hp.baseAddress! + j * stride
+                                let off = op.baseAddress! + j * stride
+                                var acc = SIMD8<Float>()
+                                for t in 0..<counts[j] {
+                                    acc += SIMD8(repeating: h[t])
+                                        * s.loadUnaligned(fromByteOffset: (off[t] + m0) * 4, as: SIMD8<Float>.self)
+                                }
+                                for lane in 0..<8 { o[lane * new + j] = acc[lane] }
+                            }
+                        }
+                        // The last frames, one output at a time.
+                        var i = blocks * 8 * new
+                        for m in (blocks * 8)..<frames {
+                            for j in 0..<min(new, count - i) {
+                                var sum: Float = 0
+                                for t in 0..<counts[j] {
+                                    sum += hp[j * stride + t] * sp[op[j * stride + t] + m]
+                                }
+                                out[i] = sum
+                                i += 1
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Four dot products (phases j..j+3 of one frame), reduced together: one transpose-add
+    /// instead of four horizontal sums.
+    @inline(__always)
+    static func dot4(_ frame: UnsafeRawPointer, first: UnsafeBufferPointer<Int>, from j: Int,
+                     taps: UnsafeRawPointer, stride: Int) -> SIMD4<Float> {
+        let a0 = frame + first[j] * 4, a1 = frame + first[j + 1] * 4
+        let a2 = frame + first[j + 2] * 4, a3 = frame + first[j + 3] * 4
+        let h0 = taps + (j * stride) * 4, h1 = h0 + stride * 4, h2 = h1 + stride * 4, h3 = h2 + stride * 4
+        var c0 = SIMD8<Float>(), c1 = SIMD8<Float>(), c2 = SIMD8<Float>(), c3 = SIMD8<Float>()
+        var offset = 0
+        let bytes = stride * 4
+        while offset < bytes {
+            c0 += a0.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self) * h0.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
+            c1 += a1.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self) * h1.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
+            c2 += a2.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self) * h2.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
+            c3 += a3.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self) * h3.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
+            offset += 32
+        }
+        let s0 = c0.lowHalf + c0.highHalf, s1 = c1.lowHalf + c1.highHalf
+        let s2 = c2.lowHalf + c2.highHalf, s3 = c3.lowHalf + c3.highHalf
+        let p01 = SIMD8(lowHalf: s0, highHalf: s1), p23 = SIMD8(lowHalf: s2, highHalf: s3)
+        let q01 = p01.evenHalf + p01.oddHalf, q23 = p23.evenHalf + p23.oddHalf
+        let r = SIMD8(lowHalf: q01, highHalf: q23)
+        return r.evenHalf + r.oddHalf
     }
 
     /// Dot product of `count` floats (a multiple of 8) at `a` and `b`, unaligned.
