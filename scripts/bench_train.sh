@@ -4,7 +4,7 @@
 # the same libtorch 1.13), interleaved round by round so both see the same machine load.
 #
 #   scripts/bench_train.sh [preset ...]      default: ast-tiny ast-base
-#   ROUNDS=3 STEPS=5 THREADS=2 scripts/bench_train.sh ast-small
+#   ROUNDS=3 STEPS=5 THREADS=2 BATCH=8 scripts/bench_train.sh ast-small
 #
 # Reports min and median ms/step per implementation, the Swift/Python ratio of the minima,
 # and the Swift loader's data wait per step (with SpecAugment on, as in training).
@@ -14,6 +14,7 @@ cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}
 STEPS=${STEPS:-5}
 THREADS=${THREADS:-$(nproc)}
+BATCH=${BATCH:-8}
 PY=/usr/bin/python3
 presets=("$@")
 [ ${#presets[@]} -eq 0 ] && presets=(ast-tiny ast-base)
@@ -27,17 +28,17 @@ avail_gb=$(awk '/MemAvailable/ {print int($2 / 1048576)}' /proc/meminfo)
 for preset in "${presets[@]}"; do
   steps=$STEPS
   # ast-base at batch 8 keeps about 24 GB of activations (two forward passes of 950 tokens x 12 blocks).
-  if [ "$preset" = ast-base ] && [ "$avail_gb" -lt 30 ]; then
-    echo "skipping ast-base: needs about 30 GB of free memory for batch 8, ${avail_gb} GB available" >&2
+  if [ "$preset" = ast-base ] && [ "$avail_gb" -lt $((30 * BATCH / 8)) ]; then
+    echo "skipping ast-base: needs about $((30 * BATCH / 8)) GB of free memory for batch $BATCH, ${avail_gb} GB available" >&2
     continue
   fi
   for r in $(seq "$ROUNDS"); do
     echo "round $r/$ROUNDS $preset" >&2
-    $BIN --shards random --model "$preset" --batch-size 8 --benchmark-steps "$steps" --threads "$THREADS" |
+    $BIN --shards random --model "$preset" --batch-size "$BATCH" --benchmark-steps "$steps" --threads "$THREADS" |
       sed "s/^/swift $preset /" >>"$out"
-    $BIN --shards random --model "$preset" --batch-size 8 --benchmark-steps "$steps" --threads "$THREADS" --no-spec-augment |
+    $BIN --shards random --model "$preset" --batch-size "$BATCH" --benchmark-steps "$steps" --threads "$THREADS" --no-spec-augment |
       sed "s/^/swift-noaug $preset /" >>"$out"
-    $PY scripts/bench_train.py --model "$preset" --batch-size 8 --steps "$steps" --threads "$THREADS" |
+    $PY scripts/bench_train.py --model "$preset" --batch-size "$BATCH" --steps "$steps" --threads "$THREADS" |
       sed "s/^/python $preset /" >>"$out"
   done
 done
