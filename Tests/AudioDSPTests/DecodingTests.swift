@@ -180,6 +180,16 @@ final class DecodingTests: XCTestCase {
                 return declared == 882_000 && available == (100_000 - 44) / bytesPerFrame
             }
         }
+        // Opt-in: decode what is there, as torchaudio does (49,978 frames of 882,000).
+        let cut = dir.appendingPathComponent("102_1b1_Ar_sc_Meditron-cut.wav").path
+        let partial = try AudioDecoder.decode(contentsOf: cut, allowTruncated: true)
+        XCTAssertEqual(partial.frames, 49_978)
+        XCTAssertEqual(partial.samples.count, 49_978)
+        XCTAssertEqual(partial.declaredFrames, 882_000)
+        XCTAssertTrue(partial.isTruncated)
+        let complete = try AudioDecoder.decode(contentsOf: sample("102_1b1_Ar_sc_Meditron"))
+        XCTAssertEqual(partial.samples, Array(complete.samples.prefix(49_978)))
+        XCTAssertNil(complete.declaredFrames)
         // Cut inside the header: nothing but the first 30 bytes.
         let stub = dir.appendingPathComponent("stub.wav").path
         let whole = try Data(contentsOf: URL(fileURLWithPath: sample("102_1b1_Ar_sc_Meditron")))

@@ -25,7 +25,12 @@ public enum AudioDecoder {
     static let chunkFrames = 16_384
 
     /// Decodes the whole file at `path`.
-    public static func decode(contentsOf path: String) throws(AudioDecodingError) -> DecodedAudio {
+    ///
+    /// - Parameter allowTruncated: decode what a truncated WAV holds instead of failing, as
+    ///   torchaudio 0.13 does silently (sox only warns); the result's `declaredFrames` then
+    ///   says how many frames the header promised. Off by default: a cut recording is an error.
+    public static func decode(contentsOf path: String,
+                              allowTruncated: Bool = false) throws(AudioDecodingError) -> DecodedAudio {
         let file = try SoundFile(path: path)
         let info = file.info
         let channels = Int(info.channels)
@@ -41,7 +46,13 @@ public enum AudioDecoder {
         let subtype = Int(info.format) & Int(SF_FORMAT_SUBMASK)
         let bitDepth = bitDepth(ofSubtype: subtype)
         let frames = Int(info.frames)
-        try checkComplete(file, frames: frames, channels: channels, bitDepth: bitDepth)
+        var declaredFrames: Int?
+        do {
+            try checkComplete(file, frames: frames, channels: channels, bitDepth: bitDepth)
+        } catch {
+            guard allowTruncated, case .truncated(let declared, _) = error.reason else { throw error }
+            declaredFrames = declared
+        }
         guard frames > 0 else {
             throw AudioDecodingError(path: path, function: "sf_open_fd", reason: .noFrames)
         }
@@ -56,7 +67,7 @@ public enum AudioDecoder {
             samples = try readMultichannelInt(file, frames: frames, channels: channels)
         }
         return DecodedAudio(samples: samples, sampleRate: sampleRate, channels: channels,
-                            bitDepth: bitDepth, frames: frames)
+                            bitDepth: bitDepth, frames: frames, declaredFrames: declaredFrames)
     }
 
     /// Bits per sample of a libsndfile subtype (`SF_FORMAT_SUBMASK` part of the format):

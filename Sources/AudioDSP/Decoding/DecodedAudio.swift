@@ -12,14 +12,23 @@ public struct DecodedAudio: Sendable, Equatable {
     public var bitDepth: Int
     /// Frames in the file (samples per channel); equals `samples.count`.
     public var frames: Int
+    /// Frames the header declares when the file is truncated and was decoded anyway
+    /// (`AudioDecoder.decode(contentsOf:allowTruncated: true)`); nil for a complete file.
+    public var declaredFrames: Int?
 
-    public init(samples: [Float], sampleRate: Int, channels: Int, bitDepth: Int, frames: Int) {
+    public init(samples: [Float], sampleRate: Int, channels: Int, bitDepth: Int, frames: Int,
+                declaredFrames: Int? = nil) {
         self.samples = samples
         self.sampleRate = sampleRate
         self.channels = channels
         self.bitDepth = bitDepth
         self.frames = frames
+        self.declaredFrames = declaredFrames
     }
+
+    /// Whether the file held fewer frames than its header declares (only when decoded with
+    /// `allowTruncated`).
+    public var isTruncated: Bool { declaredFrames != nil }
 
     /// Duration in seconds (`frames / sampleRate`).
     public var duration: Double { sampleRate > 0 ? Double(frames) / Double(sampleRate) : 0 }
