@@ -77,9 +77,14 @@ final class FbankUnitTests: XCTestCase {
         let fbank = try KaldiFbank(options: .paper)
         let signals = (0..<8).map { Self.signal(count: 16_000 + 1_601 * $0, seed: UInt64($0 + 1)) }
         let serial = signals.map { fbank.compute($0) }
-        final class Results: @unchecked Sendable {   // each index written by one thread only
-            var values: [[Float]]
-            init(_ n: Int) { values = Array(repeating: [], count: n) }
+        final class Results: @unchecked Sendable {   // guarded by `lock`
+            private let lock = NSLock()
+            private var storage: [[Float]]
+            init(_ n: Int) { storage = Array(repeating: [], count: n) }
+            subscript(i: Int) -> [Float] {
+                get { lock.withLock { storage[i] } }
+                set { lock.withLock { storage[i] = newValue } }
+            }
         }
         let results = Results(signals.count)
         DispatchQueue.concurrentPerform(iterations: 4) { worker in
@@ -90,11 +95,11 @@ final class FbankUnitTests: XCTestCase {
                 signals[i].withUnsafeBufferPointer { s in
                     out.withUnsafeMutableBufferPointer { fbank.compute(s, into: $0, workspace: workspace) }
                 }
-                results.values[i] = out
+                results[i] = out
             }
         }
         for i in signals.indices {
-            XCTAssertEqual(results.values[i], serial[i], "signal \(i)")
+            XCTAssertEqual(results[i], serial[i], "signal \(i)")
         }
     }
 
