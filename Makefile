@@ -9,7 +9,7 @@ DEMO_DIR ?= cache/demo
 
 APT_PACKAGES = pkg-config libsndfile1-dev libsamplerate0-dev libfftw3-dev libhdf5-dev hdf5-tools \
                python3-h5py python3-numpy \
-               libtorch-dev libopenblas0-pthread python3-torch
+               libtorch-dev libopenblas0-pthread python3-torch libpng-dev
 
 .PHONY: setup build test demo bench bench-ingest bench-fbank clean
 

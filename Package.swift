@@ -45,6 +45,7 @@ let package = Package(
         systemLibrary("CSampleRate", pkg: "samplerate", apt: "libsamplerate0-dev"),
         systemLibrary("CFFTW", pkg: "fftw3f", apt: "libfftw3-dev"),
         systemLibrary("CHDF5", pkg: "hdf5", apt: "libhdf5-dev"),
+        systemLibrary("CPNG", pkg: "libpng", apt: "libpng-dev"),
 
         // ICBHI dataset knowledge: stems, annotations, split, folds, demographics, labels.
         .target(name: "ICBHI"),
@@ -56,8 +57,10 @@ let package = Package(
         .target(name: "FeatureStore", dependencies: [
             "HDF5", "ICBHI", .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        // Pictures without a plotting stack: PNG (libpng), colour maps, a bitmap font, fbank images.
+        .target(name: "Visualization", dependencies: ["CPNG"]),
         // The `prep` stages (ingest, features, verify) as library code the CLI calls.
-        .target(name: "PrepKit", dependencies: ["ICBHI", "AudioDSP", "FeatureStore", "HDF5"]),
+        .target(name: "PrepKit", dependencies: ["ICBHI", "AudioDSP", "FeatureStore", "HDF5", "Visualization"]),
         .executableTarget(name: "prep", dependencies: [
             "PrepKit", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
@@ -76,7 +79,8 @@ let package = Package(
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5"]),
         .testTarget(name: "AudioDSPTests", dependencies: ["AudioDSP", "HDF5"]),
         .testTarget(name: "FeatureStoreTests", dependencies: ["FeatureStore", "HDF5", "ICBHI"]),
-        .testTarget(name: "PrepTests", dependencies: ["PrepKit", "HDF5", "FeatureStore", "AudioDSP", "ICBHI", "TestSupport", "prep"]),
+        .testTarget(name: "PrepTests", dependencies: ["PrepKit", "HDF5", "FeatureStore", "AudioDSP", "ICBHI", "TestSupport", "Visualization", "prep"]),
+        .testTarget(name: "VisualizationTests", dependencies: ["Visualization"]),
         // Fixtures shared by the test targets (paths to ../shared, running the real binaries).
         .target(name: "TestSupport", path: "Sources/TestSupport"),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "CTorch", "HDF5", "train"]),

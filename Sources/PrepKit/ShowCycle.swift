@@ -1,0 +1,204 @@
+import FeatureStore
+import Foundation
+import HDF5
+import ICBHI
+import Visualization
+
+/// `prep show`: one stored cycle's normalised fbank as a PNG picture (mel bins up, time right,
+/// viridis, axes in seconds and hertz, title with the cycle id and label). The picture shows
+/// exactly what training reads: the row in the shard, not a recomputation.
+public enum ShowCycle {
+    /// Which row to draw.
+    public enum Target: Sendable {
+        /// A cycle id (`<stem>#<k>`) in a feature set of the cache (`featureSet`: a name under the
+        /// cache or a directory; nil: the cache's only feature set).
+        case cycle(id: String, featureSet: String?)
+        /// Row `row` of one shard file.
+        case shardRow(path: String, row: Int)
+    }
+
+    public struct Outcome: Sendable {
+        public let png: String
+        public let shard: String
+        public let row: Int
+        public let cycleID: String
+        public let label: String
+        public let width: Int
+        public let height: Int
+        public let valueRange: ClosedRange<Float>
+
+        public func summary() -> String {
+            "show: \(cycleID) (\(label)) from \(shard) row \(row) -> \(png) [\(width)x\(height) px, "
+                + "colour scale \(String(format: "%.2f", valueRange.lowerBound))...\(String(format: "%.2f", valueRange.upperBound))]"
+        }
+    }
+
+    /// Finds the row, renders it and writes the PNG atomically.
+    public static func run(_ target: Target, cacheDirectory: String, png: String) throws -> Outcome {
+        let (shard, row) = try locate(target, cacheDirectory: cacheDirectory)
+        let stored = try StoredRow(shard: shard, row: row)
+        let plot = stored.plot()
+        let image = plot.render()
+        let parent = URL(fileURLWithPath: png).deletingLastPathComponent().path
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: parent, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw PrepError.input("\(png): the directory \(parent) does not exist")
+        }
+        try AtomicFile.produce(png) { temporary in try PNGFile.write(image, to: temporary) }
+        return Outcome(png: png, shard: shard, row: row, cycleID: stored.cycleID, label: stored.labelName,
+                       width: image.width, height: image.height, valueRange: plot.range ?? plot.robustRange)
+    }
+
+    /// The shard file and row of a target, with clear errors for unknown ids and bad rows.
+    public static func locate(_ target: Target, cacheDirectory: String) throws -> (shard: String, row: Int) {
+        switch target {
+        case .shardRow(let path, let row):
+            guard FileManager.default.fileExists(atPath: path) else { throw PrepError.input("\(path): no such shard file") }
+            let rows = try readable { try HDF5File(path: path, mode: .readOnly).dataset("/cycle_id").shape.first ?? 0 }
+            guard (0..<rows).contains(row) else {
+                throw PrepError.input("\(path): no row \(row) (the shard has \(rows) rows: 0...\(rows - 1))")
+            }
+            return (path, row)
+        case .cycle(let id, let featureSet):
+            let directory = try resolveFeatureSet(featureSet, cacheDirectory: cacheDirectory)
+            let index = try readable { try FeatureSetIndex.read(directory: directory) }
+            var example: String?
+            for shard in index.shards {
+                let path = directory + "/" + shard.file
+                let ids = try readable { try HDF5File(path: path, mode: .readOnly).readStrings("/cycle_id") }
+                if let row = ids.firstIndex(of: id) { return (path, row) }
+                example = example ?? ids.first
+            }
+            let hint = id.contains("#") ? "" : " (cycle ids are <recording stem>#<k>, e.g. \(example ?? "101_1b1_Al_sc_Meditron#0"))"
+            throw PrepError.input("cycle '\(id)' is not in feature set \(directory) (\(index.shards.reduce(0) { $0 + $1.rows }) cycles)\(hint)")
+        }
+    }
+
+    /// A feature set directory: the one named (a directory, or a name under the cache), else the
+    /// cache's only one. Several and none named is an error listing them.
+    public static func resolveFeatureSet(_ name: String?, cacheDirectory: String) throws -> String {
+        if let name {
+            for candidate in [name, cacheDirectory + "/" + name]
+            where FileManager.default.fileExists(atPath: candidate + "/" + FeatureSetIndex.fileName) {
+                return candidate
+            }
+            let known = FeatureSetVerifier.featureSets(in: cacheDirectory).map { URL(fileURLWithPath: $0).lastPathComponent }
+            throw PrepError.input("no feature set '\(name)' (neither a directory with index.json nor a name in \(cacheDirectory)"
+                                  + (known.isEmpty ? ")" : "; there: \(known.joined(separator: ", ")))"))
+        }
+        let sets = FeatureSetVerifier.featureSets(in: cacheDirectory)
+        switch sets.count {
+        case 1: return sets[0]
+        case 0: throw PrepError.input("no feature set in \(cacheDirectory) (run `prep features` first, or pass --cache)")
+        default:
+            let names = sets.map { URL(fileURLWithPath: $0).lastPathComponent }
+            throw PrepError.input("\(cacheDirectory) holds \(sets.count) feature sets; choose one with --feature-set: \(names.joined(separator: ", "))")
+        }
+    }
+
+    /// Store-layer errors become user-facing input errors (they name the file and the reason).
+    private static func readable<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as PrepError {
+            throw error
+        } catch {
+            throw PrepError.input("\(error)")
+        }
+    }
+}
+
+/// One shard row with its metadata and the options needed to label the axes.
+struct StoredRow {
+    let shard: String
+    let row: Int
+    let values: [Float]
+    let frames: Int
+    let bins: Int
+    let cycleID: String
+    let labelName: String
+    let subtitle: [String]
+    let frameShiftSeconds: Double
+    let binCentresHz: [Double]
+    let markers: [(seconds: Double, label: String)]
+
+    init(shard: String, row: Int) throws {
+        do {
+            let file = try HDF5File(path: shard, mode: .readOnly)
+            let fbank = try file.dataset("/fbank")
+            guard fbank.shape.count == 3, fbank.shape[1] > 0, fbank.shape[2] > 0 else {
+                throw PrepError.input("\(shard): /fbank has shape \(fbank.shape), expected [rows, frames, bins]")
+            }
+            self.shard = shard
+            self.row = row
+            frames = fbank.shape[1]
+            bins = fbank.shape[2]
+            values = try fbank.read(rowsAt: row, as: Float.self)
+
+            func string(_ name: String) throws -> String { try file.readStrings("/" + name)[row] }
+            func number(_ name: String) throws -> Double { try file.read("/" + name, as: Double.self).0[row] }
+            func option(_ name: String) throws -> Double? {
+                (try file.attribute(name)?.stringValue).flatMap(Double.init)
+            }
+            cycleID = try string("cycle_id")
+            let label = Int(try number("label"))
+            labelName = CycleLabel(rawValue: label)?.name ?? "label \(label)"
+            let start = try number("start"), end = try number("end")
+            let fold = Int(try number("fold"))
+
+            let sampleRate = try option("fbank_sampleFrequency") ?? 16_000
+            frameShiftSeconds = (try option("fbank_frameShiftMs") ?? 10) / 1000
+            let lowFreq = try option("fbank_lowFreq") ?? 20
+            var highFreq = try option("fbank_highFreq") ?? 0
+            if highFreq <= 0 { highFreq += sampleRate / 2 }
+            binCentresHz = Self.melBinCentres(bins: bins, lowHz: lowFreq, highHz: highFreq)
+
+            let lengthSeconds = (try option("length_samples")).map { $0 / sampleRate }
+            let pad = try file.attribute("pad")?.stringValue
+            markers = Self.paddingMarkers(cycleSeconds: end - start, lengthSeconds: lengthSeconds, pad: pad)
+
+            let featureSet = (try file.attribute("feature_set")?.stringValue) ?? "?"
+            let normalisation = (try file.attribute("normalisation")?.stringValue) ?? "?"
+            subtitle = [
+                "patient \(try number("patient").formatted0), \(try string("location")), \(try string("device")), "
+                    + "split \(try string("split"))\(fold >= 0 ? ", fold \(fold)" : ""); "
+                    + "cycle \(String(format: "%.3f", start))-\(String(format: "%.3f", end)) s (\(String(format: "%.2f", end - start)) s)",
+                "\(URL(fileURLWithPath: shard).lastPathComponent) row \(row) of \(featureSet); "
+                    + "\(frames) frames x \(bins) mel bins, normalisation \(normalisation)",
+            ]
+        } catch let error as PrepError {
+            throw error
+        } catch {
+            throw PrepError.input("\(shard): cannot read row \(row): \(error)")
+        }
+    }
+
+    func plot() -> FbankPlot {
+        FbankPlot(values: values, frames: frames, bins: bins, frameShiftSeconds: frameShiftSeconds,
+                  binCentresHz: binCentresHz, title: "\(cycleID)  \(labelName)", subtitle: subtitle, markers: markers)
+    }
+
+    /// Kaldi's mel filter centres: `mel(f) = 1127 ln(1 + f / 700)`, centre of filter m at
+    /// `mel_low + (m + 1) * (mel_high - mel_low) / (bins + 1)`.
+    static func melBinCentres(bins: Int, lowHz: Double, highHz: Double) -> [Double] {
+        func mel(_ f: Double) -> Double { 1127 * log(1 + f / 700) }
+        func hz(_ m: Double) -> Double { 700 * (exp(m / 1127) - 1) }
+        let low = mel(lowHz), delta = (mel(highHz) - low) / Double(bins + 1)
+        return (0..<bins).map { hz(low + Double($0 + 1) * delta) }
+    }
+
+    /// Where a short cycle's own audio ends and padding begins (repeat: the first copy ends;
+    /// zero: the centred cycle's edges). None when the cycle fills the length.
+    static func paddingMarkers(cycleSeconds: Double, lengthSeconds: Double?, pad: String?) -> [(seconds: Double, label: String)] {
+        guard let length = lengthSeconds, cycleSeconds > 0, cycleSeconds < length else { return [] }
+        switch pad {
+        case "repeat": return [(cycleSeconds, "repeat")]
+        case "zero": return [((length - cycleSeconds) / 2, "cycle"), ((length + cycleSeconds) / 2, "zeros")]
+        default: return []
+        }
+    }
+}
+
+private extension Double {
+    var formatted0: String { String(Int(self)) }
+}

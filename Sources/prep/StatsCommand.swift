@@ -1,0 +1,30 @@
+import ArgumentParser
+import Foundation
+import PrepKit
+
+struct StatsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stats",
+        abstract: "What the manifests hold: cycles per class x split, per device and chest location, cycle lengths, what ingest skipped.",
+        discussion: """
+        Reads <manifests>/recordings.csv, cycles.csv and ingest-problems.csv, and lists the feature sets \
+        in the cache. --json prints the same as one JSON object with stable, sorted keys (format \
+        icbhi-manifest-stats/1); every split, class, device and location is present, zero or not.
+        """)
+
+    @Option(help: "Directory with recordings.csv and cycles.csv.")
+    var manifests = "manifests"
+
+    @Option(help: "Cache directory (its feature sets are listed).")
+    var cache = "cache"
+
+    @Flag(help: "Print JSON for scripts instead of tables.")
+    var json = false
+
+    func run() throws {
+        try runReportingErrors {
+            let statistics = try ManifestStatistics.compute(manifestDirectory: manifests, cacheDirectory: cache)
+            Console().say(json ? statistics.json() : statistics.table())
+        }
+    }
+}
