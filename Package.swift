@@ -61,8 +61,10 @@ let package = Package(
         .target(name: "Visualization", dependencies: ["CPNG"]),
         // The `prep` stages (ingest, features, verify) as library code the CLI calls.
         .target(name: "PrepKit", dependencies: ["ICBHI", "AudioDSP", "FeatureStore", "HDF5", "Visualization"]),
+        // `prep synth`: an ICBHI-shaped corpus of synthetic, label-conditioned lung sounds.
+        .target(name: "Synthesis", dependencies: ["ICBHI", "AudioDSP"]),
         .executableTarget(name: "prep", dependencies: [
-            "PrepKit", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "PrepKit", "Synthesis", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         // Benchmarks, not tests: our timings next to the reference's in one run (`make bench`).
@@ -79,6 +81,7 @@ let package = Package(
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5"]),
         .testTarget(name: "AudioDSPTests", dependencies: ["AudioDSP", "HDF5"]),
         .testTarget(name: "FeatureStoreTests", dependencies: ["FeatureStore", "HDF5", "ICBHI"]),
+        .testTarget(name: "SynthesisTests", dependencies: ["Synthesis", "ICBHI", "AudioDSP", "TestSupport", "prep"]),
         .testTarget(name: "PrepTests", dependencies: ["PrepKit", "HDF5", "FeatureStore", "AudioDSP", "ICBHI", "TestSupport", "Visualization", "prep"]),
         .testTarget(name: "VisualizationTests", dependencies: ["Visualization"]),
         // Fixtures shared by the test targets (paths to ../shared, running the real binaries).

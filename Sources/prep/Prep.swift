@@ -8,7 +8,7 @@ struct Prep: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "prep",
         abstract: "ICBHI 2017 -> 16 kHz breathing cycles -> Kaldi fbank HDF5 feature shards (Patch-Mix CL preprocessing).",
-        subcommands: [IngestCommand.self, FeaturesCommand.self, VerifyCommand.self, ShowCommand.self, StatsCommand.self])
+        subcommands: [IngestCommand.self, FeaturesCommand.self, VerifyCommand.self, SynthCommand.self, ShowCommand.self, StatsCommand.self])
 }
 
 /// Options every stage shares: where the cache and the manifests live, and how many threads.

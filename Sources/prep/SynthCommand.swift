@@ -1,0 +1,61 @@
+import ArgumentParser
+import Foundation
+import PrepKit
+import Synthesis
+
+struct SynthCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "synth",
+        abstract: "Write an ICBHI-shaped corpus of SYNTHETIC lung sounds (real stems and annotations, generated audio).",
+        discussion: """
+        For every annotation file vendored in <metadata>/annotations, writes <stem>.txt (copied verbatim) and \
+        <stem>.wav: label-conditioned synthetic audio (normal: band-limited breath noise under a breathing \
+        envelope; crackles: short damped transients; wheezes: tonal partials of 100-1000 Hz; both: both) at \
+        the device's rate (Litt3200 4 kHz, others 44.1 kHz) and a 16/24/32-bit depth fixed by the stem. \
+        The audio is NOT the licensed ICBHI recordings; a README.txt in OUT says so. The same seed gives \
+        byte-identical files for any --jobs. Feed OUT to `prep ingest`.
+        """)
+
+    @Option(help: "Output directory (created; an existing one must be empty or an earlier prep synth output).")
+    var out: String
+
+    @Option(help: "Only the first N recordings of a stratified order (both splits, all classes from N = 8 on).")
+    var recordings: Int?
+
+    @Option(help: "Seed of the corpus.")
+    var seed: UInt64 = 1
+
+    @Option(help: "Worker threads (default: all cores). Output is identical for any value.")
+    var jobs = ProcessInfo.processInfo.activeProcessorCount
+
+    @Option(help: "Directory with the ICBHI metadata tables and annotations/ (default: the vendored manifests/icbhi).")
+    var metadata: String?
+
+    @Option(help: ArgumentHelp("Write every recording at this rate instead of its device's (cheap corpora for tests).",
+                               visibility: .hidden))
+    var sampleRateOverride: Int?
+
+    func validate() throws {
+        guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
+        if let recordings, recordings < 1 { throw ValidationError("--recordings must be at least 1") }
+        if let rate = sampleRateOverride, !(1000...192_000).contains(rate) {
+            throw ValidationError("--sample-rate-override must be between 1000 and 192000 Hz")
+        }
+    }
+
+    func run() throws {
+        try runReportingErrors {
+            var options = SynthesisOptions(outputDirectory: out, metadataDirectory: metadata ?? MetadataLocation.default())
+            options.recordings = recordings
+            options.seed = seed
+            options.jobs = jobs
+            options.sampleRateOverride = sampleRateOverride
+            let console = Console()
+            let report = try CorpusSynthesizer(options: options).run { done, total in
+                console.progress("synth", done: done, total: total)
+            }
+            console.finishProgress()
+            console.say(report.summary())
+        }
+    }
+}
