@@ -32,5 +32,21 @@ test: setup
 demo: build
 	bash scripts/demo.sh $(BIN) $(DEMO_DIR)
 
+# Benchmarks (not tests): our time next to the reference's, measured in the same run.
+bench: build
+	bash scripts/bench.sh $(BIN)
+
+bench-fbank: build
+	$(BIN)/bench fbank
+
+bench-resample: build
+	$(BIN)/bench resample
+
+bench-ingest: build
+	bash scripts/bench.sh $(BIN) pipeline
+
+bench-train: build
+	bash scripts/bench_train.sh
+
 clean:
 	rm -rf .build cache/*
