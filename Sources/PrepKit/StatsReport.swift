@@ -45,9 +45,18 @@ public struct ManifestStatistics: Codable, Sendable, Equatable {
     public struct Lengths: Codable, Sendable, Equatable {
         public struct Bucket: Codable, Sendable, Equatable {
             public var from: Double
-            /// nil: no upper bound.
+            /// nil (JSON null): no upper bound.
             public var to: Double?
             public var count: Int
+
+            enum CodingKeys: String, CodingKey { case from, to, count }
+
+            public func encode(to encoder: Encoder) throws {
+                var container = encoder.container(keyedBy: CodingKeys.self)
+                try container.encode(from, forKey: .from)
+                try container.encode(to, forKey: .to)          // null, never a missing key
+                try container.encode(count, forKey: .count)
+            }
         }
         public var count: Int
         public var min: Double
@@ -69,8 +78,18 @@ public struct ManifestStatistics: Codable, Sendable, Equatable {
 
     public struct ProblemItem: Codable, Sendable, Equatable {
         public var file: String
+        /// nil (JSON null): the problem concerns the whole file.
         public var line: Int?
         public var reason: String
+
+        enum CodingKeys: String, CodingKey { case file, line, reason }
+
+        public func encode(to encoder: Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(file, forKey: .file)
+            try container.encode(line, forKey: .line)          // null, never a missing key
+            try container.encode(reason, forKey: .reason)
+        }
     }
 
     /// What ingest skipped and why (from `ingest-problems.csv`).
@@ -118,8 +137,26 @@ public struct ManifestStatistics: Codable, Sendable, Equatable {
         case cycleSeconds = "cycle_seconds", problems, featureSets = "feature_sets"
     }
 
-    /// Reads the manifests (and the cache's feature set indexes) and tallies them.
-    public static func compute(manifestDirectory: String, cacheDirectory: String?) throws -> ManifestStatistics {
+    /// Every key always present (`cycle_seconds` is null without cycles): scripts see stable keys.
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(format, forKey: .format)
+        try container.encode(manifests, forKey: .manifests)
+        try container.encode(recordings, forKey: .recordings)
+        try container.encode(cycles, forKey: .cycles)
+        try container.encode(byDevice, forKey: .byDevice)
+        try container.encode(byLocation, forKey: .byLocation)
+        try container.encode(cycleSeconds, forKey: .cycleSeconds)
+        try container.encode(problems, forKey: .problems)
+        try container.encode(featureSets, forKey: .featureSets)
+    }
+
+    /// Reads the manifests (and the cache's feature set indexes) and tallies them. Without a
+    /// manifest directory: the one the cache's last ingest wrote (`ingest.json`), else `manifests`.
+    public static func compute(manifestDirectory: String?, cacheDirectory: String?) throws -> ManifestStatistics {
+        let manifestDirectory = manifestDirectory
+            ?? cacheDirectory.flatMap { try? IngestState.read(cacheDirectory: $0).manifestDirectory }
+            ?? "manifests"
         let store = ManifestStore(directory: manifestDirectory)
         let recordings: [RecordingRecord], cycles: [CycleRecord]
         do {

@@ -12,8 +12,8 @@ struct StatsCommand: ParsableCommand {
         icbhi-manifest-stats/1); every split, class, device and location is present, zero or not.
         """)
 
-    @Option(help: "Directory with recordings.csv and cycles.csv.")
-    var manifests = "manifests"
+    @Option(help: "Directory with recordings.csv and cycles.csv (default: the one the cache's last ingest wrote, else manifests).")
+    var manifests: String?
 
     @Option(help: "Cache directory (its feature sets are listed).")
     var cache = "cache"

@@ -228,11 +228,14 @@ final class ShowStatsTests: PrepTestCase {
         XCTAssertEqual(seconds["under_0_5_s"] as? Int, lengths.filter { $0 < 0.5 }.count)
         XCTAssertEqual(seconds["over_8_s"] as? Int, lengths.filter { $0 > 8 }.count)
         let histogram = try XCTUnwrap(seconds["histogram"] as? [[String: Any]])
+        XCTAssertEqual(histogram.last.map { Set($0.keys) }, ["from", "to", "count"])
+        XCTAssertTrue(histogram.last?["to"] is NSNull, "the last bucket has no upper bound")
         XCTAssertEqual(histogram.compactMap { $0["count"] as? Int }.reduce(0, +), cycles.count)
 
         let problems = try XCTUnwrap(json["problems"] as? [String: Any])
         XCTAssertEqual(problems["recorded"] as? Bool, true)
         let skipped = try XCTUnwrap(problems["skipped_files"] as? [[String: Any]])
+        XCTAssertEqual(skipped.map { Set($0.keys) }, [["file", "line", "reason"], ["file", "line", "reason"]], "stable keys, line null")
         let reasons = Dictionary(uniqueKeysWithValues: skipped.map { (URL(fileURLWithPath: $0["file"] as! String).lastPathComponent, $0["reason"] as! String) })
         XCTAssertEqual(reasons["160_1b3_Al_mc_AKGC417L.wav"], "audio without annotation (160_1b3_Al_mc_AKGC417L.txt missing)")
         XCTAssertTrue(reasons["not_a_stem.wav"]?.hasPrefix("file name does not parse as an ICBHI stem") ?? false, "\(reasons)")
@@ -242,8 +245,10 @@ final class ShowStatsTests: PrepTestCase {
         XCTAssertEqual(sets.first?["rows_by_split"] as? [String: Int], ["train": cycles.filter { $0.split == .train }.count,
                                                                         "test": cycles.filter { $0.split == .test }.count])
 
-        // Stable: the same manifests give the same bytes.
+        // Stable: the same manifests give the same bytes; without --manifests, the cache's ingest.json
+        // says where they are.
         XCTAssertEqual(try prep(["stats", "--json", "--manifests", manifests]).stdout, result.stdout)
+        XCTAssertEqual(try prep(["stats", "--json"]).stdout, result.stdout)
 
         let table = try prep(["stats", "--manifests", manifests]).stdout
         for expected in ["cycles per class and split", "per device", "per chest location", "cycle length, s",
