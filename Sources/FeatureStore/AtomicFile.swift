@@ -32,13 +32,14 @@ public enum AtomicFile {
         try publish(try stage(path, body), as: path)
     }
 
-    /// First half of `produce`: `body` writes the temp file, which is then fsynced. Returns its path.
-    public static func stage(_ path: String, _ body: (String) throws -> Void) throws -> String {
+    /// First half of `produce`: `body` writes the temp file, which is then fsynced (unless `sync`
+    /// is false: then a `DurablePublisher` syncs it later). Returns its path.
+    public static func stage(_ path: String, sync: Bool = true, _ body: (String) throws -> Void) throws -> String {
         let temporary = temporaryPath(for: path)
         unlink(temporary)
         do {
             try body(temporary)
-            try fsync(path: temporary)
+            if sync { try fsync(path: temporary) }
         } catch {
             unlink(temporary)
             throw error

@@ -30,12 +30,12 @@ public struct CycleAudioStore: Sendable {
         }
     }
 
-    /// Writes one recording's cycles to a synced temp file and returns its path; publish it with
-    /// `AtomicFile.publish(_:as: path(for: stem))` (at once, or after a whole `--strict` run is clean).
+    /// Writes one recording's cycles to a temp file (not yet synced) and returns its path; publish it
+    /// with a `DurablePublisher` (at once, or after a whole `--strict` run is clean).
     public func stage(stem: String, samples: [Float], offsets: [Int64], cycleIndices: [Int32],
                       provenance: Provenance, sourceRate: Int) throws -> String {
         precondition(offsets.count == cycleIndices.count + 1 && offsets.last == Int64(samples.count))
-        return try AtomicFile.stage(path(for: stem)) { temporary in
+        return try AtomicFile.stage(path(for: stem), sync: false) { temporary in
             let file = try HDF5File(path: temporary, mode: .create)
             try file.write(samples, shape: [samples.count], to: "/samples")
             try file.write(offsets, shape: [offsets.count], to: "/offsets")

@@ -11,13 +11,13 @@ public enum FeatureShard {
         public init(cycles: [CycleRecord]) { self.cycles = cycles }
     }
 
-    /// Writes a shard's temp file (`body` fills `fbank` row by row) and returns its synced path.
-    /// Publish with `AtomicFile.publish`. The file holds no wall-clock time: same inputs, same bytes.
+    /// Writes a shard's temp file (`body` fills `fbank` row by row) and returns its path, not yet
+    /// synced: publish it with a `DurablePublisher`. The file holds no wall-clock time: same inputs, same bytes.
     public static func stage(
         path: String, rows: Rows, frames: Int, bins: Int, deflateLevel: Int, attributes: [(String, AttributeValue)],
         fill: (Dataset) throws -> Void
     ) throws -> String {
-        try AtomicFile.stage(path) { temporary in
+        try AtomicFile.stage(path, sync: false) { temporary in
             let file = try HDF5File(path: temporary, mode: .create)
             for (name, value) in attributes { try file.setAttribute(name, value) }
             let cycles = rows.cycles

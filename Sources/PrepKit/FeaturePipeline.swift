@@ -81,7 +81,7 @@ public struct FeaturePipeline {
                                             normalisation: normalisation.feature, audio: audio, frames: frames)
 
         let attributes = shardAttributes(name: name, id: id, ingest: ingest, normalisation: normalisation.index)
-        var shards: [FeatureSetIndex.Shard] = []
+        let publisher = DurablePublisher()
         var reused = 0
         let totalRows = cycles.count
         var rowsDone = 0
@@ -107,13 +107,21 @@ public struct FeaturePipeline {
                         console.progress("features", done: rowsDone, total: totalRows, detail: planned.file)
                     })
                 }
-                try AtomicFile.publish(staged, as: path)
+                // fsync, hash and rename happen in the background while the next shard is computed.
+                publisher.publish(staged, as: path, computingDigest: true)
+                if let failure = publisher.firstFailure { throw failure }
             }
-            let bytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)??.intValue ?? 0
-            shards.append(.init(file: planned.file, split: planned.split.rawValue, rows: planned.cycles.count,
-                                bytes: bytes, sha256: try FileDigest.sha256(ofFileAt: path)))
         }
+        try publisher.finish()
         console.finishProgress()
+        var shards: [FeatureSetIndex.Shard] = []
+        for planned in plan {
+            let path = directory + "/" + planned.file
+            let bytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)??.intValue ?? 0
+            let digest = try publisher.digest(of: path) ?? FileDigest.sha256(ofFileAt: path)
+            shards.append(.init(file: planned.file, split: planned.split.rawValue, rows: planned.cycles.count,
+                                bytes: bytes, sha256: digest))
+        }
 
         var rowsBySplit: [String: Int] = [:]
         for shard in shards { rowsBySplit[shard.split, default: 0] += shard.rows }

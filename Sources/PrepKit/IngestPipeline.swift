@@ -59,9 +59,10 @@ public struct IngestPipeline {
 
         let total = recordings.count
         let progress = ProgressCounter()
+        let publisher = DurablePublisher()
         let outcomes = runInParallel(count: total, jobs: options.jobs) { [options, console] index in
             let outcome = RecordingWork(options: options, store: store, metadata: metadata,
-                                        previous: previous[recordings[index].stem]).run(recordings[index])
+                                        previous: previous[recordings[index].stem], publisher: publisher).run(recordings[index])
             console.progress("ingest", done: progress.increment(), total: total, detail: recordings[index].stem.name)
             return outcome
         }
@@ -76,9 +77,10 @@ public struct IngestPipeline {
         }
         for outcome in outcomes {
             if let staged = outcome.stagedAudio, let record = outcome.record {
-                try AtomicFile.publish(staged, as: store.path(for: record.stem.name))
+                publisher.publish(staged, as: store.path(for: record.stem.name))
             }
         }
+        try publisher.finish()
 
         let records = outcomes.compactMap(\.record)
         let cycles = outcomes.flatMap(\.cycles)

@@ -9,6 +9,7 @@ struct RecordingWork {
     let store: CycleAudioStore
     let metadata: DatasetMetadata
     let previous: RecordingRecord?
+    let publisher: DurablePublisher
 
     func run(_ recording: DiscoveredRecording) -> IngestPipeline.RecordingOutcome {
         var outcome = IngestPipeline.RecordingOutcome()
@@ -58,7 +59,7 @@ struct RecordingWork {
             if options.strict {
                 outcome.stagedAudio = staged
             } else {
-                try AtomicFile.publish(staged, as: store.path(for: recording.stem.name))
+                publisher.publish(staged, as: store.path(for: recording.stem.name))
             }
             outcome.record = RecordingRecord(
                 stem: recording.stem, sourceStem: recording.sourceStem, sourceRate: audio.sampleRate,
