@@ -191,7 +191,8 @@ void ct_free_string(char *s) { std::free(s); }
 
 int32_t ct_configure_allocator(int64_t mmap_threshold, int64_t trim_threshold) {
 #if defined(__GLIBC__)
-    const int a = mallopt(M_MMAP_THRESHOLD, int(std::min<int64_t>(mmap_threshold, INT32_MAX)));
+    const int a = mmap_threshold <= 0 ? mallopt(M_MMAP_MAX, 0)
+                                      : mallopt(M_MMAP_THRESHOLD, int(std::min<int64_t>(mmap_threshold, INT32_MAX)));
     const int b = mallopt(M_TRIM_THRESHOLD, int(std::min<int64_t>(trim_threshold, INT32_MAX)));
     return a == 1 && b == 1 ? 1 : 0;
 #else

@@ -7,7 +7,7 @@ public enum TrainingSession {
     @discardableResult
     public static func train(shards: String, options requested: TrainingOptions, resume: Bool,
                              trainSplit: String = "train", testSplit: String = "test",
-                             report: @escaping (String) -> Void = { print($0) }) throws(TrainingError) -> [EpochRecord] {
+                             report: @escaping (String) -> Void = writeLine) throws(TrainingError) -> [EpochRecord] {
         var options = requested
         let last = (options.outputDirectory as NSString).appendingPathComponent("last.pth")
         if resume {
@@ -40,7 +40,7 @@ public enum TrainingSession {
     /// and the confusion matrix.
     @discardableResult
     public static func evaluate(checkpoint: String, shards: String, split: String = "test", device: String = "cpu",
-                                report: @escaping (String) -> Void = { print($0) }) throws(TrainingError) -> Evaluation {
+                                report: @escaping (String) -> Void = writeLine) throws(TrainingError) -> Evaluation {
         let meta = try CheckpointMeta.read(path: checkpoint)
         let data = try ShardCycles(directory: shards, split: split)
         let m = meta.options.model
@@ -63,4 +63,9 @@ public enum TrainingSession {
         report("confusion matrix (rows: true, columns: predicted):\n" + formatConfusion(result.confusion.matrix))
         return result
     }
+}
+
+/// Writes one line to standard output unbuffered (progress shows up at once in logs and pipes).
+public func writeLine(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }

@@ -112,7 +112,7 @@ public final class Trainer {
     public let test: any CycleSource
     public let model: ASTModel
     /// Called with one human-readable line per event (epoch results, checkpoints).
-    public var report: (String) -> Void = { print($0) }
+    public var report: (String) -> Void = writeLine
     public private(set) var history: [EpochRecord] = []
     public private(set) var best = BestEpochTracker()
     private var startEpoch = 1

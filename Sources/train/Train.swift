@@ -97,7 +97,7 @@ struct Train: ParsableCommand {
                 options.model.inputFrames = source.frames
                 options.model.inputBins = source.bins
                 let result = try StepBenchmark.measure(options: options, source: source, steps: steps)
-                print(String(decoding: try JSONEncoder().encode(result), as: UTF8.self))
+                writeLine(String(decoding: try JSONEncoder().encode(result), as: UTF8.self))
                 return
             }
             var options = TrainingOptions(
