@@ -27,7 +27,7 @@ build: setup
 
 test: setup
 	$(SWIFT) build -c debug --build-tests
-	$(SWIFT) test --skip-build --parallel --num-workers $(JOBS)
+	$(SWIFT) test --skip-build --disable-swift-testing
 
 demo: build
 	bash scripts/demo.sh $(BIN) $(DEMO_DIR)

@@ -4,8 +4,9 @@ import ICBHI
 import TestSupport
 import XCTest
 
-/// Issue 5, acceptance 2: `prep synth` on all 920 vendored annotation files, then `prep ingest`,
-/// gives exactly the official cycle counts. The corpus is written at 4 kHz
+/// Issue 5, acceptance 2 (and issue 2, acceptance 2: the 920 real annotation files with generated
+/// audio of the right length): `prep synth` on all 920 vendored annotation files, then
+/// `prep ingest`, gives exactly the official cycle counts. The corpus is written at 4 kHz
 /// (`--sample-rate-override 4000`, hidden) so that the debug build stays fast; formats at the
 /// devices' own rates are covered by Tests/SynthesisTests.
 final class SynthIngestTests: PrepTestCase {

@@ -1,0 +1,34 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// The README's plain-h5py snippet really reads the shards `prep features` writes.
+final class ReadmeSnippetTests: PrepTestCase {
+    func testReadmeH5pySnippetReadsOurShards() throws {
+        let readme = try String(contentsOf: Fixtures.repositoryRoot.appendingPathComponent("README.md"), encoding: .utf8)
+        let marker = try XCTUnwrap(readme.range(of: "<!-- readme-h5py-snippet -->\n```python\n"), "snippet marker missing")
+        let end = try XCTUnwrap(readme.range(of: "\n```", range: marker.upperBound..<readme.endIndex))
+        let snippet = String(readme[marker.upperBound..<end.lowerBound])
+
+        let dataset = try linkedDataset(from: [Fixtures.sampleDirectory])
+        try prep(["ingest", dataset])
+        try prep(["features", "--name", "demo"])
+        guard FileManager.default.fileExists(atPath: "/usr/bin/python3") else { return XCTFail("/usr/bin/python3 missing") }
+        let script = workspace + "/snippet.py"
+        try snippet.write(toFile: script, atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = [script]
+        process.currentDirectoryURL = URL(fileURLWithPath: workspace)
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0, output)
+        XCTAssertTrue(output.contains("#0 ") || output.contains("#"), output)
+        XCTAssertTrue(output.contains("(798, 128) audioset"), output)
+        print("README h5py snippet output: \(output)")
+    }
+}
