@@ -18,12 +18,13 @@ func libtorchTarget() -> Target {
     var link: [LinkerSetting] = [.linkedLibrary("torch"), .linkedLibrary("torch_cpu"), .linkedLibrary("c10")]
     if let dir {
         cxx.append("-D_GLIBCXX_USE_CXX11_ABI=1")
-        // --no-as-needed keeps libtorch_cuda linked although no symbol of it is referenced.
-        link.append(.unsafeFlags(["-L\(dir)/lib", "-Xlinker", "-rpath", "-Xlinker", "\(dir)/lib",
-                                  "-Xlinker", "--no-as-needed"]))
+        var flags = ["-L\(dir)/lib", "-Xlinker", "-rpath", "-Xlinker", "\(dir)/lib"]
         if FileManager.default.fileExists(atPath: "\(dir)/lib/libtorch_cuda.so") {
-            link += [.linkedLibrary("torch_cuda"), .linkedLibrary("c10_cuda")]
+            // Linked although no symbol is referenced: loading it registers the CUDA backend.
+            flags += ["-Xlinker", "--no-as-needed", "-Xlinker", "-ltorch_cuda", "-Xlinker", "-lc10_cuda",
+                      "-Xlinker", "--as-needed"]
         }
+        link.append(.unsafeFlags(flags))
     }
     return .target(name: "CTorch", cxxSettings: [.unsafeFlags(cxx)], linkerSettings: link)
 }
