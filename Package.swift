@@ -85,6 +85,8 @@ let package = Package(
         .testTarget(name: "SynthesisTests", dependencies: ["Synthesis", "ICBHI", "AudioDSP", "TestSupport", "prep"]),
         .testTarget(name: "PrepTests", dependencies: ["PrepKit", "HDF5", "FeatureStore", "AudioDSP", "ICBHI", "TestSupport", "Visualization", "prep"]),
         .testTarget(name: "VisualizationTests", dependencies: ["Visualization"]),
+        // Seeded, time-bounded fuzzing of the untrusted-input parsers (FUZZ_SECONDS, default 60).
+        .testTarget(name: "FuzzTests", dependencies: ["ICBHI", "AudioDSP", "TestSupport"]),
         // Fixtures shared by the test targets (paths to ../shared, running the real binaries).
         .target(name: "TestSupport", path: "Sources/TestSupport"),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "CTorch", "HDF5", "train"]),

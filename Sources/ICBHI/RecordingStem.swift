@@ -45,13 +45,18 @@ public struct RecordingStem: Hashable, Sendable, Comparable, CustomStringConvert
         guard !index.isEmpty, index.utf8.allSatisfy(Self.isASCIIAlphanumeric) else {
             throw fail("recording index '\(index)' must be non-empty ASCII letters and digits")
         }
-        guard let location = ChestLocation(rawValue: String(fields[2])) else {
+        // Matched on UTF-8 bytes: String `==` is Unicode canonical equivalence, under which the
+        // KELVIN SIGN (U+212A) equals the "K" of AKGC417L and `name` would no longer be the text.
+        func exactly<Value: RawRepresentable & CaseIterable>(_ field: Substring, _: Value.Type) -> Value? where Value.RawValue == String {
+            Value.allCases.first { $0.rawValue.utf8.elementsEqual(field.utf8) }
+        }
+        guard let location = exactly(fields[2], ChestLocation.self) else {
             throw fail("location '\(fields[2])' is not one of \(ChestLocation.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        guard let mode = AcquisitionMode(rawValue: String(fields[3])) else {
+        guard let mode = exactly(fields[3], AcquisitionMode.self) else {
             throw fail("mode '\(fields[3])' is not one of \(AcquisitionMode.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        guard let device = Device(rawValue: String(fields[4])) else {
+        guard let device = exactly(fields[4], Device.self) else {
             throw fail("device '\(fields[4])' is not one of \(Device.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         self.init(patient: patient, recordingIndex: String(index), location: location, mode: mode, device: device)
