@@ -32,6 +32,8 @@ public enum TrainingSession {
             try trainer.resume(from: last)
         } else if let path = options.initCheckpoint {
             report("init: " + (try trainer.loadInitialWeights(path)))
+        } else if options.preset == ModelPreset.astBase.name {
+            report("note: ast-base without --init trains from scratch; the paper fine-tunes the AudioSet AST (--init audioset_10_10_0.4593.pth)")
         }
         return try trainer.run()
     }
