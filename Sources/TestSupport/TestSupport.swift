@@ -32,9 +32,17 @@ public enum Fixtures {
 
     /// The directory of the built executables (beside the test bundle).
     public static var productsDirectory: URL {
-        let bundle = Bundle.allBundles.first { $0.bundlePath.hasSuffix(".xctest") }
-        return bundle.map { URL(fileURLWithPath: $0.bundlePath).deletingLastPathComponent() }
-            ?? repositoryRoot.appendingPathComponent(".build/debug")
+        if let bundle = Bundle.allBundles.first(where: { $0.bundlePath.hasSuffix(".xctest") }) {
+            return URL(fileURLWithPath: bundle.bundlePath).deletingLastPathComponent()
+        }
+        // Linux: the test bundle is an executable (`….xctest`) run directly, and no bundle ends in
+        // .xctest; its directory holds the products. Without this, `swift test --scratch-path X`
+        // ran the binaries of .build/debug instead of X's.
+        if let executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"),
+           executable.hasSuffix(".xctest") {
+            return URL(fileURLWithPath: executable).deletingLastPathComponent()
+        }
+        return repositoryRoot.appendingPathComponent(".build/debug")
     }
 
     /// Runs a built executable and returns its exit status and output.
@@ -96,6 +104,12 @@ public struct RunResult: Sendable, CustomStringConvertible {
     public let stdout: String
     public let stderr: String
     public var description: String { "exit \(status)\n--- stdout\n\(stdout)\n--- stderr\n\(stderr)" }
+
+    public init(status: Int32, stdout: String, stderr: String) {
+        self.status = status
+        self.stdout = stdout
+        self.stderr = stderr
+    }
 }
 
 public struct FixtureError: Error, CustomStringConvertible {
