@@ -11,6 +11,7 @@ public enum AttributeValue: Sendable, Equatable {
 extension HDF5File {
     /// Sets (creating or replacing) an attribute on the object at `objectPath` (`H5Acreate2`).
     public func setAttribute(_ name: String, _ value: AttributeValue, on objectPath: String = "/") throws {
+        silenceLibraryErrorPrinting()
         let location = "\(path):\(objectPath)@\(name)"
         let object = try checkID(H5Oopen(handle.id, objectPath, hid_t(H5P_DEFAULT)), "H5Oopen", location)
         defer { H5Oclose(object) }
@@ -59,6 +60,7 @@ extension HDF5File {
     /// Reads an attribute, or nil when it does not exist. Integers and floats of any width
     /// are converted; strings may be fixed- or variable-length.
     public func attribute(_ name: String, on objectPath: String = "/") throws -> AttributeValue? {
+        silenceLibraryErrorPrinting()
         let location = "\(path):\(objectPath)@\(name)"
         let object = try checkID(H5Oopen(handle.id, objectPath, hid_t(H5P_DEFAULT)), "H5Oopen", location)
         defer { H5Oclose(object) }

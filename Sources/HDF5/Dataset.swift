@@ -27,6 +27,7 @@ public final class Dataset: CustomStringConvertible {
 
     /// Writes every value (`H5Dwrite`).
     public func writeAll<T: HDF5Scalar>(_ values: [T]) throws {
+        silenceLibraryErrorPrinting()
         precondition(values.count == shape.reduce(1, *), "\(description): wrong number of values")
         try values.withUnsafeBytes { raw in
             try check(H5Dwrite(handle.id, T.nativeType, chdf5_s_all(), chdf5_s_all(), hid_t(H5P_DEFAULT), raw.baseAddress),
@@ -45,6 +46,7 @@ public final class Dataset: CustomStringConvertible {
 
     /// Reads every value, converted to `T` (`H5Dread`).
     public func readAll<T: HDF5Scalar>(as _: T.Type = T.self) throws -> [T] {
+        silenceLibraryErrorPrinting()
         var values = [T](repeating: .zero, count: shape.reduce(1, *))
         try values.withUnsafeMutableBytes { raw in
             try check(H5Dread(handle.id, T.nativeType, chdf5_s_all(), chdf5_s_all(), hid_t(H5P_DEFAULT), raw.baseAddress),
@@ -73,6 +75,7 @@ public final class Dataset: CustomStringConvertible {
 
     /// Reads a 1-D dataset of fixed- or variable-length strings.
     public func readStrings() throws -> [String] {
+        silenceLibraryErrorPrinting()
         let fileType = Handle(try checkID(H5Dget_type(handle.id), "H5Dget_type", description), close: H5Tclose)
         let count = shape.reduce(1, *)
         if H5Tis_variable_str(fileType.id) > 0 {
@@ -102,6 +105,7 @@ public final class Dataset: CustomStringConvertible {
         row: Int, count: Int, _ body: (hid_t, hid_t) throws -> Void
     ) throws {
         precondition(row >= 0 && count >= 0 && row + count <= (shape.first ?? 0), "\(description): rows out of range")
+        silenceLibraryErrorPrinting()
         let fileSpace = Handle(try checkID(H5Dget_space(handle.id), "H5Dget_space", description), close: H5Sclose)
         var start = [hsize_t](repeating: 0, count: shape.count)
         var extent = shape.map { hsize_t($0) }

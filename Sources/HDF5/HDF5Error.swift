@@ -1,4 +1,8 @@
 import CHDF5
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// An HDF5 call failed. Carries the C function, the file it concerned and HDF5's own
 /// innermost error message (HDF5's automatic printing to stderr is switched off).
@@ -21,14 +25,49 @@ public struct HDF5Error: Error, CustomStringConvertible, Sendable {
             }, box)
         }
         H5Eclear2(hid_t(H5E_DEFAULT))
-        return HDF5Error(function: function, path: path, message: message)
+        return HDF5Error(function: function, path: path, message: conciseMessage(message))
+    }
+
+    /// HDF5's I/O messages span lines and list buffers and offsets ("file write failed: time =
+    /// ...\n, filename = ..., errno = 27, error message = 'File too large', buf = ..."): keep what
+    /// failed and the system's reason, on one line.
+    static func conciseMessage(_ message: String) -> String {
+        let marker = "error message = '"
+        if let start = message.range(of: marker), let end = message[start.upperBound...].firstIndex(of: "'") {
+            let what = message[..<start.lowerBound].prefix { $0 != ":" && $0 != "," && !$0.isNewline }
+            return "\(what): \(message[start.upperBound..<end])"
+        }
+        return message.split(whereSeparator: \.isNewline).joined(separator: " ")
     }
 }
 
-/// Silences HDF5's default error printer once per process: errors surface as `HDF5Error`.
-let silenceLibraryErrorPrinting: Void = {
-    H5Eset_auto2(hid_t(H5E_DEFAULT), nil, nil)
+/// Once per process, before the library initialises: no `H5_term_library` at exit. After a
+/// failed `H5Fclose` (a write error such as EFBIG or ENOSPC while flushing) HDF5 1.10 keeps a
+/// half-closed file in its ID table and its exit handler crashed on it (SIGSEGV in
+/// `H5F__close_cb` after the run had already reported the error). Every file this project
+/// writes is flushed and closed explicitly before it is published, so nothing is lost.
+private let libraryPrepared: Void = {
+    H5dont_atexit()
 }()
+
+/// HDF5's automatic error printing (`HDF5-DIAG: ...` on stderr) is a per-thread setting in
+/// thread-safe builds (Debian's is one): switching it off on the first thread left every worker
+/// thread printing. Each thread switches it off before its first HDF5 call; errors surface as
+/// `HDF5Error` only.
+private let quietThreadKey: pthread_key_t = {
+    var key = pthread_key_t()
+    pthread_key_create(&key, nil)
+    return key
+}()
+
+/// Switches HDF5's error printing off for the calling thread (cheap after the first call).
+@inline(__always)
+func silenceLibraryErrorPrinting() {
+    guard pthread_getspecific(quietThreadKey) == nil else { return }
+    _ = libraryPrepared
+    H5Eset_auto2(hid_t(H5E_DEFAULT), nil, nil)
+    pthread_setspecific(quietThreadKey, UnsafeRawPointer(bitPattern: 1))
+}
 
 /// Checks a C status (negative = failure) and throws with context.
 func check(_ status: herr_t, _ function: String, _ path: String) throws {

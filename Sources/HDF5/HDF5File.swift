@@ -14,7 +14,7 @@ public final class HDF5File {
     let handle: Handle
 
     public init(path: String, mode: Mode) throws {
-        _ = silenceLibraryErrorPrinting
+        silenceLibraryErrorPrinting()
         self.path = path
         let id: hid_t
         switch mode {
@@ -30,6 +30,7 @@ public final class HDF5File {
 
     /// Flushes HDF5's buffers to the OS (`H5Fflush`); durability needs an fsync on top.
     public func flush() throws {
+        silenceLibraryErrorPrinting()
         try check(H5Fflush(handle.id, H5F_SCOPE_GLOBAL), "H5Fflush", path)
     }
 
@@ -37,6 +38,7 @@ public final class HDF5File {
 
     /// Whether a link exists at `path` (every intermediate group must exist too).
     public func contains(_ objectPath: String) -> Bool {
+        silenceLibraryErrorPrinting()
         var prefix = ""
         for component in objectPath.split(separator: "/") {
             prefix += "/" + component
@@ -47,6 +49,7 @@ public final class HDF5File {
 
     /// Creates a group (`H5Gcreate2`), and any missing parents.
     public func createGroup(_ groupPath: String) throws {
+        silenceLibraryErrorPrinting()
         var prefix = ""
         for component in groupPath.split(separator: "/") {
             prefix += "/" + component
@@ -62,6 +65,7 @@ public final class HDF5File {
 
     /// Names of the direct children of a group, in HDF5's name order (`H5Literate`).
     public func children(of groupPath: String) throws -> [String] {
+        silenceLibraryErrorPrinting()
         let group = try checkID(H5Gopen2(handle.id, groupPath, hid_t(H5P_DEFAULT)), "H5Gopen2", "\(path):\(groupPath)")
         defer { H5Gclose(group) }
         var names: [String] = []
@@ -82,6 +86,7 @@ public final class HDF5File {
     public func createDataset<T: HDF5Scalar>(
         _ datasetPath: String, of _: T.Type, shape: [Int], options: DatasetOptions = .init()
     ) throws -> Dataset {
+        silenceLibraryErrorPrinting()
         let type = Handle(try checkID(H5Tcopy(T.nativeType), "H5Tcopy", path), close: H5Tclose)
         return try createDataset(datasetPath, type: type, shape: shape, options: options)
     }
@@ -97,6 +102,7 @@ public final class HDF5File {
 
     /// Creates a 1-D dataset of fixed-length UTF-8 strings (NUL-padded to the longest value).
     public func write(strings: [String], to datasetPath: String) throws {
+        silenceLibraryErrorPrinting()
         let length = strings.map(\.utf8.count).max() ?? 1
         let type = try fixedStringType(length: length)
         let dataset = try createDataset(datasetPath, type: type, shape: [strings.count], options: .init())
@@ -112,6 +118,7 @@ public final class HDF5File {
 
     /// Opens an existing dataset (`H5Dopen2`).
     public func dataset(_ datasetPath: String) throws -> Dataset {
+        silenceLibraryErrorPrinting()
         let id = try checkID(H5Dopen2(handle.id, datasetPath, hid_t(H5P_DEFAULT)), "H5Dopen2", "\(path):\(datasetPath)")
         return try Dataset(handle: Handle(id, close: H5Dclose), file: path, name: datasetPath)
     }

@@ -8,7 +8,11 @@ final class Handle {
     init(_ id: hid_t, close: @escaping (hid_t) -> herr_t) {
         self.id = id
         self.close = close
+        silenceLibraryErrorPrinting()
     }
 
-    deinit { _ = close(id) }
+    deinit {
+        silenceLibraryErrorPrinting()   // the last reference may go on another thread
+        _ = close(id)
+    }
 }

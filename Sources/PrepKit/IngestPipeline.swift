@@ -28,6 +28,7 @@ public struct IngestPipeline {
         var problems: [Problem] = []
         var reused = false
         var stagedAudio: String?        // --strict: temp file to publish once the whole run is clean
+        var writeFailure: String?       // the cache could not be written: the run fails
     }
 
     public func run() throws -> IngestReport {
@@ -49,6 +50,10 @@ public struct IngestPipeline {
         let store = CycleAudioStore(cacheDirectory: options.cacheDirectory, resampler: options.resampler.rawValue)
         try AtomicFile.makeDirectory(store.directory)
         AtomicFile.sweepPartials(in: store.directory)
+        // Manifests and ingest.json are replaced atomically too: a run killed while writing them
+        // leaves its temp files there.
+        AtomicFile.sweepPartials(in: options.cacheDirectory)
+        AtomicFile.sweepPartials(in: options.manifestDirectory)
         let manifests = ManifestStore(directory: options.manifestDirectory)
         let previous = Dictionary((try? manifests.readRecordings())?.map { ($0.stem, $0) } ?? [], uniquingKeysWith: { a, _ in a })
 
@@ -67,6 +72,12 @@ public struct IngestPipeline {
             return outcome
         }
         console.finishProgress()
+
+        if let failure = outcomes.lazy.compactMap(\.writeFailure).first {
+            for staged in outcomes.compactMap(\.stagedAudio) { unlink(staged) }
+            try? publisher.finish()
+            throw PrepError.output(failure + "; manifests left as they were")
+        }
 
         let problems = discoveryProblems + outcomes.flatMap(\.problems)
         let failing = problems.filter { $0.severity == .skipped || $0.reason.contains("clamped") }

@@ -6,12 +6,15 @@ public enum PrepError: Error, CustomStringConvertible, Sendable {
     case strict(problems: Int)
     /// Nothing valid remained after skipping bad items.
     case nothingValid(String)
+    /// Writing the outputs failed (disk full, file-size limit, read-only cache).
+    case output(String)
 
     public var description: String {
         switch self {
         case .input(let message): message
         case .strict(let count): "--strict: \(count) problem\(count == 1 ? "" : "s") found (listed above); nothing was written"
         case .nothingValid(let message): message
+        case .output(let message): message
         }
     }
 }

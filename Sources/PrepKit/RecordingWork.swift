@@ -53,9 +53,17 @@ struct RecordingWork {
             guard !sliced.cycles.isEmpty else { return outcome }
             let provenance = CycleAudioStore.Provenance(resampler: options.resampler.rawValue, wavSHA256: wavSHA256,
                                                         txtSHA256: txtSHA256, cycles: sliced.cycles.count)
-            let staged = try store.stage(stem: recording.stem.name, samples: samples, offsets: offsets,
+            let staged: String
+            do {
+                staged = try store.stage(stem: recording.stem.name, samples: samples, offsets: offsets,
                                          cycleIndices: sliced.cycles.map { Int32($0.index) },
                                          provenance: provenance, sourceRate: audio.sampleRate)
+            } catch {
+                // Writing the cache failed (disk full, file-size limit, read-only): not a bad input
+                // to skip, but a failure of the whole run, which must leave the manifests alone.
+                outcome.writeFailure = "cannot write the cycle audio of \(recording.stem.name): \(error)"
+                return outcome
+            }
             if options.strict {
                 outcome.stagedAudio = staged
             } else {

@@ -9,6 +9,13 @@ struct Prep: ParsableCommand {
         commandName: "prep",
         abstract: "ICBHI 2017 -> 16 kHz breathing cycles -> Kaldi fbank HDF5 feature shards (Patch-Mix CL preprocessing).",
         subcommands: [IngestCommand.self, FeaturesCommand.self, VerifyCommand.self, SynthCommand.self, ShowCommand.self, StatsCommand.self])
+
+    /// A write past the file-size limit (`ulimit -f`) must fail with EFBIG and take the error
+    /// path (one clear message, temp files removed), not kill the process with SIGXFSZ.
+    static func main() {
+        signal(SIGXFSZ, SIG_IGN)
+        main(nil)
+    }
 }
 
 /// Options every stage shares: where the cache and the manifests live, and how many threads.
