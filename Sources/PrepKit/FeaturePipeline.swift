@@ -46,21 +46,24 @@ public struct FeaturePipeline {
         let name = options.featureSetName(ingest: ingest, id: id)
         let directory = options.cacheDirectory + "/" + name
 
-        if let index = try? FeatureSetIndex.read(directory: directory) {
+        func existing() throws -> Outcome? {
+            guard let index = try? FeatureSetIndex.read(directory: directory) else { return nil }
             guard index.id == id else {
                 throw PrepError.input("\(directory) holds a different feature set (id \(index.id), these options give \(id)); choose another --name or delete it")
             }
-            if Self.shardsPresent(index, in: directory) {
-                return Outcome(directory: directory, index: index, upToDate: true, reusedShards: index.shards.count,
-                               seconds: Date().timeIntervalSince(started))
-            }
+            guard Self.shardsPresent(index, in: directory) else { return nil }
+            return Outcome(directory: directory, index: index, upToDate: true, reusedShards: index.shards.count,
+                           seconds: Date().timeIntervalSince(started))
         }
+        if let upToDate = try existing() { return upToDate }
 
         let lock = try CacheLock(path: options.cacheDirectory + "/.lock", purpose: "prep features \(name)",
                                  timeout: options.lockTimeout) {
             console.warn("waiting for another run holding \(options.cacheDirectory)/.lock ...")
         }
         defer { withExtendedLifetime(lock) {} }
+        // With --wait, the run we waited for may have just written this very feature set.
+        if let upToDate = try existing() { return upToDate }
 
         let manifests = ManifestStore(directory: ingest.manifestDirectory)
         guard (try? manifests.cyclesDigest()) == ingest.cyclesSHA256 else {
