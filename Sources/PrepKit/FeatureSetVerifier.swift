@@ -53,6 +53,61 @@ public enum FeatureSetVerifier {
         return findings
     }
 
+    /// The cache's last ingest, if it has one (`ingest.json`): `cycles.csv` still has the SHA-256
+    /// recorded there, both manifests parse and agree (cycles per recording), and every
+    /// recording's cycle audio opens with the provenance and cycle count the manifest states and
+    /// offsets that describe its samples. Returns nil when the cache holds no ingest.
+    public static func verifyIngest(cacheDirectory: String) -> (findings: [Finding], recordings: Int, cycles: Int)? {
+        let statePath = IngestState.path(cacheDirectory: cacheDirectory)
+        guard FileManager.default.fileExists(atPath: statePath) else { return nil }
+        let state: IngestState
+        do { state = try IngestState.read(cacheDirectory: cacheDirectory) } catch {
+            return ([Finding(file: statePath, problem: "\(error)")], 0, 0)
+        }
+        let manifests = ManifestStore(directory: state.manifestDirectory)
+        guard let digest = try? manifests.cyclesDigest() else {
+            return ([Finding(file: manifests.cyclesPath, problem: "missing or unreadable")], 0, 0)
+        }
+        var findings: [Finding] = []
+        if digest != state.cyclesSHA256 {
+            findings.append(Finding(file: manifests.cyclesPath, problem: "SHA-256 \(digest) differs from \(statePath) (\(state.cyclesSHA256)): corrupted or edited since `prep ingest`"))
+        }
+        let recordings: [RecordingRecord], cycles: [CycleRecord]
+        do {
+            recordings = try manifests.readRecordings()
+            cycles = try manifests.readCycles()
+        } catch {
+            return (findings + [Finding(file: manifests.directory, problem: "\(error)")], 0, 0)
+        }
+        var cyclesByRecording: [String: Int] = [:]
+        for cycle in cycles { cyclesByRecording[cycle.recording.name, default: 0] += 1 }
+        let audio = CycleAudioStore(cacheDirectory: cacheDirectory, resampler: state.resampler)
+        for record in recordings {
+            let stem = record.stem.name
+            if cyclesByRecording.removeValue(forKey: stem) != record.cycles {
+                findings.append(Finding(file: manifests.recordingsPath, problem: "\(stem): \(record.cycles) cycles, \(manifests.cyclesPath) disagrees"))
+            }
+            let expected = CycleAudioStore.Provenance(resampler: state.resampler, wavSHA256: record.wavSHA256,
+                                                      txtSHA256: record.txtSHA256, cycles: record.cycles)
+            guard audio.provenance(stem: stem) == expected else {
+                findings.append(Finding(file: audio.path(for: stem), problem: "missing, unreadable, or not the audio the manifests describe"))
+                continue
+            }
+            do {
+                let stored = try audio.readCycles(stem: stem)
+                if stored.cycleIndices.count != record.cycles {
+                    findings.append(Finding(file: audio.path(for: stem), problem: "holds \(stored.cycleIndices.count) cycles, the manifest says \(record.cycles)"))
+                }
+            } catch {
+                findings.append(Finding(file: audio.path(for: stem), problem: "\(error)"))
+            }
+        }
+        for stem in cyclesByRecording.keys.sorted() {
+            findings.append(Finding(file: manifests.cyclesPath, problem: "cycles of \(stem), which \(manifests.recordingsPath) does not list"))
+        }
+        return (findings, recordings.count, cycles.count)
+    }
+
     private static func checkContents(path: String, shard: FeatureSetIndex.Shard, index: FeatureSetIndex) -> [Finding] {
         do {
             let file = try HDF5File(path: path, mode: .readOnly)

@@ -18,7 +18,7 @@ public struct IngestState: Codable, Sendable, Equatable {
         self.cyclesSHA256 = cyclesSHA256
     }
 
-    static func path(cacheDirectory: String) -> String { cacheDirectory + "/ingest.json" }
+    public static func path(cacheDirectory: String) -> String { cacheDirectory + "/ingest.json" }
 
     func write(cacheDirectory: String) throws {
         let encoder = JSONEncoder()

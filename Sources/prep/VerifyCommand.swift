@@ -5,7 +5,7 @@ import PrepKit
 struct VerifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
-        abstract: "Re-check feature shards against their index (rows, shapes, SHA-256, NaN/Inf); non-zero exit on any mismatch.")
+        abstract: "Re-check feature shards against their index (rows, shapes, SHA-256, NaN/Inf) and the cache's manifests and cycle audio against ingest.json; non-zero exit on any mismatch.")
 
     @Argument(help: "Feature set directory or name under the cache (default: every feature set in the cache).")
     var featureSet: String?
@@ -34,6 +34,16 @@ struct VerifyCommand: ParsableCommand {
                 failed += 1
                 console.warn("FAILED: \(directory)")
                 for finding in findings { console.warn("  \(finding)") }
+            }
+        }
+        // The ingest the feature sets were computed from: manifests and cycle audio.
+        if let ingest = FeatureSetVerifier.verifyIngest(cacheDirectory: cache) {
+            if ingest.findings.isEmpty {
+                console.say("ok: \(cache) ingest (\(ingest.recordings) recordings, \(ingest.cycles) cycles: manifests match ingest.json, cycle audio as described)")
+            } else {
+                failed += 1
+                console.warn("FAILED: \(cache) ingest (manifests and cycle audio)")
+                for finding in ingest.findings { console.warn("  \(finding)") }
             }
         }
         if failed > 0 { throw ExitCode(1) }
