@@ -83,7 +83,7 @@ let package = Package(
         .testTarget(name: "AudioDSPTests", dependencies: ["AudioDSP", "HDF5"]),
         .testTarget(name: "FeatureStoreTests", dependencies: ["FeatureStore", "HDF5", "ICBHI"]),
         .testTarget(name: "SynthesisTests", dependencies: ["Synthesis", "ICBHI", "AudioDSP", "TestSupport", "prep"]),
-        .testTarget(name: "PrepTests", dependencies: ["PrepKit", "HDF5", "FeatureStore", "AudioDSP", "ICBHI", "TestSupport", "Visualization", "prep"]),
+        .testTarget(name: "PrepTests", dependencies: ["PrepKit", "HDF5", "FeatureStore", "AudioDSP", "ICBHI", "TestSupport", "Visualization", "prep", "train"]),
         .testTarget(name: "VisualizationTests", dependencies: ["Visualization"]),
         // Seeded, time-bounded fuzzing of the untrusted-input parsers (FUZZ_SECONDS, default 60).
         .testTarget(name: "FuzzTests", dependencies: ["ICBHI", "AudioDSP", "TestSupport"]),
