@@ -71,6 +71,15 @@ public struct FeaturePipeline {
         }
         let cycles = try manifests.readCycles()
         let audio = CycleAudioStore(cacheDirectory: options.cacheDirectory, resampler: ingest.resampler)
+        // Ingest publishes cycle audio before its manifests: after a kill (or a write failure) in
+        // between, a recording's audio is newer than the manifests. Never mix the two.
+        for record in try manifests.readRecordings() {
+            let expected = CycleAudioStore.Provenance(resampler: ingest.resampler, wavSHA256: record.wavSHA256,
+                                                      txtSHA256: record.txtSHA256, cycles: record.cycles)
+            guard audio.provenance(stem: record.stem.name) == expected else {
+                throw PrepError.input("\(audio.path(for: record.stem.name)) is not the cycle audio \(manifests.recordingsPath) describes (an interrupted `prep ingest`?): rerun `prep ingest`")
+            }
+        }
         let plan = Self.plan(cycles, shardSize: options.shardSize)
         try AtomicFile.makeDirectory(directory)
         AtomicFile.sweepPartials(in: directory)

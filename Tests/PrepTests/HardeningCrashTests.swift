@@ -81,6 +81,34 @@ final class HardeningCrashTests: HardeningTestCase {
         XCTAssertGreaterThanOrEqual(interrupted, killPoints / 2, "most kills came after the run had finished: the schedule is off")
     }
 
+    /// The window between ingest publishing a recording's new cycle audio and writing the
+    /// manifests: a kill there left new audio under old manifests, and `prep features` mixed
+    /// them (new audio, old labels and identity). Reproduced exactly: the old manifests and
+    /// ingest.json put back after a complete ingest of a changed recording.
+    func testFeaturesRefuseAudioNewerThanTheManifests() throws {
+        let dataset = try smallDataset()
+        try prep(["ingest", dataset, "--jobs", "2"])
+        try prep(["features"] + Self.featureOptions)
+        let saved = try [manifests + "/recordings.csv", manifests + "/cycles.csv", cache + "/ingest.json"]
+            .map { ($0, try Data(contentsOf: URL(fileURLWithPath: $0))) }
+        // Same cycle times, other labels: the audio is rewritten with the same lengths.
+        let changed = dataset + "/" + Self.stems[0] + ".txt"
+        let text = try String(contentsOfFile: changed, encoding: .utf8)
+        try text.replacingOccurrences(of: "\t0\t0\n", with: "\t1\t0\n").write(toFile: changed, atomically: true, encoding: .utf8)
+        let redo = try prep(["ingest", dataset, "--jobs", "2"])
+        XCTAssertTrue(redo.stdout.contains("1 processed"), redo.stdout)
+        for (path, data) in saved { try data.write(to: URL(fileURLWithPath: path)) }
+
+        let features = try prep(["features", "--num-mel-bins", "64"] + Self.featureOptions, expectStatus: 2)
+        XCTAssertTrue(features.stderr.contains("is not the cycle audio"), features.stderr)
+        let verify = try prep(["verify"], expectStatus: 1)
+        XCTAssertTrue(verify.stderr.contains("not the audio the manifests describe"), verify.stderr)
+        try prep(["ingest", dataset, "--jobs", "2"])
+        try prep(["features", "--num-mel-bins", "64"] + Self.featureOptions)
+        try prep(["verify"])
+        print("crash window between audio and manifests: features refused the mixed cache, verify flagged it, a rerun of ingest repaired it")
+    }
+
     /// `train` (used, not changed, by these tests): kill -9 during a tiny run; every checkpoint
     /// that exists loads (`train --eval`), and `--resume` (or a fresh run when no checkpoint was
     /// written yet) completes all epochs.
