@@ -85,7 +85,7 @@ final class HardeningDiskTests: HardeningTestCase {
         let original = cache
         try FileManager.default.moveItem(atPath: original, toPath: workspace + "/cache-on-disk")
         try FileManager.default.createSymbolicLink(atPath: original, withDestinationPath: mountPoint)
-        let good = try snapshot([cache + "/", manifests])
+        let good = try snapshot([mountPoint, manifests])
 
         // Fill the file system to a few KB, then ask for a new feature set and a changed recording.
         let filler = mountPoint + "/filler"
@@ -95,7 +95,7 @@ final class HardeningDiskTests: HardeningTestCase {
         assertOneClearError(features, mentioning: ["No space left on device"], "features on a full file system")
         let ingest = try prep(["ingest", dataset, "--jobs", "2"], expectStatus: nil)
         assertOneClearError(ingest, mentioning: ["No space left on device"], "ingest on a full file system")
-        let bytes = assertSameFiles(try snapshot([cache + "/", manifests]).filter { !$0.key.hasSuffix("/filler") }, good, "after ENOSPC")
+        let bytes = assertSameFiles(try snapshot([mountPoint, manifests]).filter { !$0.key.hasSuffix("/filler") }, good, "after ENOSPC")
         XCTAssertEqual(partialFiles(), [])
         try prep(["verify"])
         unlink(filler)

@@ -62,7 +62,7 @@ class HardeningTestCase: PrepTestCase {
 
     /// Temp files (`.<name>.partial-<pid>`) anywhere under the workspace's cache and manifests.
     func partialFiles() -> [String] {
-        [cache, manifests].flatMap { root in
+        [cache, manifests].map { URL(fileURLWithPath: $0).resolvingSymlinksInPath().path }.flatMap { root in
             (FileManager.default.enumerator(atPath: root)?.allObjects as? [String] ?? [])
                 .filter { ($0 as NSString).lastPathComponent.contains(".partial-") }
                 .map { root + "/" + $0 }
