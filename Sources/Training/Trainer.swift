@@ -279,6 +279,9 @@ public final class Trainer {
                 confusion: evaluation.confusion.matrix)
             history.append(record)
             try appendLog(record)
+            do { try TrainingCurves.write(history, to: options.outputDirectory) } catch {
+                throw .invalidOption("cannot write \(TrainingCurves.fileName) in \(options.outputDirectory): \(error)")
+            }
             report(String(format: "epoch %3d/%d  lr %.2e  loss %.4f  Sp %.2f  Se %.2f  Score %.2f  (2-class Sp %.2f Se %.2f Score %.2f)%@  %.1fs train, %.1fs eval, data wait %.1f%%",
                           epoch, options.epochs, lr, record.trainLoss, s.specificity, s.sensitivity, s.score,
                           s2.specificity, s2.sensitivity, s2.score, isBest ? "  *best*" : "", trainSeconds, evalSeconds,

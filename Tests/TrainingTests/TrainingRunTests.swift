@@ -64,6 +64,9 @@ final class TrainingRunTests: XCTestCase {
         let log = try String(contentsOfFile: trainer.logPath, encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(log.count, 6)
         XCTAssertNotNil(try JSONSerialization.jsonObject(with: Data(log[0].utf8)) as? [String: Any])
+        // The plot of loss and score per epoch sits next to the log.
+        let curves = try String(contentsOfFile: options.outputDirectory + "/" + TrainingCurves.fileName, encoding: .utf8)
+        XCTAssertEqual(curves.components(separatedBy: "<polyline").count - 1, 4)
 
         // --eval --checkpoint: the best checkpoint re-evaluates to its recorded numbers.
         let meta = try CheckpointMeta.read(path: trainer.bestCheckpoint)
