@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 BIN=${1:-.build/release}
 WORK=${2:-cache/demo}
 RECORDINGS=${RECORDINGS:-300}
-EPOCHS=${EPOCHS:-3}
+EPOCHS=${EPOCHS:-5}
 MODEL=${MODEL:-ast-tiny}
 step() { printf '\n== %s\n' "$*"; }
 started=$(date +%s)

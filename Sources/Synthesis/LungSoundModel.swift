@@ -19,8 +19,10 @@ import ICBHI
 ///   cycle, random polarity. A cycle's crackles are fine (tau 0.5-1.5 ms, 500-1200 Hz) with
 ///   probability `fineCrackleProbability`, else coarse (tau 1.5-4 ms, 150-500 Hz). Amplitude:
 ///   each crackle's energy is `crackleSNRDB` above the breath-noise energy of one 25 ms fbank
-///   frame at the peak of inspiration (`analysisFrameSeconds`), so a crackle raises its frame by
-///   3-10 dB over the whole band, and far more above the breath band.
+///   frame at the peak of inspiration (`analysisFrameSeconds`), so a crackle stands out of its
+///   frame over the whole band, and far more above the breath band. (8-16 dB: at 0-10 dB the
+///   heart sounds, transients present in every class, masked them and a small AST trained for a
+///   few minutes learned wheezes but not crackles.)
 /// - **Wheezes** (cycles flagged wheezes): a tonal voice over most of the cycle (from 5-30 % to
 ///   70-95 % of it, 40 ms smoothstep ramps): fundamental in `wheezeFundamentalHz`, linear glide of
 ///   up to `wheezeGlide` (relative, either direction) and a 4-7 Hz vibrato of 0.5-1.5 %,
@@ -40,8 +42,8 @@ public struct LungSoundModel: Sendable, Equatable {
     public var hissLevelDB: Double = -30
     public var heartLevelDB: ClosedRange<Double> = -6 ... 0
     public var heartRateBPM: ClosedRange<Double> = 60 ... 100
-    public var crackleCount: ClosedRange<Int> = 4 ... 10
-    public var crackleSNRDB: ClosedRange<Double> = 0 ... 10
+    public var crackleCount: ClosedRange<Int> = 8 ... 16
+    public var crackleSNRDB: ClosedRange<Double> = 8 ... 16
     public var fineCrackleProbability: Double = 0.6
     public var wheezeSNRDB: ClosedRange<Double> = 0 ... 10
     public var wheezeFundamentalHz: ClosedRange<Double> = 120 ... 600
