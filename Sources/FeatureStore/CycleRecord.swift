@@ -72,9 +72,10 @@ public struct CycleRecord: Sendable, Equatable {
             let demographics = Demographics(age: Double(row[c.age]), sex: row[c.sex].isEmpty ? nil : row[c.sex],
                                             adultBMI: Double(row[c.bmi]), childWeight: Double(row[c.weight]),
                                             childHeight: Double(row[c.height]))
+            let known = demographics != Demographics(age: nil, sex: nil, adultBMI: nil, childWeight: nil, childHeight: nil)
             return CycleRecord(recording: stem, index: k, start: start, end: end, crackle: row[c.crackle] == "1",
                                wheeze: row[c.wheeze] == "1", split: split, fold: Int(row[c.fold]), sliceBegin: begin,
-                               sliceEnd: sliceEnd, demographics: demographics,
+                               sliceEnd: sliceEnd, demographics: known ? demographics : nil,
                                diagnosis: row[c.diagnosis].isEmpty ? nil : row[c.diagnosis])
         }
     }

@@ -1,4 +1,5 @@
 import AudioDSP
+import Foundation
 
 /// Everything that shapes `prep ingest`'s outputs, plus how to run it.
 public struct IngestOptions: Sendable {
@@ -19,5 +20,3 @@ public struct IngestOptions: Sendable {
         self.datasetDirectory = datasetDirectory
     }
 }
-
-import Foundation
