@@ -169,6 +169,20 @@ final class DecodingTests: XCTestCase {
         }
     }
 
+    /// Non-WAV input is refused before libsndfile probes it (its MPEG probe, libmpg123, prints
+    /// "dequantization failed" lines to stderr on corrupt frames; the fuzz run met it).
+    func testNonWAVIsRefusedBeforeLibsndfileProbesIt() throws {
+        let dir = try AudioFixtures.temporaryDirectory(for: self)
+        var mp3ish = Data([0x49, 0x44, 0x33, 0x03, 0, 0, 0, 0, 0, 0])          // "ID3" tag header
+        for i in 0..<4096 { mp3ish.append(i % 417 == 0 ? 0xFF : UInt8(truncatingIfNeeded: i &* 31)) }
+        let path = dir.appendingPathComponent("not-a-wave.wav").path
+        XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: mp3ish))
+        assertDecodingFails(path) {
+            if case .unrecognisedFormat(let why) = $0 { return why == "not a RIFF/WAVE file" }
+            return false
+        }
+    }
+
     func testTruncatedFile() throws {
         let dir = try AudioFixtures.temporaryDirectory(for: self)
         for (stem, bytesPerFrame) in [("102_1b1_Ar_sc_Meditron", 2), ("101_1b1_Pr_sc_Meditron", 3)] {

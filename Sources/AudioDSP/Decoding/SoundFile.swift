@@ -33,6 +33,16 @@ final class SoundFile {
             close(fd)
             throw AudioDecodingError(path: path, function: "fstat", reason: .emptyFile)
         }
+        // ICBHI is RIFF/WAVE only. Anything else is refused before libsndfile sees it: on corrupt
+        // input its other format probes (MPEG through libmpg123) print diagnostics to stderr.
+        var magic = [UInt8](repeating: 0, count: 12)
+        let got = magic.withUnsafeMutableBytes { pread(fd, $0.baseAddress, 12, 0) }
+        let riff = got == 12 && ["RIFF", "RIFX", "RF64"].contains(String(decoding: magic[0..<4], as: UTF8.self))
+            && String(decoding: magic[8..<12], as: UTF8.self) == "WAVE"
+        guard riff else {
+            close(fd)
+            throw AudioDecodingError(path: path, function: "open", reason: .unrecognisedFormat("not a RIFF/WAVE file"))
+        }
         var info = SF_INFO()
         // close_desc false: this object owns the descriptor and closes it after sf_close.
         guard let handle = sf_open_fd(fd, Int32(SFM_READ), &info, 0) else {
