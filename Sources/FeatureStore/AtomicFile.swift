@@ -19,9 +19,24 @@ public enum AtomicFile {
 
     /// Writes `data` to `path` atomically and durably.
     public static func write(_ data: Data, to path: String) throws {
+        // Plain POSIX writes: Foundation's createFile/Data.write go through a temp file of their own
+        // (`.dat.nosync*`) that a kill -9 would leave behind, unknown to `sweepPartials`.
         try produce(path) { temporary in
-            guard FileManager.default.createFile(atPath: temporary, contents: data) else {
+            let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            guard descriptor >= 0 else {
                 throw StoreError.io(path: temporary, reason: "cannot create file: \(String(cString: strerror(errno)))")
+            }
+            defer { close(descriptor) }
+            try data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) in
+                var offset = 0
+                while offset < bytes.count {
+                    let written = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+                    if written < 0 {
+                        if errno == EINTR { continue }
+                        throw StoreError.io(path: temporary, reason: "write failed: \(String(cString: strerror(errno)))")
+                    }
+                    offset += written
+                }
             }
         }
     }
@@ -74,7 +89,8 @@ public enum AtomicFile {
     public static func sweepPartials(in directory: String) -> Int {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         var removed = 0
-        for name in names where name.hasPrefix(".") && name.contains(partialMarker) {
+        // Also Foundation's own atomic-write temp files (`.dat.nosync*`), should any code path use it.
+        for name in names where name.hasPrefix(".") && (name.contains(partialMarker) || name.hasPrefix(".dat.nosync")) {
             if unlink(directory + "/" + name) == 0 { removed += 1 }
         }
         return removed
