@@ -1,4 +1,4 @@
-import AudioDSP
+@testable import AudioDSP
 import Dispatch
 import Foundation
 import XCTest
@@ -168,5 +168,75 @@ final class FbankUnitTests: XCTestCase {
         var train = raw
         FeatureNormalization.train(mean: 1.5, std: 0.25).apply(to: &train)
         XCTAssertEqual(train, raw.map { ($0 - 1.5) / 0.5 })
+    }
+
+    /// The fast vectorisable log is within one ulp of the exact logarithm (computed in double)
+    /// across the range the fbank feeds it: FLT_EPSILON (the floor) up to 1e12.
+    func testFastLogIsWithinOneUlp() {
+        var worst = 0.0, worstInput: Float = 0
+        var bits = Float.ulpOfOne.bitPattern
+        let end = Float(1e12).bitPattern
+        let step = (end - bits) / 300_000
+        while bits < end {
+            let x = Float(bitPattern: bits)
+            let exact = Foundation.log(Double(x))
+            let error = abs(Double(VectorMath.log(x)) - exact) / Double(Float(exact).ulp)
+            if error > worst { (worst, worstInput) = (error, x) }
+            bits += step
+        }
+        XCTAssertLessThan(worst, 1, "worst at \(worstInput)")
+        XCTAssertEqual(VectorMath.log(1), 0)
+    }
+
+    /// The power spectrum (a half-size complex FFT split into the real transform's bins) against
+    /// a direct DFT in double precision, for even and odd half sizes, the vectorised path and its
+    /// scalar tail, power and magnitude.
+    func testPowerSpectrumMatchesDirectDFT() {
+        for n in [2, 4, 6, 10, 16, 18, 34, 50, 400, 512, 1024] {
+            let signal = Self.signal(count: n, seed: UInt64(n))
+            let exact: [Double] = (0..<(n / 2)).map { k in
+                var re = 0.0, im = 0.0
+                for (j, x) in signal.enumerated() {
+                    let angle = -2 * Double.pi * Double(k * j % n) / Double(n)
+                    re += Double(x) * cos(angle)
+                    im += Double(x) * sin(angle)
+                }
+                return re * re + im * im
+            }
+            let scale = exact.max()!
+            for magnitude in [false, true] {
+                let spectrum = PowerSpectrum(size: n, magnitude: magnitude)
+                let frame = PowerSpectrum.Buffer(count: n), scratch = PowerSpectrum.Buffer(count: n)
+                frame.pointer.update(from: signal, count: n)
+                var power = [Float](repeating: .nan, count: n / 2)
+                power.withUnsafeMutableBufferPointer { spectrum.compute(frame, scratch: scratch, into: $0.baseAddress!) }
+                for k in 0..<(n / 2) {
+                    let want = magnitude ? exact[k].squareRoot() : exact[k]
+                    let tolerance = 1e-5 * (magnitude ? scale.squareRoot() : scale)
+                    XCTAssertEqual(Double(power[k]), want, accuracy: tolerance, "n \(n) bin \(k) magnitude \(magnitude)")
+                }
+            }
+        }
+    }
+
+    /// The blocked transpose equals the naive one for shapes that are and are not multiples of 4.
+    func testTransposeMatchesNaive() {
+        for (rows, columns) in [(8, 256), (8, 5), (128, 8), (7, 3), (4, 4), (1, 9), (13, 6)] {
+            let fromStride = columns + 2, toStride = rows + 3
+            let from = (0..<(rows * fromStride)).map(Float.init)
+            var to = [Float](repeating: -1, count: columns * toStride)
+            from.withUnsafeBufferPointer { f in
+                to.withUnsafeMutableBufferPointer { t in
+                    VectorMath.transpose(f.baseAddress!, rows: rows, columns: columns, stride: fromStride,
+                                         into: t.baseAddress!, stride: toStride)
+                }
+            }
+            for r in 0..<rows {
+                for c in 0..<columns { XCTAssertEqual(to[c * toStride + r], from[r * fromStride + c], "\(rows)x\(columns)") }
+            }
+            for c in 0..<columns {
+                for r in rows..<toStride { XCTAssertEqual(to[c * toStride + r], -1, "padding written: \(rows)x\(columns)") }
+            }
+        }
     }
 }

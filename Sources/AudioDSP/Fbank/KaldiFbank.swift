@@ -18,7 +18,7 @@ public final class KaldiFbank: Sendable {
     public let options: FbankOptions
     let frames: FeatureWindow
     let melBanks: MelBanks
-    let fft: RealFFT
+    let spectrum: PowerSpectrum
     /// `log(energyFloor)`, or nil when the floor is 0.
     let logEnergyFloor: Float?
 
@@ -32,7 +32,7 @@ public final class KaldiFbank: Sendable {
         self.options = options
         frames = FeatureWindow(options: options)
         melBanks = MelBanks(options: options)
-        fft = RealFFT(size: options.paddedWindowSize)
+        spectrum = PowerSpectrum(size: options.paddedWindowSize, magnitude: !options.usePower)
         logEnergyFloor = options.energyFloor > 0 ? Float(log(options.energyFloor)) : nil
     }
 
@@ -43,7 +43,7 @@ public final class KaldiFbank: Sendable {
     public func frameCount(sampleCount: Int) -> Int { options.frameCount(sampleCount: sampleCount) }
 
     /// The FFT algorithm FFTW planned (`fftwf_sprint_plan`), for reports.
-    public var fftPlanDescription: String { fft.planDescription }
+    public var fftPlanDescription: String { spectrum.planDescription }
 
     /// FFT bins each mel filter covers (0 for a filter that contains no FFT bin).
     public var melFilterWidths: [Int] { (0..<melBanks.numBins).map(melBanks.width) }
@@ -59,8 +59,10 @@ public final class KaldiFbank: Sendable {
         /// One raw frame, where frames reaching outside the signal are assembled.
         let raw: UnsafeMutablePointer<Float>
         /// FFT input and output (FFTW-aligned).
-        let fftInput: RealFFT.Buffer
-        let fftOutput: RealFFT.Buffer
+        let fftInput: PowerSpectrum.Buffer
+        let fftOutput: PowerSpectrum.Buffer
+        /// A batch's spectra, frame after frame (`fftSize / 2` bins each).
+        let power: UnsafeMutablePointer<Float>
         /// A batch's spectra, transposed: bin k of frame b is `spectra[k][b]`.
         let spectra: UnsafeMutablePointer<SIMD8<Float>>
         /// A batch's mel energies, transposed: filter m of frame b is `mel[m][b]`.
@@ -75,8 +77,10 @@ public final class KaldiFbank: Sendable {
             numBins = fbank.options.numMelBins
             raw = .allocate(capacity: windowSize)
             raw.initialize(repeating: 0, count: windowSize)
-            fftInput = RealFFT.Buffer(count: fftSize)
-            fftOutput = RealFFT.Buffer(count: fftSize + 2)
+            fftInput = PowerSpectrum.Buffer(count: fftSize)
+            fftOutput = PowerSpectrum.Buffer(count: fftSize)
+            power = .allocate(capacity: KaldiFbank.batch * fftSize / 2)
+            power.initialize(repeating: 0, count: KaldiFbank.batch * fftSize / 2)
             spectra = .allocate(capacity: fftSize / 2)
             spectra.initialize(repeating: SIMD8(), count: fftSize / 2)
             mel = .allocate(capacity: numBins)
@@ -87,6 +91,7 @@ public final class KaldiFbank: Sendable {
 
         deinit {
             raw.deallocate()
+            power.deallocate()
             spectra.deallocate()
             mel.deallocate()
             energies.deallocate()
@@ -123,7 +128,7 @@ public final class KaldiFbank: Sendable {
         let numBins = o.numMelBins, numFFTBins = o.paddedWindowSize / 2
         let melOffset = o.useEnergy && !o.htkCompat ? 1 : 0
         let energyColumn = o.htkCompat ? numBins : 0
-        let usePower = o.usePower, useLog = o.useLogFbank, useEnergy = o.useEnergy
+        let useLog = o.useLogFbank, useEnergy = o.useEnergy
         let eps = Self.epsilon
         let out = output.baseAddress!
         // Batches of 8 frames: time domain and FFT frame by frame, then the spectra transposed
@@ -136,16 +141,18 @@ public final class KaldiFbank: Sendable {
             for b in 0..<count {
                 let x = frames.frame(first + b, of: samples, scratch: ws.raw)
                 ws.energies[b] = frames.process(x, into: ws.fftInput.pointer, wantEnergy: useEnergy)
-                fft.forward(ws.fftInput, into: ws.fftOutput)
-                VectorMath.powerSpectrum(ws.fftOutput.pointer, intoStride8: spectra + b, count: numFFTBins,
-                                         magnitude: !usePower)
+                spectrum.compute(ws.fftInput, scratch: ws.fftOutput, into: ws.power + b * numFFTBins)
             }
+            // Unused lanes of a last, partial batch: zeros rather than the previous batch's
+            // values, whatever those were.
+            (ws.power + count * numFFTBins).update(repeating: 0, count: (Self.batch - count) * numFFTBins)
+            VectorMath.transpose(ws.power, rows: Self.batch, columns: numFFTBins, stride: numFFTBins,
+                                 into: spectra, stride: Self.batch)
             melBanks.apply(ws.spectra, into: ws.mel)
             if useLog { VectorMath.logFloored(mel, count: numBins * Self.batch, floor: eps) }
+            VectorMath.transpose(mel, rows: numBins, columns: count, stride: Self.batch,
+                                 into: out + first * dim + melOffset, stride: dim)
             for b in 0..<count {
-                let row = out + (first + b) * dim + melOffset
-                let lane = mel + b
-                for m in 0..<numBins { row[m] = lane[8 * m] }
                 if useEnergy {
                     var e = log(max(ws.energies[b], eps))
                     if let floor = logEnergyFloor { e = max(e, floor) }
