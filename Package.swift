@@ -73,7 +73,7 @@ let package = Package(
 
         // The trainer: libtorch behind a C API (CTorch); data, augmentation, schedule, metrics in Swift.
         libtorchTarget(),
-        .target(name: "Training", dependencies: ["CTorch", "HDF5"]),
+        .target(name: "Training", dependencies: ["CTorch", "HDF5", "FeatureStore"]),
         .executableTarget(name: "train", dependencies: [
             "Training", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
@@ -89,7 +89,7 @@ let package = Package(
         .testTarget(name: "FuzzTests", dependencies: ["ICBHI", "AudioDSP", "TestSupport"]),
         // Fixtures shared by the test targets (paths to ../shared, running the real binaries).
         .target(name: "TestSupport", path: "Sources/TestSupport"),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "CTorch", "HDF5", "train"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "CTorch", "HDF5", "FeatureStore", "train"]),
     ],
     swiftLanguageModes: [.v6]
 )

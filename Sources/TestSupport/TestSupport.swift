@@ -49,8 +49,17 @@ public enum Fixtures {
     @discardableResult
     public static func run(_ executable: String, _ arguments: [String], in directory: String? = nil,
                            environment: [String: String] = [:]) throws -> RunResult {
+        try run(executableAt: productsDirectory.appendingPathComponent(executable).path, arguments,
+                in: directory, environment: environment)
+    }
+
+    /// Runs any executable, by absolute path (python3, h5dump, /bin/sh), and returns its exit
+    /// status and output.
+    @discardableResult
+    public static func run(executableAt path: String, _ arguments: [String], in directory: String? = nil,
+                           environment: [String: String] = [:]) throws -> RunResult {
         let process = Process()
-        process.executableURL = productsDirectory.appendingPathComponent(executable)
+        process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }

@@ -1,4 +1,5 @@
 import Foundation
+import FeatureStore
 import HDF5
 
 /// Respiratory cycles with their spectrograms: what the trainer reads. Implementations must
@@ -71,43 +72,15 @@ public enum TrainingError: Error, CustomStringConvertible, Sendable {
     }
 }
 
-/// `index.json` of a feature set written by `prep features` (format icbhi-feature-shards/1).
-public struct FeatureSetIndex: Codable, Sendable {
-    public struct Shard: Codable, Sendable {
-        public var file: String
-        public var split: String
-        public var rows: Int
-        public var bytes: Int?
-        public var sha256: String?
-    }
-    public var format: String
-    public var featureSet: String
-    public var id: String
-    public var frames: Int
-    public var bins: Int
-    public var shards: [Shard]
-
-    enum CodingKeys: String, CodingKey {
-        case format, id, frames, bins, shards
-        case featureSet = "feature_set"
-    }
-
-    public static let supportedFormat = "icbhi-feature-shards/1"
-
-    /// Reads and checks `<directory>/index.json`.
-    public static func load(directory: String) throws(TrainingError) -> FeatureSetIndex {
-        let path = (directory as NSString).appendingPathComponent("index.json")
-        guard let data = FileManager.default.contents(atPath: path) else {
+extension FeatureSetIndex {
+    /// Reads and checks `<directory>/index.json` (FeatureStore's reader), as a training error.
+    static func load(directory: String) throws(TrainingError) -> FeatureSetIndex {
+        guard FileManager.default.fileExists(atPath: (directory as NSString).appendingPathComponent(fileName)) else {
             throw .shards(path: directory, message: "no index.json: not a feature set written by `prep features` (run it first)")
         }
-        let index: FeatureSetIndex
-        do { index = try JSONDecoder().decode(FeatureSetIndex.self, from: data) } catch {
-            throw .shards(path: path, message: "unreadable index: \(error)")
+        do { return try read(directory: directory) } catch {
+            throw .shards(path: directory, message: "\(error)")
         }
-        guard index.format == supportedFormat else {
-            throw .shards(path: path, message: "format \"\(index.format)\" is not \(supportedFormat)")
-        }
-        return index
     }
 }
 

@@ -91,22 +91,11 @@ enum FbankBenchmark {
         return Timing(median: times[runs / 2], min: times[0])
     }
 
-    /// Times torchaudio in a child `python3` (one thread: `torch.set_num_threads(1)`,
-    /// `OPENBLAS_NUM_THREADS=1`) on the same samples; nil (with the reason printed) when the
-    /// reference stack is missing.
+    /// Times torchaudio in a child `python3` (one thread) on the same samples; nil (with the
+    /// reason printed) when the reference stack is missing.
     static func torchaudio(samples: [Float], frames: Int, dim: Int, runs: Int, python: String)
         throws -> (time: Timing, features: [Float], blas: String)?
     {
-        guard FileManager.default.isExecutableFile(atPath: python) else {
-            print("  torchaudio: not timed: \(python) missing (apt-get install python3 python3-torchaudio)")
-            return nil
-        }
-        let directory = FileManager.default.temporaryDirectory
-            .appendingPathComponent("bench-fbank-\(ProcessInfo.processInfo.processIdentifier)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let input = directory.appendingPathComponent("input.f32"), output = directory.appendingPathComponent("fbank.f32")
-        try samples.withUnsafeBytes { Data($0) }.write(to: input)
         let script = """
         import sys, os, time
         try:
@@ -129,37 +118,15 @@ enum FbankBenchmark {
         y.numpy().astype('<f4').tofile(sys.argv[2])
         print('TIMES', ts[runs // 2] * 1e3, ts[0] * 1e3, 'torch', torch.__version__, 'torchaudio', torchaudio.__version__, '|', blas)
         """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = ["-c", script, input.path, output.path, String(runs)]
-        var environment = ProcessInfo.processInfo.environment
-        for key in ["OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"] { environment[key] = "1" }
-        process.environment = environment
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0,
-              let line = text.split(separator: "\n").last(where: { $0.hasPrefix("TIMES ") }) else {
-            print("  torchaudio: not timed (\(python) exited \(process.terminationStatus)); "
-                  + "install python3-torchaudio and libopenblas0-pthread with apt-get. Output:\n\(text)")
-            return nil
+        guard let result = try PythonReference.run(
+            python: python, script: script, input: samples, arguments: [String(runs)], marker: "TIMES",
+            installHint: "apt-get install python3-torchaudio libopenblas0-pthread") else { return nil }
+        guard result.fields.count >= 2, let median = Double(result.fields[0]), let minimum = Double(result.fields[1]) else {
+            throw BenchError("cannot parse torchaudio's timing line: \(result.fields.joined(separator: " "))")
         }
-        let parts = line.split(separator: " ", maxSplits: 3)
-        guard parts.count == 4, let median = Double(parts[1]), let minimum = Double(parts[2]) else {
-            throw BenchError("cannot parse torchaudio's timing line: \(line)")
+        guard result.output.count == frames * dim else {
+            throw BenchError("torchaudio wrote \(result.output.count) values, expected \(frames * dim)")
         }
-        let bytes = try Data(contentsOf: output)
-        guard bytes.count == frames * dim * 4 else { throw BenchError("torchaudio wrote \(bytes.count) bytes, expected \(frames * dim * 4)") }
-        let features = bytes.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
-        return (Timing(median: median, min: minimum), features, String(parts[3]))
+        return (Timing(median: median, min: minimum), result.output, result.fields.dropFirst(2).joined(separator: " "))
     }
-}
-
-/// A benchmark's failure, printed by `main.swift`.
-struct BenchError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
 }

@@ -11,25 +11,20 @@ enum ResampleBenchmark {
     static let usage = "usage: bench resample [--seconds S (default 20)] [--runs N (default 20)] "
         + "[--rates R,R (default 44100,4000)] [--python PATH (default /usr/bin/python3)] [--no-reference]"
 
-    struct Failure: Error, CustomStringConvertible {
-        let description: String
-        init(_ description: String) { self.description = description }
-    }
-
     static func run(_ arguments: [String]) throws {
         var seconds = 20.0, runs = 20, python = "/usr/bin/python3", reference = true, rates = [44100, 4000]
         var rest = arguments[...]
         while let flag = rest.popFirst() {
             switch flag {
-            case "--seconds": guard let v = rest.popFirst().flatMap(Double.init), v > 0 else { throw Failure(usage) }; seconds = v
-            case "--runs": guard let v = rest.popFirst().flatMap(Int.init), v > 0 else { throw Failure(usage) }; runs = v
-            case "--python": guard let v = rest.popFirst() else { throw Failure(usage) }; python = v
+            case "--seconds": guard let v = rest.popFirst().flatMap(Double.init), v > 0 else { throw BenchError(usage) }; seconds = v
+            case "--runs": guard let v = rest.popFirst().flatMap(Int.init), v > 0 else { throw BenchError(usage) }; runs = v
+            case "--python": guard let v = rest.popFirst() else { throw BenchError(usage) }; python = v
             case "--no-reference": reference = false
             case "--rates":
                 guard let v = rest.popFirst()?.split(separator: ",").compactMap({ Int($0) }), !v.isEmpty,
-                      v.allSatisfy({ $0 > 0 }) else { throw Failure(usage) }
+                      v.allSatisfy({ $0 > 0 }) else { throw BenchError(usage) }
                 rates = v
-            default: throw Failure(usage)
+            default: throw BenchError(usage)
             }
         }
 
@@ -47,7 +42,7 @@ enum ResampleBenchmark {
                 let time = try measure(runs: kind == .sincBest ? max(3, runs / 5) : runs) {
                     output = try resampler.resample(input, from: rate, to: 16000)
                 }
-                guard output.count == outputCount else { throw Failure("\(kind): \(output.count) samples, expected \(outputCount)") }
+                guard output.count == outputCount else { throw BenchError("\(kind): \(output.count) samples, expected \(outputCount)") }
                 if kind == .reference { ourReference = output }
                 rows.append((kind.rawValue, time))
             }
@@ -97,20 +92,9 @@ enum ResampleBenchmark {
         return times[runs / 2]
     }
 
-    /// Times `torchaudio.transforms.Resample(rate, 16000)` in a child python (one thread:
-    /// `torch.set_num_threads(1)`, `OPENBLAS_NUM_THREADS=1`) on the same samples; nil, with the
-    /// reason printed, when the reference stack is missing.
+    /// Times `torchaudio.transforms.Resample(rate, 16000)` in a child python (one thread) on the
+    /// same samples; nil, with the reason printed, when the reference stack is missing.
     static func torchaudio(input: [Float], rate: Int, runs: Int, python: String) throws -> (median: Double, output: [Float])? {
-        guard FileManager.default.isExecutableFile(atPath: python) else {
-            print("  torchaudio: not timed: \(python) missing (apt-get install python3-torchaudio)")
-            return nil
-        }
-        let directory = FileManager.default.temporaryDirectory
-            .appendingPathComponent("bench-resample-\(ProcessInfo.processInfo.processIdentifier)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let inPath = directory.appendingPathComponent("input.f32"), outPath = directory.appendingPathComponent("output.f32")
-        try input.withUnsafeBytes { Data($0) }.write(to: inPath)
         let script = """
         import sys, time
         try:
@@ -129,28 +113,12 @@ enum ResampleBenchmark {
         y[0].numpy().astype('<f4').tofile(sys.argv[2])
         print('MEDIAN', ts[runs // 2], 'torch', torch.__version__, 'torchaudio', torchaudio.__version__)
         """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = ["-c", script, inPath.path, outPath.path, String(rate), String(runs)]
-        var environment = ProcessInfo.processInfo.environment
-        for key in ["OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"] { environment[key] = "1" }
-        process.environment = environment
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0,
-              let line = text.split(separator: "\n").last(where: { $0.hasPrefix("MEDIAN ") }) else {
-            print("  torchaudio: not timed (\(python) exited \(process.terminationStatus)); "
-                  + "install python3-torchaudio with apt-get. Output:\n\(text)")
-            return nil
+        guard let result = try PythonReference.run(
+            python: python, script: script, input: input, arguments: [String(rate), String(runs)], marker: "MEDIAN",
+            installHint: "apt-get install python3-torchaudio") else { return nil }
+        guard let first = result.fields.first, let median = Double(first) else {
+            throw BenchError("cannot parse torchaudio's line: \(result.fields.joined(separator: " "))")
         }
-        let parts = line.split(separator: " ")
-        guard parts.count >= 2, let median = Double(parts[1]) else { throw Failure("cannot parse torchaudio's line: \(line)") }
-        let bytes = try Data(contentsOf: outPath)
-        let output = bytes.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
-        return (median, output)
+        return (median, result.output)
     }
 }

@@ -67,7 +67,7 @@ final class PythonReaderTests: PrepTestCase {
     /// root), else fails with the reason. Never skips.
     private func requirePythonWithH5py() throws {
         func importable() throws -> Bool {
-            try Fixtures.runAnywhere(python, ["-c", "import h5py, numpy"]).status == 0
+            try Fixtures.run(executableAt: python, ["-c", "import h5py, numpy"]).status == 0
         }
         guard FileManager.default.isExecutableFile(atPath: python) else {
             throw FixtureError("\(python) is missing: install Debian's python3 (make setup)")
@@ -76,7 +76,7 @@ final class PythonReaderTests: PrepTestCase {
         guard getuid() == 0 else {
             throw FixtureError("\(python) cannot import h5py/numpy and this is not root: apt-get install python3-h5py python3-numpy")
         }
-        let install = try Fixtures.runAnywhere("/bin/sh", ["-c", "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-h5py python3-numpy"])
+        let install = try Fixtures.run(executableAt: "/bin/sh", ["-c", "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-h5py python3-numpy"])
         guard install.status == 0, try importable() else {
             throw FixtureError("installing python3-h5py failed:\n\(install)")
         }
@@ -84,7 +84,7 @@ final class PythonReaderTests: PrepTestCase {
 
     /// Data of one dataset as `h5dump` prints it (the values between `DATA {` and `}`).
     private func h5dump(_ arguments: [String], file: String) throws -> String {
-        let result = try Fixtures.runAnywhere("/usr/bin/h5dump", ["-A", "0", "-y", "-w", "0"] + arguments + [file])
+        let result = try Fixtures.run(executableAt: "/usr/bin/h5dump", ["-A", "0", "-y", "-w", "0"] + arguments + [file])
         guard result.status == 0 else { throw FixtureError("h5dump \(arguments) \(file):\n\(result)") }
         guard let open = result.stdout.range(of: "DATA {"),
               let close = result.stdout.range(of: "}", range: open.upperBound..<result.stdout.endIndex) else {
@@ -103,7 +103,7 @@ final class PythonReaderTests: PrepTestCase {
 
         let script = workspace + "/digest.py"
         try digestScript.write(toFile: script, atomically: true, encoding: .utf8)
-        let run = try Fixtures.runAnywhere(python, [script, directory],
+        let run = try Fixtures.run(executableAt: python, [script, directory],
                                            environment: ["PYTHONPATH": Fixtures.repositoryRoot.appendingPathComponent("python").path])
         XCTAssertEqual(run.status, 0, "\(run)")
         let digest = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any], run.stdout)
@@ -203,39 +203,5 @@ final class PythonReaderTests: PrepTestCase {
         } else {
             print("PythonReaderTests: torch is not importable by \(python): the DataLoader check did not run (install python3-torch)")
         }
-    }
-}
-
-/// Status and output of a tool run by `Fixtures.runAnywhere`.
-struct ToolRun: CustomStringConvertible {
-    let status: Int32
-    let stdout: String
-    let stderr: String
-    var description: String { "exit \(status)\n--- stdout\n\(stdout)\n--- stderr\n\(stderr)" }
-}
-
-extension Fixtures {
-    /// Runs any executable (by absolute path) and collects its status and output.
-    static func runAnywhere(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> ToolRun {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let directory = try scratchDirectory("run")
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let outPath = directory + "/out", errPath = directory + "/err"
-        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
-        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
-        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
-        let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        process.waitUntilExit()
-        try out.close()
-        try err.close()
-        return ToolRun(status: process.terminationStatus,
-                       stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
-                       stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
     }
 }

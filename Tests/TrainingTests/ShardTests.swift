@@ -1,3 +1,4 @@
+import FeatureStore
 import Foundation
 import HDF5
 import Training
@@ -8,29 +9,35 @@ enum SyntheticShards {
     static func write(to directory: String, train: InMemoryCycles, test: InMemoryCycles, featureSet: String = "synthetic",
                       id: String = "0123abcd") throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        var shards: [[String: Any]] = []
+        var shards: [FeatureSetIndex.Shard] = []
         for (split, data) in [("train", train), ("test", test)] {
             let name = "\(split)-00000.h5"
-            let file = try HDF5File(path: directory + "/" + name, mode: .create)
             let n = data.count
-            let fbank = try file.createDataset("/fbank", of: Float.self, shape: [n, data.frames, data.bins],
-                                               options: DatasetOptions(chunks: [1, data.frames, data.bins]))
-            try fbank.writeAll(data.features)
-            try file.write(data.labels.map { Int8($0) }, shape: [n], to: "/label")
-            try file.write(data.labels.map { Int8($0 == 0 ? 0 : 1) }, shape: [n], to: "/label2")
-            try file.write(data.labels.map { Int8($0 & 1) }, shape: [n], to: "/crackle")
-            try file.write(data.labels.map { Int8($0 >> 1) }, shape: [n], to: "/wheeze")
-            try file.write([Int32](repeating: 101, count: n), shape: [n], to: "/patient")
-            try file.write([Int8](repeating: 0, count: n), shape: [n], to: "/fold")
-            try file.write((0..<n).map { Double($0) }, shape: [n], to: "/start")
-            try file.write((0..<n).map { Double($0) + 1 }, shape: [n], to: "/end")
-            try file.write(strings: (0..<n).map { "\(split)_\($0)" }, to: "/cycle_id")
-            try file.write(strings: [String](repeating: split, count: n), to: "/split")
-            shards.append(["file": name, "split": split, "rows": n, "bytes": 0, "sha256": ""])
+            do {   // the file closes (H5Fclose on deinit) at the end of this scope, before it is hashed
+                let file = try HDF5File(path: directory + "/" + name, mode: .create)
+                let fbank = try file.createDataset("/fbank", of: Float.self, shape: [n, data.frames, data.bins],
+                                                   options: DatasetOptions(chunks: [1, data.frames, data.bins]))
+                try fbank.writeAll(data.features)
+                try file.write(data.labels.map { Int8($0) }, shape: [n], to: "/label")
+                try file.write(data.labels.map { Int8($0 == 0 ? 0 : 1) }, shape: [n], to: "/label2")
+                try file.write(data.labels.map { Int8($0 & 1) }, shape: [n], to: "/crackle")
+                try file.write(data.labels.map { Int8($0 >> 1) }, shape: [n], to: "/wheeze")
+                try file.write([Int32](repeating: 101, count: n), shape: [n], to: "/patient")
+                try file.write([Int8](repeating: 0, count: n), shape: [n], to: "/fold")
+                try file.write((0..<n).map { Double($0) }, shape: [n], to: "/start")
+                try file.write((0..<n).map { Double($0) + 1 }, shape: [n], to: "/end")
+                try file.write(strings: (0..<n).map { "\(split)_\($0)" }, to: "/cycle_id")
+                try file.write(strings: [String](repeating: split, count: n), to: "/split")
+            }
+            let bytes = try FileManager.default.attributesOfItem(atPath: directory + "/" + name)[.size] as? Int ?? 0
+            shards.append(.init(file: name, split: split, rows: n, bytes: bytes,
+                                sha256: try FileDigest.sha256(ofFileAt: directory + "/" + name)))
         }
-        let index: [String: Any] = ["format": "icbhi-feature-shards/1", "feature_set": featureSet, "id": id,
-                                    "frames": train.frames, "bins": train.bins, "shards": shards]
-        try JSONSerialization.data(withJSONObject: index).write(to: URL(fileURLWithPath: directory + "/index.json"))
+        let index = FeatureSetIndex(
+            featureSet: featureSet, id: id, frames: train.frames, bins: train.bins, createdAt: "2026-01-01T00:00:00Z",
+            toolVersion: "test", options: [:], normalisation: .init(kind: "none", mean: 0, std: 0.5, scale: 2),
+            source: [:], rowsBySplit: ["train": train.count, "test": test.count], shards: shards)
+        try index.write(directory: directory)
     }
 }
 

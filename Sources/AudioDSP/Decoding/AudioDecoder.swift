@@ -130,50 +130,44 @@ public enum AudioDecoder {
         return samples
     }
 
-    /// Several channels of integer PCM: chunks of interleaved ints, each frame's channel mean.
+    /// Several channels of integer PCM: each frame's channel mean of the sox-style floats.
     private static func readMultichannelInt(_ file: SoundFile, frames: Int,
                                             channels: Int) throws(AudioDecodingError) -> [Float] {
-        var scratch = [Int32](repeating: 0, count: chunkFrames * channels)
-        var samples = [Float](repeating: 0, count: frames)
-        let divisor = Float(channels)
-        var done = 0
-        while done < frames {
-            let want = min(chunkFrames, frames - done)
-            let got = scratch.withUnsafeMutableBufferPointer { file.readFrames(into: $0.baseAddress!, frames: want) }
-            guard got == want else { throw shortRead(file, expected: frames, got: done + max(got, 0)) }
-            scratch.withUnsafeBufferPointer { ints in
-                samples.withUnsafeMutableBufferPointer { out in
-                    for f in 0..<got {
-                        let row = f * channels
-                        var sum = soxFloat(ints[row])
-                        for c in 1..<channels { sum += soxFloat(ints[row + c]) }
-                        out[done + f] = sum / divisor
-                    }
-                }
-            }
-            done += got
-        }
-        return samples
+        try readChannelMeans(file, frames: frames, channels: channels, as: Int32.self,
+                             read: { file.readFrames(into: $0, frames: $1) }, toFloat: soxFloat)
     }
 
-    /// Floating-point files: libsndfile's floats as stored, channel mean as above.
+    /// Floating-point files: libsndfile's floats as stored, channel mean as above (one channel:
+    /// the values themselves, as `x / 1 == x`).
     private static func readFloat(_ file: SoundFile, frames: Int,
                                   channels: Int) throws(AudioDecodingError) -> [Float] {
-        var scratch = [Float](repeating: 0, count: chunkFrames * channels)
+        try readChannelMeans(file, frames: frames, channels: channels, as: Float.self,
+                             read: { file.readFrames(into: $0, frames: $1) }, toFloat: { $0 })
+    }
+
+    /// Reads interleaved `Sample`s in chunks of ``chunkFrames`` frames with `read` and writes
+    /// each frame's channel mean: the channels' `toFloat` values summed in channel order, then
+    /// divided by the channel count (the reference's `mean(dim=0)` in float32).
+    @inline(__always)
+    private static func readChannelMeans<Sample: Numeric>(
+        _ file: SoundFile, frames: Int, channels: Int, as _: Sample.Type,
+        read: (UnsafeMutablePointer<Sample>, Int) -> Int, toFloat: (Sample) -> Float
+    ) throws(AudioDecodingError) -> [Float] {
+        var scratch = [Sample](repeating: 0, count: chunkFrames * channels)
         var samples = [Float](repeating: 0, count: frames)
         let divisor = Float(channels)
         var done = 0
         while done < frames {
             let want = min(chunkFrames, frames - done)
-            let got = scratch.withUnsafeMutableBufferPointer { file.readFrames(into: $0.baseAddress!, frames: want) }
+            let got = scratch.withUnsafeMutableBufferPointer { read($0.baseAddress!, want) }
             guard got == want else { throw shortRead(file, expected: frames, got: done + max(got, 0)) }
             scratch.withUnsafeBufferPointer { values in
                 samples.withUnsafeMutableBufferPointer { out in
                     for f in 0..<got {
                         let row = f * channels
-                        var sum = values[row]
-                        for c in 1..<channels { sum += values[row + c] }
-                        out[done + f] = channels == 1 ? sum : sum / divisor
+                        var sum = toFloat(values[row])
+                        for c in 1..<channels { sum += toFloat(values[row + c]) }
+                        out[done + f] = sum / divisor
                     }
                 }
             }
