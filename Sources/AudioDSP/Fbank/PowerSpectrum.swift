@@ -116,7 +116,7 @@ final class PowerSpectrum: @unchecked Sendable {
     /// The split. With `Z` the complex transform of `z[j] = x[2j] + i x[2j + 1]` (size m),
     /// `a = Z[k]`, `c = conj(Z[m - k])` (`Z[m] = Z[0]`) and `W = exp(-2 pi i k / n)`:
     /// `2 X[k] = (a + c) + W (a - c) / i` and `2 X[m - k] = conj((a + c) - W (a - c) / i)`,
-    /// so each k in `1 ... m / 2` gives two bins; `X[0] = Re Z[0] + Im Z[0]`. The power is
+    /// so each k in `1 ..< m / 2` gives two bins (k = m / 2, for even m, one); `X[0] = Re Z[0] + Im Z[0]`. The power is
     /// `|2X|^2 / 4` (scaling by powers of two is exact, so this rounds like `|X|^2`).
     @inline(__always)
     static func split(_ z: UnsafePointer<Float>, count m: Int, twiddleReal wr: UnsafePointer<Float>,
