@@ -16,19 +16,11 @@ final class ReadmeSnippetTests: PrepTestCase {
         guard FileManager.default.fileExists(atPath: "/usr/bin/python3") else { return XCTFail("/usr/bin/python3 missing") }
         let script = workspace + "/snippet.py"
         try snippet.write(toFile: script, atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [script]
-        process.currentDirectoryURL = URL(fileURLWithPath: workspace)
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0, output)
-        XCTAssertTrue(output.contains("#0 ") || output.contains("#"), output)
-        XCTAssertTrue(output.contains("(798, 128) audioset"), output)
+        let run = try Fixtures.run(executableAt: "/usr/bin/python3", [script], in: workspace)
+        let output = run.stdout
+        XCTAssertEqual(run.status, 0, run.description)
+        XCTAssertTrue(output.contains("#"), run.description)
+        XCTAssertTrue(output.contains("(798, 128) audioset"), run.description)
         print("README h5py snippet output: \(output)")
     }
 }
