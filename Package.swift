@@ -78,7 +78,7 @@ let package = Package(
             "Training", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
-        .testTarget(name: "ICBHITests", dependencies: ["ICBHI"]),
+        .testTarget(name: "ICBHITests", dependencies: ["ICBHI", "Synthesis"]),
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5"]),
         .testTarget(name: "AudioDSPTests", dependencies: ["AudioDSP", "HDF5"]),
         .testTarget(name: "FeatureStoreTests", dependencies: ["FeatureStore", "HDF5", "ICBHI"]),
@@ -86,7 +86,7 @@ let package = Package(
         .testTarget(name: "PrepTests", dependencies: ["PrepKit", "HDF5", "FeatureStore", "AudioDSP", "ICBHI", "TestSupport", "Visualization", "prep", "train"]),
         .testTarget(name: "VisualizationTests", dependencies: ["Visualization"]),
         // Seeded, time-bounded fuzzing of the untrusted-input parsers (FUZZ_SECONDS, default 60).
-        .testTarget(name: "FuzzTests", dependencies: ["ICBHI", "AudioDSP", "TestSupport"]),
+        .testTarget(name: "FuzzTests", dependencies: ["ICBHI", "AudioDSP", "TestSupport", "Synthesis"]),
         // Fixtures shared by the test targets (paths to ../shared, running the real binaries).
         .target(name: "TestSupport", path: "Sources/TestSupport"),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "CTorch", "HDF5", "FeatureStore", "train"]),

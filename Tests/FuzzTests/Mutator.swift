@@ -1,21 +1,12 @@
 import Foundation
+import Synthesis
 
 /// A small seeded mutator for property-based fuzzing without an external engine: bit flips,
 /// byte and integer overwrites with boundary values, truncations, insertions, deletions,
 /// duplicated ranges, splices and dictionary tokens. Deterministic for a seed.
 struct Mutator {
-    /// SplitMix64: tiny, fast, good enough for choosing mutations.
-    struct Generator: RandomNumberGenerator {
-        var state: UInt64
-        init(seed: UInt64) { state = seed }
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
+    /// SplitMix64 (Synthesis's): tiny, fast, good enough for choosing mutations.
+    typealias Generator = SplitMix64
 
     var random: Generator
     /// Tokens inserted or overwritten verbatim (format keywords, tricky Unicode).

@@ -8,6 +8,22 @@ import XCTest
 final class HardeningCrashTests: HardeningTestCase {
     private let killPoints = 20
 
+    /// Kill point `point`: starts `prep arguments` and kills it after `delays[point]`; every
+    /// third point also starts it again and kills that run while it redoes the work left by the
+    /// first kill. Returns whether each kill landed while the run was still going.
+    private func killRuns(_ arguments: [String], point: Int, delays: [Double]) throws -> (first: Bool, second: Bool) {
+        let run = try startPrep(arguments)
+        Thread.sleep(forTimeInterval: delays[point])
+        let first = run.killNow()
+        _ = run.finish()
+        guard point % 3 == 2 else { return (first, false) }
+        let again = try startPrep(arguments)
+        Thread.sleep(forTimeInterval: delays[(point * 7) % delays.count])
+        let second = again.killNow()
+        _ = again.finish()
+        return (first, second)
+    }
+
     /// `prep ingest`: 20 kill points (every third rerun is killed once more before it completes).
     func testKill9DuringIngestAtRandomMomentsThenRerunGivesIdenticalOutputs() throws {
         let dataset = try smallDataset()
@@ -22,17 +38,9 @@ final class HardeningCrashTests: HardeningTestCase {
         for (point, delay) in delays.enumerated() {
             try? FileManager.default.removeItem(atPath: cache)
             try? FileManager.default.removeItem(atPath: manifests)
-            let run = try startPrep(arguments)
-            Thread.sleep(forTimeInterval: delay)
-            if run.killNow() { interrupted += 1 }
-            _ = run.finish()
-            if point % 3 == 2 {
-                // Killed again while redoing the work left by the first kill.
-                let again = try startPrep(arguments)
-                Thread.sleep(forTimeInterval: delays[(point * 7) % delays.count])
-                if again.killNow() { secondKills += 1 }
-                _ = again.finish()
-            }
+            let kills = try killRuns(arguments, point: point, delays: delays)
+            if kills.first { interrupted += 1 }
+            if kills.second { secondKills += 1 }
             let rerun = try prep(arguments)
             XCTAssertTrue(rerun.stdout.contains("ingest:"), rerun.stdout)
             bytes += assertSameFiles(try snapshot([cache, manifests]), expected, "ingest kill point \(point) at \(String(format: "%.3f", delay)) s")
@@ -57,16 +65,9 @@ final class HardeningCrashTests: HardeningTestCase {
         var interrupted = 0, secondKills = 0, bytes = 0, reusedAfterKill = 0
         for (point, delay) in delays.enumerated() {
             try FileManager.default.removeItem(atPath: directory)
-            let run = try startPrep(arguments)
-            Thread.sleep(forTimeInterval: delay)
-            if run.killNow() { interrupted += 1 }
-            _ = run.finish()
-            if point % 3 == 2 {
-                let again = try startPrep(arguments)
-                Thread.sleep(forTimeInterval: delays[(point * 7) % delays.count])
-                if again.killNow() { secondKills += 1 }
-                _ = again.finish()
-            }
+            let kills = try killRuns(arguments, point: point, delays: delays)
+            if kills.first { interrupted += 1 }
+            if kills.second { secondKills += 1 }
             let rerun = try prep(arguments)
             if let match = rerun.stdout.range(of: #"\d+ reused"#, options: .regularExpression),
                let reused = Int(rerun.stdout[match].prefix { $0.isNumber }), reused > 0 {
