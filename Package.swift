@@ -71,9 +71,11 @@ let package = Package(
         // Benchmarks, not tests: our timings next to the reference's in one run (`make bench`).
         .executableTarget(name: "bench", dependencies: ["AudioDSP", "HDF5"]),
 
+        // PyTorch .pth files (zip and legacy) read in Swift: zip directory, pickle VM, tensor data.
+        .target(name: "TorchCheckpoint"),
         // The trainer: libtorch behind a C API (CTorch); data, augmentation, schedule, metrics in Swift.
         libtorchTarget(),
-        .target(name: "Training", dependencies: ["CTorch", "HDF5", "FeatureStore"]),
+        .target(name: "Training", dependencies: ["CTorch", "HDF5", "FeatureStore", "TorchCheckpoint"]),
         .executableTarget(name: "train", dependencies: [
             "Training", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
@@ -89,7 +91,8 @@ let package = Package(
         .testTarget(name: "FuzzTests", dependencies: ["ICBHI", "AudioDSP", "TestSupport", "Synthesis"]),
         // Fixtures shared by the test targets (paths to ../shared, running the real binaries).
         .target(name: "TestSupport", path: "Sources/TestSupport"),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "CTorch", "HDF5", "FeatureStore", "train"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "CTorch", "HDF5", "FeatureStore", "TorchCheckpoint", "train"]),
+        .testTarget(name: "TorchCheckpointTests", dependencies: ["TorchCheckpoint"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -6,6 +6,8 @@
 
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "ctorch.h"
 
@@ -107,5 +109,8 @@ struct ct_model {
     ctorch::Net net{nullptr};
     torch::Device device{torch::kCPU};
     std::unique_ptr<torch::optim::Adam> optimizer;
+    /// State-dict entries (parameters, then buffers) in a fixed order, addressed by index from Swift.
+    std::vector<std::pair<std::string, torch::Tensor>> state;
+    int64_t parameter_entries = 0;
     double weight_decay = 0;
 };

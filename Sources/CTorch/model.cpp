@@ -213,6 +213,9 @@ ct_status ct_model_create(const ct_ast_config *config, const char *device, ct_mo
         m->net = Net(*config);
         m->device = dev;
         m->net->to(dev);
+        for (const auto &item : m->net->named_parameters(true)) m->state.emplace_back(item.key(), item.value());
+        m->parameter_entries = int64_t(m->state.size());
+        for (const auto &item : m->net->named_buffers(true)) m->state.emplace_back(item.key(), item.value());
         *out = m.release();
         return CT_OK;
     });
@@ -258,13 +261,11 @@ ct_status ct_model_train_step(ct_model *model, const float *x, const int64_t *y,
         auto &net = model->net;
         const auto &c = net->config;
         net->train();
-        // Moving average (ma_update): remember every parameter and float buffer before the step.
+        // Moving average (ma_update): remember every state entry (parameters and buffers) before the step.
         std::vector<torch::Tensor> before;
         if (o->ma_beta > 0) {
             torch::NoGradGuard g;
-            for (const auto &p : net->parameters()) before.push_back(p.detach().clone());
-            for (const auto &b : net->buffers())
-                if (b.is_floating_point()) before.push_back(b.detach().clone());
+            for (const auto &entry : model->state) before.push_back(entry.second.detach().clone());
         }
         auto input = input_tensor(model, x, batch);
         auto labels = int64_tensor(model, y, batch);
@@ -328,9 +329,17 @@ ct_status ct_model_train_step(ct_model *model, const float *x, const int64_t *y,
             torch::NoGradGuard g;
             const double beta = o->ma_beta;
             size_t i = 0;
-            for (auto &p : net->parameters()) p.mul_(1 - beta).add_(before[i++], beta);
-            for (auto &b : net->buffers())
-                if (b.is_floating_point()) b.mul_(1 - beta).add_(before[i++], beta);
+            for (auto &entry : model->state) {
+                auto &t = entry.second;
+                const auto &old = before[i++];
+                if (t.is_floating_point()) {
+                    t.mul_(1 - beta).add_(old, beta);
+                } else {
+                    // util/misc.py computes old * beta + (1 - beta) * new in float and loads it back into
+                    // the integer buffer (num_batches_tracked), which truncates toward zero.
+                    t.copy_(old.to(torch::kFloat32) * beta + t.to(torch::kFloat32) * (1 - beta));
+                }
+            }
         }
         return CT_OK;
     });

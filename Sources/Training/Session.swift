@@ -4,9 +4,12 @@ import Foundation
 public enum TrainingSession {
     /// Trains (or, with `resume`, continues the run in `options.outputDirectory` with the
     /// options stored in its last checkpoint) on `<shards>` train split, evaluating on test.
+    /// With `options.initCheckpoint` the model's shape comes from that file (heads: `heads`, else
+    /// the preset's when `presetGiven`, else D / 64); a given preset of another shape is an error.
     @discardableResult
     public static func train(shards: String, options requested: TrainingOptions, resume: Bool,
                              trainSplit: String = "train", testSplit: String = "test",
+                             presetGiven: Bool = true, heads: Int? = nil,
                              report: @escaping (String) -> Void = writeLine) throws(TrainingError) -> [EpochRecord] {
         var options = requested
         let last = (options.outputDirectory as NSString).appendingPathComponent("last.pth")
@@ -22,6 +25,16 @@ public enum TrainingSession {
         }
         options.model.inputFrames = train.frames
         options.model.inputBins = train.bins
+        if !resume, let path = options.initCheckpoint {
+            let architecture = try LoadedCheckpoint(path: path).architecture()
+            let config = try architecture.modelConfig(frames: train.frames, bins: train.bins,
+                                                      heads: heads ?? (presetGiven ? options.model.heads : nil),
+                                                      numClasses: options.model.numClasses)
+            if presetGiven, let preset = ModelPreset.named(options.preset) {
+                try architecture.check(preset: preset, against: config)
+            }
+            options.model = config
+        }
         options.featureSet = train.index.featureSet
         options.featureSetID = train.index.id
         let trainer = try Trainer(options: options, train: train, test: test)
@@ -31,6 +44,7 @@ public enum TrainingSession {
         if resume {
             try trainer.resume(from: last)
         } else if let path = options.initCheckpoint {
+            report("model from \(path): D \(options.model.embedDim), \(options.model.depth) blocks, \(options.model.heads) heads, strides \(options.model.fstride)/\(options.model.tstride)")
             report("init: " + (try trainer.loadInitialWeights(path)))
         } else if options.preset == ModelPreset.astBase.name {
             report("note: ast-base without --init trains from scratch; the paper fine-tunes the AudioSet AST (--init audioset_10_10_0.4593.pth)")
@@ -39,27 +53,45 @@ public enum TrainingSession {
     }
 
     /// Re-evaluates a checkpoint on a split of `<shards>`; reports Sp/Se/score, the 2-class view
-    /// and the confusion matrix.
+    /// and the confusion matrix. Checkpoints of this trainer carry their model's shape; for one
+    /// written by the paper code (or any file with `model` v.* and `classifier` tensors) the
+    /// shape comes from the tensors, with `heads` heads (default D / 64).
     @discardableResult
     public static func evaluate(checkpoint: String, shards: String, split: String = "test", device: String = "cpu",
+                                heads: Int? = nil,
                                 report: @escaping (String) -> Void = writeLine) throws(TrainingError) -> Evaluation {
-        let meta = try CheckpointMeta.read(path: checkpoint)
-        let data = try ShardCycles(directory: shards, split: split)
-        let m = meta.options.model
-        guard data.frames == m.inputFrames && data.bins == m.inputBins else {
-            throw .inputShape("\(shards) holds \(data.frames) x \(data.bins) spectrograms, the checkpoint's model expects \(m.inputFrames) x \(m.inputBins)")
+        guard FileManager.default.fileExists(atPath: checkpoint) else {
+            throw .checkpoint(path: checkpoint, message: "no such checkpoint")
         }
-        if let id = meta.options.featureSetID, id != data.index.id {
-            throw .checkpoint(path: checkpoint, message: "was trained on feature set \(meta.options.featureSet ?? "?") (\(id)), \(shards) holds \(data.index.featureSet) (\(data.index.id))")
+        let file = try LoadedCheckpoint(path: checkpoint)
+        let data = try ShardCycles(directory: shards, split: split)
+        let m: ModelConfig
+        var evalBatchSize = 32, epoch = file.epoch
+        if file.meta != nil {
+            let meta = try CheckpointMeta.read(file)
+            m = meta.options.model
+            evalBatchSize = meta.options.evalBatchSize
+            epoch = meta.epoch
+            guard data.frames == m.inputFrames && data.bins == m.inputBins else {
+                throw .inputShape("\(shards) holds \(data.frames) x \(data.bins) spectrograms, the checkpoint's model expects \(m.inputFrames) x \(m.inputBins)")
+            }
+            if let id = meta.options.featureSetID, id != data.index.id {
+                throw .checkpoint(path: checkpoint, message: "was trained on feature set \(meta.options.featureSet ?? "?") (\(id)), \(shards) holds \(data.index.featureSet) (\(data.index.id))")
+            }
+        } else {
+            let architecture = try file.architecture()
+            guard let classes = architecture.numClasses else {
+                throw .checkpoint(path: checkpoint, message: "has no classifier (classifier.0/1 tensors): nothing to evaluate with")
+            }
+            m = try architecture.modelConfig(frames: data.frames, bins: data.bins, heads: heads, numClasses: classes)
+            report("\(file.layout.rawValue): D \(m.embedDim), \(m.depth) blocks, \(m.heads) heads, strides \(m.fstride)/\(m.tstride), \(classes) classes")
         }
         let model: ASTModel
-        do {
-            model = try ASTModel(config: m, device: device)
-            try model.loadCheckpoint(path: checkpoint, withOptimizer: false)
-        } catch { throw .torch(error) }
-        let result = try Training.evaluate(model: model, source: data, classes: m.numClasses, batchSize: meta.options.evalBatchSize)
+        do { model = try ASTModel(config: m, device: device) } catch { throw .torch(error) }
+        try file.load(into: model, policy: .evaluate)
+        let result = try Training.evaluate(model: model, source: data, classes: m.numClasses, batchSize: evalBatchSize)
         let s = result.score, s2 = result.twoClass
-        report("\(checkpoint) (epoch \(meta.epoch)) on \(data.count) \(split) cycles of \(data.index.featureSet):")
+        report("\(checkpoint) (epoch \(epoch.map(String.init) ?? "?")) on \(data.count) \(split) cycles of \(data.index.featureSet):")
         report(String(format: "Sp %.2f  Se %.2f  Score %.2f", s.specificity, s.sensitivity, s.score))
         report(String(format: "2-class: Sp %.2f  Se %.2f  Score %.2f", s2.specificity, s2.sensitivity, s2.score))
         report("confusion matrix (rows: true, columns: predicted):\n" + formatConfusion(result.confusion.matrix))

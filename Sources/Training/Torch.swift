@@ -158,37 +158,71 @@ public final class ASTModel {
         return out
     }
 
-    /// Initialises weights from an AudioSet AST state dict or a project checkpoint
-    /// (`ct_model_load_init`); returns libtorch's one-line report.
-    @discardableResult
-    public func loadInitialWeights(path: String, loadHead: Bool = false) throws(TorchError) -> String {
-        var report: UnsafeMutablePointer<CChar>?
-        try torchCheck("ct_model_load_init", ct_model_load_init(handle, path, loadHead ? 1 : 0, &report))
-        defer { ct_free_string(report) }
-        return report.map { String(cString: $0) } ?? ""
+    /// One entry of the model's state dict (a parameter or a buffer).
+    public struct StateEntry: Sendable, Equatable {
+        public var name: String
+        public var shape: [Int]
+        /// Float32 parameters and statistics; false for integer buffers (num_batches_tracked).
+        public var isFloatingPoint: Bool
+        public var isParameter: Bool
+        public var count: Int { shape.reduce(1, *) }
     }
 
-    /// Saves weights, Adam state and `meta` (`ct_model_save_checkpoint`, atomic).
+    /// Parameters then buffers, in state-dict order (`ct_model_state_info`).
+    public private(set) lazy var stateEntries: [StateEntry] = {
+        let parameters = Int(ct_model_state_parameter_entries(handle))
+        return (0..<Int(ct_model_state_count(handle))).map { i in
+            var name: UnsafePointer<CChar>?
+            var dtype: Int32 = 0, ndim: Int32 = 0
+            var shape = [Int64](repeating: 0, count: Int(CT_MAX_DIMS))
+            _ = ct_model_state_info(handle, Int64(i), &name, &dtype, &shape, &ndim)
+            return StateEntry(name: String(cString: name!), shape: shape.prefix(Int(ndim)).map(Int.init),
+                              isFloatingPoint: dtype == Int32(CT_FLOAT32.rawValue), isParameter: i < parameters)
+        }
+    }()
+
+    /// Index of the state entry called `name`.
+    public func stateIndex(_ name: String) -> Int? { stateEntries.firstIndex { $0.name == name } }
+
+    /// Overwrites state entry `index` with float values (`ct_model_state_set`).
+    public func setState(_ index: Int, _ values: UnsafeBufferPointer<Float>) throws(TorchError) {
+        try torchCheck("ct_model_state_set", ct_model_state_set(handle, Int64(index), values.baseAddress,
+                                                               Int32(CT_FLOAT32.rawValue), Int64(values.count)))
+    }
+
+    /// Overwrites integer state entry `index` (`ct_model_state_set`).
+    public func setState(_ index: Int, int64s values: [Int64]) throws(TorchError) {
+        try torchCheck("ct_model_state_set", ct_model_state_set(handle, Int64(index), values,
+                                                               Int32(CT_INT64.rawValue), Int64(values.count)))
+    }
+
+    /// The values of state entry `name` as Float (`ct_model_state_get`).
+    public func state(_ name: String) throws(TorchError) -> [Float] {
+        guard let i = stateIndex(name) else { throw TorchError(function: "state", message: "no entry \(name)", nonFiniteLoss: false) }
+        var out = [Float](repeating: 0, count: stateEntries[i].count)
+        try torchCheck("ct_model_state_get", ct_model_state_get(handle, Int64(i), &out, Int32(CT_FLOAT32.rawValue), Int64(out.count)))
+        return out
+    }
+
+    /// Restores Adam's moments and step for parameter entry `index` (`ct_model_set_adam_state`).
+    public func setAdamState(_ index: Int, expAvg: [Float], expAvgSq: [Float], step: Int64) throws(TorchError) {
+        try torchCheck("ct_model_set_adam_state", ct_model_set_adam_state(handle, Int64(index), expAvg, expAvgSq,
+                                                                          Int64(expAvg.count), step))
+    }
+
+    /// Forgets Adam's state (`ct_model_clear_adam_state`).
+    public func clearAdamState() throws(TorchError) {
+        try torchCheck("ct_model_clear_adam_state", ct_model_clear_adam_state(handle))
+    }
+
+    /// Saves weights, Adam state and `meta` in the paper code's layout (`ct_model_save_checkpoint`, atomic).
     public func saveCheckpoint(path: String, meta: String) throws(TorchError) {
         try torchCheck("ct_model_save_checkpoint", ct_model_save_checkpoint(handle, path, meta))
-    }
-
-    /// Restores weights (and Adam state) from a project checkpoint (`ct_model_load_checkpoint`).
-    public func loadCheckpoint(path: String, withOptimizer: Bool) throws(TorchError) {
-        try torchCheck("ct_model_load_checkpoint", ct_model_load_checkpoint(handle, path, withOptimizer ? 1 : 0))
     }
 
     /// Test hook: adds `value` to every parameter (`ct_model_debug_fill`).
     public func debugAddToParameters(_ value: Float) throws(TorchError) {
         try torchCheck("ct_model_debug_fill", ct_model_debug_fill(handle, value))
-    }
-
-    /// The "meta" JSON of a checkpoint (`ct_checkpoint_read_meta`).
-    public static func checkpointMeta(path: String) throws(TorchError) -> String {
-        var out: UnsafeMutablePointer<CChar>?
-        try torchCheck("ct_checkpoint_read_meta", ct_checkpoint_read_meta(path, &out))
-        defer { ct_free_string(out) }
-        return String(cString: out!)
     }
 }
 
@@ -201,5 +235,16 @@ public func patchMixContrastiveLoss(projClean: [Float], projMixed: [Float], batc
     var out = 0.0
     try torchCheck("ct_patchmix_con_loss", ct_patchmix_con_loss(projClean, projMixed, Int64(batch), Int64(dim), labels,
                                                                 index, lam, temperature, negativePair.cValue, &out))
+    return out
+}
+
+/// The AST code's cut / bilinear interpolation of a positional embedding [2 + gridF * gridT, dim]
+/// to fDim x tDim (`ct_pos_embed_adapt`); returns [2 + fDim * tDim, dim].
+public func adaptPositionalEmbedding(_ pos: UnsafeBufferPointer<Float>, dim: Int, grid: (f: Int, t: Int),
+                                     to target: (f: Int, t: Int)) throws(TorchError) -> [Float] {
+    precondition(pos.count == (2 + grid.f * grid.t) * dim)
+    var out = [Float](repeating: 0, count: (2 + target.f * target.t) * dim)
+    try torchCheck("ct_pos_embed_adapt", ct_pos_embed_adapt(pos.baseAddress, Int64(dim), Int64(grid.f), Int64(grid.t),
+                                                            Int64(target.f), Int64(target.t), &out))
     return out
 }

@@ -21,6 +21,12 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
     public var weightedSampler: Bool = false
     public var device: String = "cpu"
     public var initCheckpoint: String?
+    /// How `--init` adapts the AudioSet positional-embedding grid (nil in checkpoints written
+    /// before this option existed: those runs used `aligned`).
+    public var posEmbed: PositionalEmbeddingInit? = .paper
+    /// Drop each epoch's last incomplete batch, as the paper's loader (`drop_last=True`). nil in
+    /// checkpoints written before this option existed: those runs kept it.
+    public var dropLastBatch: Bool? = true
     /// Where checkpoints (best.pth, last.pth) and log.jsonl go.
     public var outputDirectory: String
     /// Feature set the run trains on (name and id from index.json), when known.
@@ -65,27 +71,42 @@ public struct EpochRecord: Codable, Sendable, Equatable {
     /// Fraction of the training time spent waiting for data.
     public var dataWaitFraction: Double
     public var confusion: [[Int]]
+    /// The positional-embedding init of the run (`paper` / `aligned`) when it started from an
+    /// AudioSet-grid `--init`; nil otherwise.
+    public var posEmbed: PositionalEmbeddingInit?
 }
 
 /// What a checkpoint's "meta" holds besides the tensors.
 public struct CheckpointMeta: Codable, Sendable {
-    public static let currentFormat = "icbhi-ast-checkpoint/1"
+    /// /2: tensors in the paper code's layout (model v.*, classifier, projector); /1 (everything
+    /// under model) still reads.
+    public static let currentFormat = "icbhi-ast-checkpoint/2"
+    static let readableFormats = ["icbhi-ast-checkpoint/1", currentFormat]
     public var format: String = CheckpointMeta.currentFormat
     public var options: TrainingOptions
     public var epoch: Int
     public var best: BestEpochTracker
     public var history: [EpochRecord]
     public var torch: String
+    /// What `--init` loaded (the loader's one-line report), for runs that started from one.
+    public var initialization: String?
 
     public static func read(path: String) throws(TrainingError) -> CheckpointMeta {
         guard FileManager.default.fileExists(atPath: path) else {
             throw .checkpoint(path: path, message: "no such checkpoint")
         }
-        let json: String
-        do { json = try ASTModel.checkpointMeta(path: path) } catch { throw .torch(error) }
+        return try read(LoadedCheckpoint(path: path))
+    }
+
+    /// The meta of an opened checkpoint; an error when it was not written by this trainer.
+    public static func read(_ checkpoint: LoadedCheckpoint) throws(TrainingError) -> CheckpointMeta {
+        let path = checkpoint.path
+        guard let json = checkpoint.meta else {
+            throw .checkpoint(path: path, message: "is not a checkpoint of this trainer (no meta entry; it is a \(checkpoint.layout.rawValue))")
+        }
         do {
             let meta = try JSONDecoder().decode(CheckpointMeta.self, from: Data(json.utf8))
-            guard meta.format == currentFormat else {
+            guard readableFormats.contains(meta.format) else {
                 throw TrainingError.checkpoint(path: path, message: "format \(meta.format) is not \(currentFormat)")
             }
             return meta
@@ -116,6 +137,9 @@ public final class Trainer {
     public private(set) var history: [EpochRecord] = []
     public private(set) var best = BestEpochTracker()
     private var startEpoch = 1
+    /// The `--init` load's report, kept in checkpoint meta and the log.
+    public private(set) var initReport: LoadedCheckpoint.Report?
+    private var initialization: String?
 
     public var lastCheckpoint: String { (options.outputDirectory as NSString).appendingPathComponent("last.pth") }
     public var bestCheckpoint: String { (options.outputDirectory as NSString).appendingPathComponent("best.pth") }
@@ -161,24 +185,31 @@ public final class Trainer {
         return c
     }
 
-    /// Loads `--init` weights (AudioSet AST or a project checkpoint); returns libtorch's report.
+    /// Loads `--init` weights (an AudioSet AST state dict, a paper-code or a project checkpoint,
+    /// read in Swift); returns the loader's one-line report.
     public func loadInitialWeights(_ path: String) throws(TrainingError) -> String {
-        do { return try model.loadInitialWeights(path: path) } catch { throw .torch(error) }
+        let report = try LoadedCheckpoint(path: path).load(into: model, policy: .initialise(posEmbed: options.posEmbed ?? .aligned))
+        initReport = report
+        initialization = "\(path): \(report)"
+        return report.description
     }
 
     /// Continues from `checkpoint` (normally `last.pth`): weights, Adam state, epoch, best, history.
     public func resume(from checkpoint: String) throws(TrainingError) {
-        let meta = try CheckpointMeta.read(path: checkpoint)
+        let file = try LoadedCheckpoint(path: checkpoint)
+        let meta = try CheckpointMeta.read(file)
         guard meta.options.model == options.model else {
             throw .checkpoint(path: checkpoint, message: "was trained with another model shape (\(meta.options.model)) than requested (\(options.model))")
         }
         if let a = meta.options.featureSetID, let b = options.featureSetID, a != b {
             throw .checkpoint(path: checkpoint, message: "was trained on feature set \(a), these shards are \(b)")
         }
-        do { try model.loadCheckpoint(path: checkpoint, withOptimizer: true) } catch { throw .torch(error) }
+        try file.load(into: model, policy: .restore)
+        try file.loadOptimizer(into: model)
         startEpoch = meta.epoch + 1
         best = meta.best
         history = meta.history
+        initialization = meta.initialization
         report("resumed from \(checkpoint) after epoch \(meta.epoch)")
     }
 
@@ -228,8 +259,11 @@ public final class Trainer {
             var batches = stride(from: 0, to: order.count, by: options.batchSize).map {
                 Array(order[$0..<min($0 + options.batchSize, order.count)])
             }
-            // A lone last sample cannot go through the projector's BatchNorm in training mode.
-            if batches.last?.count == 1 { batches.removeLast() }
+            // The paper's loader drops the last incomplete batch (drop_last=True); when it is kept, a
+            // lone last sample still cannot go through the projector's BatchNorm in training mode.
+            if let last = batches.last, last.count < options.batchSize && (options.dropLastBatch ?? false) || last.count == 1 {
+                batches.removeLast()
+            }
             let loader = BatchLoader(source: train, batches: batches, labels: labels,
                                      augment: options.specAugment ? SpecAugment() : nil,
                                      seed: options.seed, epoch: epoch)
@@ -276,7 +310,7 @@ public final class Trainer {
                 specificity2: s2.specificity, sensitivity2: s2.sensitivity, score2: s2.score, best: isBest,
                 trainSeconds: trainSeconds, evalSeconds: evalSeconds,
                 dataWaitFraction: trainSeconds > 0 ? loader.waitSeconds / trainSeconds : 0,
-                confusion: evaluation.confusion.matrix)
+                confusion: evaluation.confusion.matrix, posEmbed: posEmbedUsed)
             history.append(record)
             try appendLog(record)
             do { try TrainingCurves.write(history, to: options.outputDirectory) } catch {
@@ -300,8 +334,14 @@ public final class Trainer {
         return history
     }
 
+    /// The positional-embedding init this run used, if it adapted the AudioSet grid.
+    private var posEmbedUsed: PositionalEmbeddingInit? {
+        initReport?.posEmbed ?? history.last?.posEmbed
+    }
+
     func save(path: String, epoch: Int) throws(TrainingError) {
-        let meta = CheckpointMeta(options: options, epoch: epoch, best: best, history: history, torch: Torch.version)
+        let meta = CheckpointMeta(options: options, epoch: epoch, best: best, history: history, torch: Torch.version,
+                                  initialization: initialization)
         let json: String
         do { json = String(decoding: try JSONEncoder().encode(meta), as: UTF8.self) } catch {
             throw .checkpoint(path: path, message: "cannot encode meta: \(error)")

@@ -4,6 +4,7 @@ import Training
 
 extension TrainingMethod: ExpressibleByArgument {}
 extension NegativePair: ExpressibleByArgument {}
+extension PositionalEmbeddingInit: ExpressibleByArgument {}
 
 @main
 struct Train: ParsableCommand {
@@ -15,18 +16,27 @@ struct Train: ParsableCommand {
             evaluates on its test split after every epoch (Sp, Se, ICBHI score, 2-class view).
             Writes <output>/log.jsonl (one JSON object per epoch), <output>/last.pth and
             <output>/best.pth (best: highest score with Se > 5). Checkpoints open in Python with
-            torch.load(path): {"model": state dict, "optimizer": Adam state, "meta": JSON string}.
+            torch.load(path) and follow the paper code's layout: {"model": AST state dict (v.*),
+            "classifier": LayerNorm + Linear (0.*, 1.*), "projector", "optimizer", "meta": JSON}.
+            --init and --eval read PyTorch files themselves (zip or legacy format, dict or
+            OrderedDict, float16/32/64): the AudioSet AST, the paper code's checkpoints, ours.
             Presets: \(ModelPreset.all.map { "\($0.name) (\($0.summary))" }.joined(separator: "; ")).
             """)
 
     @Option(help: "Feature-set directory with index.json and HDF5 shards.")
     var shards: String
 
-    @Option(help: "Model preset: \(ModelPreset.all.map(\.name).joined(separator: ", ")).")
-    var model: String = "ast-base"
+    @Option(help: "Model preset: \(ModelPreset.all.map(\.name).joined(separator: ", ")) (default ast-base; with --init the recipe of ast-base and the checkpoint's shape).")
+    var model: String?
 
-    @Option(help: "AudioSet AST checkpoint (keys module.v.*) or one of this trainer's checkpoints to start from.")
+    @Option(help: "Checkpoint to start from: the AudioSet AST (module.v.*), the paper code's or this trainer's. The model's shape (D, depth, strides) comes from it.")
     var `init`: String?
+
+    @Option(help: "With --init of the AudioSet grid: 'paper' (the paper's init: its swapped input sizes stretch the 12 frequency rows to 79 and keep time columns 44..55) or 'aligned' (each patch its own grid cell).")
+    var posEmbed: PositionalEmbeddingInit = .paper
+
+    @Option(help: "Attention heads for a model whose shape comes from a checkpoint (--init, --eval of a foreign checkpoint); default D / 64.")
+    var heads: Int?
 
     @Option(help: "Objective: ce, patchmix or patchmix_cl.")
     var method: TrainingMethod = .patchmix_cl
@@ -44,6 +54,7 @@ struct Train: ParsableCommand {
     @Option(help: "Classes: 4 (normal/crackle/wheeze/both) or 2 (normal/abnormal).") var classes: Int = 4
     @Option(help: "Seed for initialisation, shuffling, SpecAugment and Patch-Mix.") var seed: UInt64 = 1
     @Flag(help: "Disable SpecAugment (icbhi_ast_sup).") var noSpecAugment = false
+    @Flag(help: "Keep each epoch's last incomplete batch (the paper's loader drops it: drop_last=True).") var keepLastBatch = false
     @Flag(help: "Weight the cross-entropy by inverse class frequency.") var classWeightedLoss = false
     @Flag(help: "Sample training cycles with replacement, weighted by inverse class frequency.") var weightedSampler = false
 
@@ -59,7 +70,7 @@ struct Train: ParsableCommand {
     @Option(help: "Checkpoint to evaluate with --eval.") var checkpoint: String?
 
     func validate() throws {
-        guard ModelPreset.named(model) != nil else {
+        if let model, ModelPreset.named(model) == nil {
             throw ValidationError("unknown --model \(model); presets: \(ModelPreset.all.map(\.name).joined(separator: ", "))")
         }
         if eval && checkpoint == nil { throw ValidationError("--eval needs --checkpoint") }
@@ -71,6 +82,7 @@ struct Train: ParsableCommand {
         if ![2, 4].contains(classes) { throw ValidationError("--classes must be 4 or 2") }
         if let batchSize, batchSize < 2 { throw ValidationError("--batch-size must be at least 2") }
         if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1") }
+        if let heads, heads < 1 { throw ValidationError("--heads must be at least 1") }
         if temperature <= 0 { throw ValidationError("--temperature must be positive") }
         if mixBeta <= 0 { throw ValidationError("--mix-beta must be positive") }
     }
@@ -80,10 +92,11 @@ struct Train: ParsableCommand {
         let device = device ?? (Torch.cudaAvailable ? "cuda" : "cpu")
         do {
             if eval {
-                try TrainingSession.evaluate(checkpoint: checkpoint!, shards: shards, device: device)
+                try TrainingSession.evaluate(checkpoint: checkpoint!, shards: shards, device: device, heads: heads)
                 return
             }
-            let preset = ModelPreset.named(model)!
+            let modelName = model ?? ModelPreset.astBase.name
+            let preset = ModelPreset.named(modelName)!
             if let steps = benchmarkSteps {
                 var options = TrainingOptions(preset: preset, outputDirectory: "")
                 options.method = method
@@ -101,7 +114,7 @@ struct Train: ParsableCommand {
                 return
             }
             var options = TrainingOptions(
-                preset: preset, outputDirectory: output ?? "runs/\(model)-\(method.rawValue)-s\(seed)")
+                preset: preset, outputDirectory: output ?? "runs/\(modelName)-\(method.rawValue)-s\(seed)")
             options.model.numClasses = classes
             options.method = method
             options.alpha = alpha
@@ -119,7 +132,9 @@ struct Train: ParsableCommand {
             options.weightedSampler = weightedSampler
             options.device = device
             options.initCheckpoint = `init`
-            try TrainingSession.train(shards: shards, options: options, resume: resume)
+            options.posEmbed = posEmbed
+            options.dropLastBatch = !keepLastBatch
+            try TrainingSession.train(shards: shards, options: options, resume: resume, presetGiven: model != nil, heads: heads)
         } catch {
             FileHandle.standardError.write(Data("train: error: \(error)\n".utf8))
             throw ExitCode.failure

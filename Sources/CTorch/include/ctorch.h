@@ -3,7 +3,8 @@
  *
  * Tensor math only: the Audio Spectrogram Transformer (AST), its classifier head and the
  * Patch-Mix projector, one training step (forward, loss, backward, Adam step, moving-average
- * update), evaluation, the Patch-Mix contrastive loss, checkpoints and AudioSet weights.
+ * update), evaluation, the Patch-Mix contrastive loss, access to the model state, checkpoint
+ * writing and the AudioSet positional-embedding adaptation. Checkpoint files are read in Swift.
  * All policy (random decisions, schedules, data, metrics) lives in Swift: the Patch-Mix
  * permutation, mask and lambda arrive here as plain arrays.
  *
@@ -122,25 +123,50 @@ ct_status ct_model_features(ct_model *model, const float *x, int64_t batch, floa
 /** Eval-mode classifier logits [batch, num_classes]. */
 ct_status ct_model_logits(ct_model *model, const float *x, int64_t batch, float *out);
 
-/**
- * Initialises weights from a PyTorch file read with torch::pickle_load:
- * an AudioSet AST state dict (keys module.v.*, positional embedding cut to this model's
- * patch grid as the AST code does; module.mlp_head.* only when load_head != 0 and the
- * shapes match), or one of this project's checkpoints (its "model" entry). Missing keys
- * and shape mismatches are errors naming the key. A one-line summary goes to *report
- * (free with ct_free_string) when report is not NULL.
- */
-ct_status ct_model_load_init(ct_model *model, const char *path, int32_t load_head, char **report);
+/** Element types of model state entries. */
+typedef enum {
+    CT_FLOAT32 = 0,
+    CT_INT64 = 1,
+} ct_dtype;
+
+#define CT_MAX_DIMS 8
 
 /**
- * Saves {"model": state dict, "optimizer": Adam state, "meta": meta_json} with
- * torch::pickle_save (atomically: temp file + rename). Python: torch.load(path).
+ * The model's state entries (parameters, then buffers such as BatchNorm statistics), in the
+ * order of its state dict, named as in the AST code (v.*, mlp_head.*, projector.*). Checkpoint
+ * files are read in Swift; their tensors come in through ct_model_state_set.
+ */
+int64_t ct_model_state_count(const ct_model *model);
+/** Entries [0, n) are parameters (trained by Adam), the rest buffers. */
+int64_t ct_model_state_parameter_entries(const ct_model *model);
+/** Name (valid while the model lives), element type (ct_dtype) and shape of entry i (at most CT_MAX_DIMS). */
+ct_status ct_model_state_info(const ct_model *model, int64_t i, const char **name, int32_t *dtype, int64_t *shape,
+                              int32_t *ndim);
+/** Overwrites entry i with `count` (= its element count) values of type dtype, converting as needed. */
+ct_status ct_model_state_set(ct_model *model, int64_t i, const void *data, int32_t dtype, int64_t count);
+/** Copies entry i out as `count` values of type dtype. */
+ct_status ct_model_state_get(const ct_model *model, int64_t i, void *out, int32_t dtype, int64_t count);
+/** Sets Adam's moments and step count for parameter entry i (restoring a run). */
+ct_status ct_model_set_adam_state(ct_model *model, int64_t i, const float *exp_avg, const float *exp_avg_sq,
+                                  int64_t count, int64_t step);
+/** Forgets all Adam state (before restoring it entry by entry). */
+ct_status ct_model_clear_adam_state(ct_model *model);
+
+/**
+ * The AST code's adaptation of a positional embedding pos [2 + grid_f * grid_t, dim] (two token
+ * rows, then the grid frequency-major) to f_dim x t_dim: time columns cut from the middle when
+ * fewer are needed, else bilinear interpolation (align_corners false); then frequency rows the
+ * same way. Writes [2 + f_dim * t_dim, dim] to out, flattened f_dim-major.
+ */
+ct_status ct_pos_embed_adapt(const float *pos, int64_t dim, int64_t grid_f, int64_t grid_t, int64_t f_dim,
+                             int64_t t_dim, float *out);
+
+/**
+ * Saves {"model": AST state dict (keys v.*), "classifier": {0.*, 1.*}, "projector": {0.*, 1.*, 3.*},
+ * "optimizer": Adam state, "meta": meta_json} with torch::pickle_save, atomically (temp file,
+ * fsync, rename). Python: torch.load(path); the paper code loads "model" and "classifier".
  */
 ct_status ct_model_save_checkpoint(ct_model *model, const char *path, const char *meta_json);
-/** Restores the model (and the Adam state when with_optimizer != 0) from a checkpoint. */
-ct_status ct_model_load_checkpoint(ct_model *model, const char *path, int32_t with_optimizer);
-/** Reads the "meta" string of a checkpoint; free *out_json with ct_free_string. */
-ct_status ct_checkpoint_read_meta(const char *path, char **out_json);
 
 /** Adds `value` to every model parameter (tests: NaN injection). */
 ct_status ct_model_debug_fill(ct_model *model, float value);
