@@ -37,8 +37,9 @@ final class GoldenTests: XCTestCase {
         let model = try ASTModel(config: Self.astTiny)
         XCTAssertEqual(model.fDim, 12)
         XCTAssertEqual(model.tDim, 79)
-        let report = try model.loadInitialWeights(path: Paths.astTinyCheckpoint, loadHead: true)
-        XCTAssertTrue(report.contains("12x101 -> 12x79"), report)
+        let report = try LoadedCheckpoint(path: Paths.astTinyCheckpoint)
+            .load(into: model, policy: .initialise(posEmbed: .aligned, loadHead: true)).description
+        XCTAssertTrue(report.contains("12x101 -> 12x79 (aligned)"), report)
         let features = try model.features(x: input, batch: 2)
         // Tolerance: 1e-4 absolute (the issue's acceptance).
         XCTAssertEqual(features.count, expected.count)
@@ -53,7 +54,8 @@ final class GoldenTests: XCTestCase {
         var config = Self.astTiny
         config.numClasses = 4
         let model = try ASTModel(config: config)
-        let report = try model.loadInitialWeights(path: Paths.astTinyCheckpoint)
+        let report = try LoadedCheckpoint(path: Paths.astTinyCheckpoint)
+            .load(into: model, policy: .initialise(posEmbed: .aligned)).description
         XCTAssertTrue(report.contains("head new"), report)
         let file = try HDF5File(path: Paths.golden, mode: .readOnly)
         let (input, _) = try file.read("/ast_tiny/input_fbank", as: Float.self)
@@ -72,14 +74,17 @@ final class GoldenTests: XCTestCase {
             b = dict(sd); b['module.v.norm.weight'] = torch.ones(65); torch.save(b, sys.argv[2] + '/shape.pth')
             """, [Paths.astTinyCheckpoint, dir])
         let model = try ASTModel(config: Self.astTiny)
-        XCTAssertThrowsError(try model.loadInitialWeights(path: dir + "/missing.pth")) { error in
-            XCTAssertTrue("\(error)".contains("missing keys: v.blocks.1.mlp.fc2.bias"), "\(error)")
+        func load(_ name: String) throws {
+            try LoadedCheckpoint(path: dir + "/" + name).load(into: model, policy: .initialise(posEmbed: .paper))
         }
-        XCTAssertThrowsError(try model.loadInitialWeights(path: dir + "/shape.pth")) { error in
-            XCTAssertTrue("\(error)".contains("v.norm.weight (file [65], model [64])"), "\(error)")
+        XCTAssertThrowsError(try load("missing.pth")) { error in
+            XCTAssertTrue("\(error)".contains("missing.pth: cannot load into the model (state dict): missing keys: v.blocks.1.mlp.fc2.bias"), "\(error)")
         }
-        XCTAssertThrowsError(try model.loadInitialWeights(path: dir + "/nonexistent.pth")) { error in
-            XCTAssertTrue("\(error)".contains("cannot open"), "\(error)")
+        XCTAssertThrowsError(try load("shape.pth")) { error in
+            XCTAssertTrue("\(error)".contains("shape.pth: cannot load into the model (state dict): shape mismatches: v.norm.weight (file module.v.norm.weight [65], model [64])"), "\(error)")
+        }
+        XCTAssertThrowsError(try load("nonexistent.pth")) { error in
+            XCTAssertTrue("\(error)".contains("nonexistent.pth: cannot open"), "\(error)")
         }
     }
 
@@ -111,15 +116,15 @@ final class GoldenTests: XCTestCase {
             """, [path])
         let model = try ASTModel(config: ModelPreset.astBase.model)
         XCTAssertEqual(model.numPatches, 948)
-        let report = try model.loadInitialWeights(path: path)
-        XCTAssertTrue(report.contains("pos_embed grid 12x101 -> 12x79"), report)
+        let report = try LoadedCheckpoint(path: path).load(into: model, policy: .initialise(posEmbed: .paper)).description
+        XCTAssertTrue(report.contains("pos_embed grid 12x101 -> 12x79 (paper: 79x12 in patch order)"), report)
         XCTAssertTrue(report.contains("head new"), report)
         // ast-base with strides 16: the grid is cut from the middle on both axes.
         var strided = ModelPreset.astBase.model
         strided.fstride = 16
         strided.tstride = 16
         let small = try ASTModel(config: strided)
-        let smallReport = try small.loadInitialWeights(path: path)
-        XCTAssertTrue(smallReport.contains("12x101 -> 8x49"), smallReport)
+        let smallReport = try LoadedCheckpoint(path: path).load(into: small, policy: .initialise(posEmbed: .aligned)).description
+        XCTAssertTrue(smallReport.contains("12x101 -> 8x49 (aligned)"), smallReport)
     }
 }

@@ -71,7 +71,7 @@ final class TrainingRunTests: XCTestCase {
         // --eval --checkpoint: the best checkpoint re-evaluates to its recorded numbers.
         let meta = try CheckpointMeta.read(path: trainer.bestCheckpoint)
         let model = try ASTModel(config: meta.options.model)
-        try model.loadCheckpoint(path: trainer.bestCheckpoint, withOptimizer: false)
+        try LoadedCheckpoint(path: trainer.bestCheckpoint).load(into: model, policy: .evaluate)
         let again = try evaluate(model: model, source: test, classes: 4)
         let recorded = try XCTUnwrap(meta.history.last)
         XCTAssertEqual(again.score.score, recorded.score)
@@ -172,8 +172,8 @@ final class CheckpointInitTests: XCTestCase {
         let b = try ASTModel(config: config)
         let probe = Array(SyntheticCorpus.make(count: 2, seed: 9).features)
         XCTAssertNotEqual(try a.logits(x: probe, batch: 2), try b.logits(x: probe, batch: 2))
-        let report = try b.loadInitialWeights(path: out + "/a.pth")
-        XCTAssertTrue(report.contains("project checkpoint") && report.contains("head loaded"), report)
+        let report = try LoadedCheckpoint(path: out + "/a.pth").load(into: b, policy: .initialise(posEmbed: .paper)).description
+        XCTAssertTrue(report.contains("project") && report.contains("head loaded") && report.contains("projector loaded"), report)
         XCTAssertEqual(try a.logits(x: probe, batch: 2), try b.logits(x: probe, batch: 2))
     }
 
@@ -194,9 +194,13 @@ final class CheckpointInitTests: XCTestCase {
             from bench_train import Net
             ck = torch.load(sys.argv[1] + '/m.pth')
             assert json.loads(ck['meta']) == {'note': 'test'}
+            assert all(k.startswith('v.') for k in ck['model']) and set(ck['classifier']) == {'0.weight', '0.bias', '1.weight', '1.bias'}
+            state = dict(ck['model'])
+            state.update({'mlp_head.' + k: v for k, v in ck['classifier'].items()})
+            state.update({'projector.' + k: v for k, v in ck['projector'].items()})
             net = Net(\(config.embedDim), \(config.depth), \(config.heads), \(config.fstride), \(config.tstride),
                       \(config.inputFrames), \(config.inputBins), \(config.numClasses))
-            net.load_state_dict(ck['model'])
+            net.load_state_dict(state)
             net.eval()
             x = torch.from_numpy(np.fromfile(sys.argv[1] + '/probe.f32', dtype=np.float32).reshape(2, \(config.inputFrames), \(config.inputBins)))
             with torch.no_grad():
