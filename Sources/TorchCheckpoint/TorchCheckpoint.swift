@@ -137,6 +137,7 @@ public final class TorchCheckpoint {
         } catch {
             throw CheckpointError(path: path, message: error.message)
         }
+        if t.count == 0 { return storage.lowerBound..<storage.lowerBound }
         // Overflow-checked: every number here comes from the file.
         let size = t.scalarType.byteCount
         var end: Int? = t.count == 0 ? 0 : 1

@@ -126,7 +126,7 @@ struct Unpickler {
             let s = try line()
             if s == "01" || s == "00" { stack.append(.bool(s == "01")) } else { stack.append(try Self.decimal(s)) }
         case 0x4C: stack.append(try Self.decimal(String(try line().dropLast(while: { $0 == "L" }))))  // LONG
-        case 0x47: stack.append(.float(Double(bitPattern: (try take(8)).reversed().reduce(0) { $0 << 8 | UInt64($1) })))  // BINFLOAT (big-endian)
+        case 0x47: stack.append(.float(Double(bitPattern: (try take(8)).reduce(0) { $0 << 8 | UInt64($1) })))  // BINFLOAT (big-endian)
         case 0x46:                                                  // FLOAT
             let s = try line()
             guard let d = Double(s) else { throw FormatError("bad float literal \(s)") }
