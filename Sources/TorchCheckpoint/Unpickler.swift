@@ -275,6 +275,12 @@ struct Unpickler {
         case ("torch._utils", "_rebuild_parameter"), ("torch._utils", "_rebuild_parameter_with_state"):
             guard case .tensor? = args.first else { throw FormatError("\(name) without a tensor") }
             return args[0]
+        case ("torch.jit._pickle", "restore_type_tag"), ("torch.jit._pickle", "build_intlist"),
+             ("torch.jit._pickle", "build_doublelist"), ("torch.jit._pickle", "build_boollist"),
+             ("torch.jit._pickle", "build_tensorlist"):
+            // libtorch's pickler (torch::pickle_save) wraps typed containers: the value is the first argument.
+            guard let value = args.first else { throw FormatError("\(name) without arguments") }
+            return value
         case ("torch._tensor", "_rebuild_from_type_v2"), ("torch._tensor", "_rebuild_from_type"):
             guard args.count >= 3, case .tuple(let inner) = args[2] else { throw FormatError("\(name): bad arguments") }
             return try call(args[0], inner)
