@@ -57,6 +57,9 @@ public final class LoadedCheckpoint {
         }
     }
 
+    /// "zip" or "legacy".
+    public var formatName: String { file.format == .legacy ? "legacy" : "zip" }
+
     /// The training epoch stored by this trainer (meta) or by the paper code (`epoch`).
     public var epoch: Int? {
         if case .int(let e)? = file.root.dict?["epoch"] { return Int(e) }
@@ -168,7 +171,7 @@ public final class LoadedCheckpoint {
         enum Source { case file(TensorInfo), values([Float]) }
         var pending: [(index: Int, source: Source)] = []
         var missing: [String] = [], mismatched: [String] = []
-        var report = Report(layout: layout, format: file.format == .legacy ? "legacy" : "zip", tensors: 0,
+        var report = Report(layout: layout, format: formatName, tensors: 0,
                             posEmbedNote: nil, posEmbed: nil, headLoaded: false, projectorLoaded: false)
         let entries = model.stateEntries
         func describe(_ s: [Int]) -> String { "[" + s.map(String.init).joined(separator: ", ") + "]" }

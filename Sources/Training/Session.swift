@@ -99,6 +99,45 @@ public enum TrainingSession {
     }
 }
 
+extension TrainingSession {
+    /// `--inspect-checkpoint`: what a file holds and whether it loads. Builds the model the file
+    /// implies (its meta's, or the tensors' shape for `frames` x `bins` inputs), loads it as
+    /// `--init` would, and reports the process's peak resident memory.
+    public static func inspect(checkpoint: String, heads: Int?, posEmbed: PositionalEmbeddingInit,
+                               frames: Int = 798, bins: Int = 128, device: String = "cpu",
+                               report: @escaping (String) -> Void = writeLine) throws(TrainingError) {
+        guard FileManager.default.fileExists(atPath: checkpoint) else {
+            throw .checkpoint(path: checkpoint, message: "no such checkpoint")
+        }
+        let size = (try? FileManager.default.attributesOfItem(atPath: checkpoint)[.size] as? Int) ?? 0
+        let file = try LoadedCheckpoint(path: checkpoint)
+        report("\(checkpoint): \(file.layout.rawValue), \(file.formatName) format, \(file.tensors.count) tensors, \(size / 1_000_000) MB\(file.epoch.map { ", epoch \($0)" } ?? "")")
+        let config: ModelConfig
+        if file.meta != nil {
+            config = try CheckpointMeta.read(file).options.model
+        } else {
+            let architecture = try file.architecture()
+            config = try architecture.modelConfig(frames: frames, bins: bins, heads: heads, numClasses: architecture.numClasses ?? 4)
+        }
+        report("model: D \(config.embedDim), \(config.depth) blocks, \(config.heads) heads, MLP \(config.mlpHidden), strides \(config.fstride)/\(config.tstride), \(config.inputFrames) x \(config.inputBins) input, \(config.numClasses) classes")
+        let model: ASTModel
+        do { model = try ASTModel(config: config, device: device) } catch { throw .torch(error) }
+        let result = try file.load(into: model, policy: .initialise(posEmbed: posEmbed))
+        report("loaded: \(result)")
+        if let peak = peakResidentBytes() {
+            report(String(format: "peak resident memory %.0f MB (%.2f x the file)", Double(peak) / 1e6, size > 0 ? Double(peak) / Double(size) : 0))
+        }
+    }
+
+    /// VmHWM of this process (Linux), in bytes.
+    static func peakResidentBytes() -> Int? {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+              let kb = Int(line.split(separator: " ").dropFirst().first ?? "") else { return nil }
+        return kb * 1024
+    }
+}
+
 /// Writes one line to standard output unbuffered (progress shows up at once in logs and pipes).
 public func writeLine(_ line: String) {
     FileHandle.standardOutput.write(Data((line + "\n").utf8))

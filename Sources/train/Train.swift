@@ -23,8 +23,8 @@ struct Train: ParsableCommand {
             Presets: \(ModelPreset.all.map { "\($0.name) (\($0.summary))" }.joined(separator: "; ")).
             """)
 
-    @Option(help: "Feature-set directory with index.json and HDF5 shards.")
-    var shards: String
+    @Option(help: "Feature-set directory with index.json and HDF5 shards (required except with --inspect-checkpoint).")
+    var shards: String?
 
     @Option(help: "Model preset: \(ModelPreset.all.map(\.name).joined(separator: ", ")) (default ast-base; with --init the recipe of ast-base and the checkpoint's shape).")
     var model: String?
@@ -66,10 +66,14 @@ struct Train: ParsableCommand {
     @Option(help: ArgumentHelp("Benchmark N training steps (after one warm-up step) and print one JSON line; uses the shards' train split, or random data when --shards is 'random'.", valueName: "N"))
     var benchmarkSteps: Int?
 
+    @Option(help: ArgumentHelp("Read a checkpoint, print its layout, format and model shape, load it into that model (798 x 128 input) and print the loader's report and peak memory; no shards needed.", valueName: "file"))
+    var inspectCheckpoint: String?
+
     @Flag(help: "Only evaluate --checkpoint on the test split.") var eval = false
     @Option(help: "Checkpoint to evaluate with --eval.") var checkpoint: String?
 
     func validate() throws {
+        if shards == nil && inspectCheckpoint == nil { throw ValidationError("--shards is required") }
         if let model, ModelPreset.named(model) == nil {
             throw ValidationError("unknown --model \(model); presets: \(ModelPreset.all.map(\.name).joined(separator: ", "))")
         }
@@ -91,6 +95,11 @@ struct Train: ParsableCommand {
         if let threads { Torch.threads = threads }
         let device = device ?? (Torch.cudaAvailable ? "cuda" : "cpu")
         do {
+            if let path = inspectCheckpoint {
+                try TrainingSession.inspect(checkpoint: path, heads: heads, posEmbed: posEmbed, device: device)
+                return
+            }
+            let shards = shards!
             if eval {
                 try TrainingSession.evaluate(checkpoint: checkpoint!, shards: shards, device: device, heads: heads)
                 return
