@@ -27,6 +27,7 @@ struct Unpickler {
         memo = [:]
         while true {
             let at = position
+            guard at < bytes.count else { throw FormatError("pickle: data ends before STOP (truncated)") }
             let op = try byte()
             do {
                 if let result = try step(op) { return result }
@@ -39,7 +40,7 @@ struct Unpickler {
     // MARK: reading
 
     private mutating func byte() throws(FormatError) -> UInt8 {
-        guard position < bytes.count else { throw FormatError("pickle: data ends before STOP (truncated)") }
+        guard position < bytes.count else { throw FormatError("data ends before STOP (truncated)") }
         defer { position += 1 }
         return bytes[position]
     }

@@ -35,7 +35,7 @@ struct Train: ParsableCommand {
     @Option(help: "With --init of the AudioSet grid: 'paper' (the paper's init: its swapped input sizes stretch the 12 frequency rows to 79 and keep time columns 44..55) or 'aligned' (each patch its own grid cell).")
     var posEmbed: PositionalEmbeddingInit = .paper
 
-    @Option(help: "Attention heads for a model whose shape comes from a checkpoint (--init, --eval of a foreign checkpoint); default D / 64.")
+    @Option(help: "Attention heads: overrides the preset's; for a model whose shape comes from a checkpoint (--init, --eval of a foreign checkpoint) the default is D / 64.")
     var heads: Int?
 
     @Option(help: "Objective: ce, patchmix or patchmix_cl.")
@@ -141,6 +141,12 @@ struct Train: ParsableCommand {
             options.weightedSampler = weightedSampler
             options.device = device
             options.initCheckpoint = `init`
+            if let heads, `init` == nil {   // with --init the session takes the shape from the file
+                guard options.model.embedDim % heads == 0 else {
+                    throw ValidationError("--heads \(heads) does not divide the model width \(options.model.embedDim)")
+                }
+                options.model.heads = heads
+            }
             options.posEmbed = posEmbed
             options.dropLastBatch = !keepLastBatch
             try TrainingSession.train(shards: shards, options: options, resume: resume, presetGiven: model != nil, heads: heads)
