@@ -49,35 +49,36 @@ public final class TorchCheckpoint {
 
     /// The tensor's values as Float (float16, bfloat16 and float64 converted; integer types too).
     public func floats(_ tensor: TensorInfo) throws(CheckpointError) -> [Float] {
-        try withFloats(tensor) { Array($0) }
-    }
-
-    /// Calls `body` with the tensor's values as contiguous Float. A contiguous, aligned float32
-    /// tensor is handed over in place (no copy); its pages are released from memory afterwards.
-    public func withFloats<R>(_ tensor: TensorInfo, _ body: (UnsafeBufferPointer<Float>) throws -> R) throws(CheckpointError) -> R {
-        let range = try byteRange(of: tensor)
-        defer { file.release(range) }
-        let base = file.base + range.lowerBound
-        let n = tensor.count
         do {
-            if tensor.scalarType == .float32, isContiguous(tensor), Int(bitPattern: base) % MemoryLayout<Float>.alignment == 0 {
-                return try body(UnsafeBufferPointer(start: base.assumingMemoryBound(to: Float.self), count: n))
-            }
-            let values = gather(tensor, base: base) { p, i -> Float in
-                switch tensor.scalarType {
-                case .float32: Float(bitPattern: p.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))
-                case .float64: Float(Double(bitPattern: p.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self)))
-                case .float16: Float(Self.half(p.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
-                case .bfloat16: Float(bitPattern: UInt32(p.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) << 16)
-                default: Float(Self.integer(tensor.scalarType, p, i))
-                }
-            }
-            return try values.withUnsafeBufferPointer(body)
+            return try withFloats(tensor) { Array($0) }
         } catch let e as CheckpointError {
             throw e
         } catch {
             throw CheckpointError(path: path, message: "\(error)")
         }
+    }
+
+    /// Calls `body` with the tensor's values as contiguous Float. A contiguous, aligned float32
+    /// tensor is handed over in place (no copy); its pages are released from memory afterwards.
+    /// Reading problems throw `CheckpointError`; errors of `body` pass through unchanged.
+    public func withFloats<R>(_ tensor: TensorInfo, _ body: (UnsafeBufferPointer<Float>) throws -> R) throws -> R {
+        let range = try byteRange(of: tensor)
+        defer { file.release(range) }
+        let base = file.base + range.lowerBound
+        let n = tensor.count
+        if tensor.scalarType == .float32, isContiguous(tensor), Int(bitPattern: base) % MemoryLayout<Float>.alignment == 0 {
+            return try body(UnsafeBufferPointer(start: base.assumingMemoryBound(to: Float.self), count: n))
+        }
+        let values = gather(tensor, base: base) { p, i -> Float in
+            switch tensor.scalarType {
+            case .float32: Float(bitPattern: p.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))
+            case .float64: Float(Double(bitPattern: p.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self)))
+            case .float16: Float(Self.half(p.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
+            case .bfloat16: Float(bitPattern: UInt32(p.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) << 16)
+            default: Float(Self.integer(tensor.scalarType, p, i))
+            }
+        }
+        return try values.withUnsafeBufferPointer(body)
     }
 
     /// The tensor's values as Int64 (integer and bool storages; floating-point values truncated).
