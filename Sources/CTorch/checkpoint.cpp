@@ -1,5 +1,6 @@
 // Checkpoints (torch::pickle_save / pickle_load, readable by Python's torch.load) and
 // AudioSet AST weights (REFERENCE.md: keys module.v.*, positional embedding cut to the grid).
+#include "compat.hpp"
 #include "internal.hpp"
 
 #include <cstdio>
@@ -97,7 +98,7 @@ torch::Tensor adapt_pos_embed(const torch::Tensor &pe, int64_t f_dim, int64_t t_
     return torch::cat({pe.slice(1, 0, 2), pos}, 1);
 }
 
-std::string adam_key(const torch::Tensor &p) { return c10::guts::to_string(p.unsafeGetTensorImpl()); }
+compat::OptimizerStateKey adam_key(const torch::Tensor &p) { return compat::optimizer_state_key(p); }
 
 } // namespace
 

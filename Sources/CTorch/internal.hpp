@@ -108,4 +108,5 @@ struct ct_model {
     torch::Device device{torch::kCPU};
     std::unique_ptr<torch::optim::Adam> optimizer;
     double weight_decay = 0;
+    bool autocast = false; // forward passes and losses under autocast (amp.cpp)
 };
