@@ -21,6 +21,11 @@ public struct StepBenchmark: Codable, Sendable {
     /// `--amp`: timed steps the loss scaler skipped (inf/NaN gradients), and the final scale.
     public var skippedSteps: Int = 0
     public var lossScale: Float?
+    /// libtorch's version, and on a GPU its allocator's peak memory in MiB (PyTorch's
+    /// max_memory_allocated / max_memory_reserved; nil on CPU).
+    public var torch: String = Torch.version
+    public var peakAllocatedMiB: Double?
+    public var peakReservedMiB: Double?
 
     /// Runs `warmup` + `steps` steps on `source` (cycled) and times the last `steps`.
     public static func measure(options: TrainingOptions, source: any CycleSource, steps: Int,
@@ -78,7 +83,9 @@ public struct StepBenchmark: Codable, Sendable {
                              cpuMsPerStep: cpuSeconds / Double(steps) * 1000,
                              dataWaitMsPerStep: (loader.waitSeconds - waitAtStart) / Double(steps) * 1000,
                              parameters: model.parameterCount, computeType: computeType, skippedSteps: skipped,
-                             lossScale: scaler?.scale)
+                             lossScale: scaler?.scale,
+                             peakAllocatedMiB: Torch.acceleratorPeakMemory.map { Double($0.allocated) / 1_048_576 },
+                             peakReservedMiB: Torch.acceleratorPeakMemory.map { Double($0.reserved) / 1_048_576 })
     }
 
     /// Random spectrograms for benchmarking without shards.

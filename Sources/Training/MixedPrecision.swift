@@ -13,6 +13,17 @@ extension ASTModel {
     }
 }
 
+extension Torch {
+    /// Peak bytes allocated and reserved by libtorch's caching allocator on the current GPU in
+    /// this process (torch.cuda.max_memory_allocated / max_memory_reserved); nil without a GPU
+    /// or with a libtorch older than 2.9 (`ct_accelerator_peak_memory`).
+    public static var acceleratorPeakMemory: (allocated: Int, reserved: Int)? {
+        var allocated: Int64 = 0, reserved: Int64 = 0
+        guard ct_accelerator_peak_memory(&allocated, &reserved) != 0 else { return nil }
+        return (Int(allocated), Int(reserved))
+    }
+}
+
 extension Trainer {
     /// `--resume` of a `--amp` run: continues with the checkpoint's scaler state when it has
     /// one (a run that was fp32 so far starts a fresh scaler); an fp32 resume ignores it.
