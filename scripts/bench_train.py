@@ -122,7 +122,9 @@ def main():
     dev = torch.device(args.device)
     cuda = dev.type == 'cuda'
     amp_dtype = torch.float16 if cuda else torch.bfloat16
-    scaler = torch.cuda.amp.GradScaler(enabled=args.amp and cuda)
+    # torch.amp.GradScaler('cuda') since torch 2.3; torch.cuda.amp.GradScaler (the paper's) before.
+    scaler = (torch.amp.GradScaler('cuda', enabled=args.amp and cuda) if hasattr(torch.amp, 'GradScaler')
+              else torch.cuda.amp.GradScaler(enabled=args.amp and cuda))
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(1); np.random.seed(1)
