@@ -20,26 +20,23 @@ func libtorchTarget() -> Target {
     let torchConfig = dir.flatMap { try? String(contentsOfFile: "\($0)/share/cmake/Torch/TorchConfig.cmake", encoding: .utf8) } ?? ""
     let standard = torchConfig.contains("cxx_std_20") ? "-std=c++20" : "-std=c++17"
     var cxx = [standard, "-I\(include)", "-I\(include)/torch/csrc/api/include", "-Wno-deprecated-declarations"]
-    var link: [LinkerSetting] = []
-    if dir == nil {
-        link = [.linkedLibrary("torch"), .linkedLibrary("torch_cpu"), .linkedLibrary("c10")]
+    guard let dir else {
+        let link: [LinkerSetting] = [.linkedLibrary("torch"), .linkedLibrary("torch_cpu"), .linkedLibrary("c10")]
+        return .target(name: "CTorch", cxxSettings: [.unsafeFlags(cxx)], linkerSettings: link)
     }
-    if let dir {
-        let abi = Context.environment["LIBTORCH_CXX11_ABI"].flatMap { $0.isEmpty ? nil : $0 }
-            ?? (torchConfig.contains("_GLIBCXX_USE_CXX11_ABI=0") ? "0" : "1")
-        cxx.append("-D_GLIBCXX_USE_CXX11_ABI=\(abi)")
-        // The libraries by path, not -l: other targets' pkg-config flags put -L/usr/lib/<triplet>
-        // on the same link line, where Debian's libtorch would win the search.
-        var flags = ["torch", "torch_cpu", "c10"].flatMap { ["-Xlinker", "\(dir)/lib/lib\($0).so"] }
-        flags += ["-Xlinker", "-rpath", "-Xlinker", "\(dir)/lib"]
-        if FileManager.default.fileExists(atPath: "\(dir)/lib/libtorch_cuda.so") {
-            // Linked although no symbol is referenced: loading it registers the CUDA backend.
-            flags += ["-Xlinker", "--no-as-needed", "-Xlinker", "\(dir)/lib/libtorch_cuda.so",
-                      "-Xlinker", "\(dir)/lib/libc10_cuda.so", "-Xlinker", "--as-needed"]
-        }
-        link.append(.unsafeFlags(flags))
+    let abi = Context.environment["LIBTORCH_CXX11_ABI"].flatMap { $0.isEmpty ? nil : $0 }
+        ?? (torchConfig.contains("_GLIBCXX_USE_CXX11_ABI=0") ? "0" : "1")
+    cxx.append("-D_GLIBCXX_USE_CXX11_ABI=\(abi)")
+    // The libraries by path, not -l: other targets' pkg-config flags put -L/usr/lib/<triplet>
+    // on the same link line, where Debian's libtorch would win the search.
+    var flags = ["torch", "torch_cpu", "c10"].flatMap { ["-Xlinker", "\(dir)/lib/lib\($0).so"] }
+    flags += ["-Xlinker", "-rpath", "-Xlinker", "\(dir)/lib"]
+    if FileManager.default.fileExists(atPath: "\(dir)/lib/libtorch_cuda.so") {
+        // Linked although no symbol is referenced: loading it registers the CUDA backend.
+        flags += ["-Xlinker", "--no-as-needed", "-Xlinker", "\(dir)/lib/libtorch_cuda.so",
+                  "-Xlinker", "\(dir)/lib/libc10_cuda.so", "-Xlinker", "--as-needed"]
     }
-    return .target(name: "CTorch", cxxSettings: [.unsafeFlags(cxx)], linkerSettings: link)
+    return .target(name: "CTorch", cxxSettings: [.unsafeFlags(cxx)], linkerSettings: [.unsafeFlags(flags)])
 }
 
 let package = Package(

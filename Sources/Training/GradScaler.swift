@@ -31,6 +31,22 @@ public struct GradScaler: Codable, Sendable, Equatable {
         self.growthInterval = growthInterval
     }
 
+    /// Decodes a checkpoint's scaler state, refusing values the policy cannot work with (a
+    /// zero or non-finite scale would silently stop or break training).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        scale = try c.decode(Float.self, forKey: .scale)
+        growthFactor = try c.decode(Float.self, forKey: .growthFactor)
+        backoffFactor = try c.decode(Float.self, forKey: .backoffFactor)
+        growthInterval = try c.decode(Int.self, forKey: .growthInterval)
+        growthTracker = try c.decode(Int.self, forKey: .growthTracker)
+        guard scale > 0 && scale.isFinite && growthFactor > 1 && backoffFactor > 0 && backoffFactor < 1
+                && growthInterval > 0 && (0..<growthInterval).contains(growthTracker) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: c.codingPath, debugDescription:
+                "loss scaler state out of range: scale \(scale), growth \(growthFactor), backoff \(backoffFactor), interval \(growthInterval), tracker \(growthTracker)"))
+        }
+    }
+
     /// What `update` did to the scale.
     public enum Change: Equatable, Sendable {
         case unchanged

@@ -53,6 +53,19 @@ final class MixedPrecisionTests: XCTestCase {
         XCTAssertEqual(s.scale, Float.greatestFiniteMagnitude / 1.5)
     }
 
+    func testScalerStateRoundTripsThroughJSONAndRejectsBadValues() throws {
+        var s = GradScaler()
+        for _ in 0..<5 { s.update(foundInf: false) }
+        s.update(foundInf: true)
+        s.update(foundInf: false)
+        let json = try JSONEncoder().encode(s)
+        XCTAssertEqual(try JSONDecoder().decode(GradScaler.self, from: json), s)
+        let bad = Data(#"{"scale":0,"growthFactor":2,"backoffFactor":0.5,"growthInterval":2000,"growthTracker":1}"#.utf8)
+        XCTAssertThrowsError(try JSONDecoder().decode(GradScaler.self, from: bad)) { error in
+            XCTAssertTrue("\(error)".contains("loss scaler state out of range: scale 0.0"), "\(error)")
+        }
+    }
+
     // ---- the step on CPU tensors ------------------------------------------------------------
 
     /// A batch whose gradients hold inf/NaN (an inf in the input, as an overflowing float16
