@@ -11,7 +11,7 @@ APT_PACKAGES = pkg-config libsndfile1-dev libsamplerate0-dev libfftw3-dev libhdf
                python3-h5py python3-numpy \
                libtorch-dev libopenblas0-pthread python3-torch libpng-dev
 
-.PHONY: setup build test demo bench bench-ingest bench-fbank clean
+.PHONY: setup build test demo bench bench-ingest bench-fbank check-libtorch gpu-smoke clean
 
 setup:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -48,5 +48,13 @@ bench-ingest: build
 bench-train: build
 	bash scripts/bench_train.sh
 
+# Not tests (kept out of `make test`): the trainer against a current libtorch from PyPI's torch
+# wheel (several GB cached in ~/.cache/libtorch-check), and the GPU smoke run (needs a CUDA device).
+check-libtorch: setup
+	bash scripts/check_libtorch.sh
+
+gpu-smoke: setup
+	bash scripts/gpu_smoke.sh
+
 clean:
-	rm -rf .build cache/*
+	rm -rf .build .build-libtorch2 .build-libtorch2-release cache/*

@@ -9,24 +9,34 @@ func systemLibrary(_ name: String, pkg: String, apt: String) -> Target {
 
 /// libtorch for the `CTorch` bridge (the trainer). Default: Debian's `libtorch-dev` (headers in
 /// /usr/include, libraries on the default linker path). To build against another libtorch,
-/// for example a CUDA build, set `LIBTORCH_DIR` to an unpacked libtorch distribution
-/// (`include/`, `lib/`; the cxx11-ABI variant): `LIBTORCH_DIR=/opt/libtorch swift build`.
+/// for example a CUDA build, set `LIBTORCH_DIR` to an unpacked libtorch distribution or a
+/// PyPI wheel's `torch/` folder (`include/`, `lib/`): `LIBTORCH_DIR=/opt/libtorch swift build`.
+/// Its TorchConfig.cmake decides the C++ standard (libtorch 2.10+ asks for C++20) and the
+/// libstdc++ ABI (old pre-cxx11 builds say `_GLIBCXX_USE_CXX11_ABI=0`); `LIBTORCH_CXX11_ABI=0|1`
+/// overrides the ABI.
 func libtorchTarget() -> Target {
     let dir = Context.environment["LIBTORCH_DIR"].flatMap { $0.isEmpty ? nil : $0 }
     let include = dir.map { "\($0)/include" } ?? "/usr/include"
-    var cxx = ["-std=c++17", "-I\(include)", "-I\(include)/torch/csrc/api/include", "-Wno-deprecated-declarations"]
-    var link: [LinkerSetting] = [.linkedLibrary("torch"), .linkedLibrary("torch_cpu"), .linkedLibrary("c10")]
-    if let dir {
-        cxx.append("-D_GLIBCXX_USE_CXX11_ABI=1")
-        var flags = ["-L\(dir)/lib", "-Xlinker", "-rpath", "-Xlinker", "\(dir)/lib"]
-        if FileManager.default.fileExists(atPath: "\(dir)/lib/libtorch_cuda.so") {
-            // Linked although no symbol is referenced: loading it registers the CUDA backend.
-            flags += ["-Xlinker", "--no-as-needed", "-Xlinker", "-ltorch_cuda", "-Xlinker", "-lc10_cuda",
-                      "-Xlinker", "--as-needed"]
-        }
-        link.append(.unsafeFlags(flags))
+    let torchConfig = dir.flatMap { try? String(contentsOfFile: "\($0)/share/cmake/Torch/TorchConfig.cmake", encoding: .utf8) } ?? ""
+    let standard = torchConfig.contains("cxx_std_20") ? "-std=c++20" : "-std=c++17"
+    var cxx = [standard, "-I\(include)", "-I\(include)/torch/csrc/api/include", "-Wno-deprecated-declarations"]
+    guard let dir else {
+        let link: [LinkerSetting] = [.linkedLibrary("torch"), .linkedLibrary("torch_cpu"), .linkedLibrary("c10")]
+        return .target(name: "CTorch", cxxSettings: [.unsafeFlags(cxx)], linkerSettings: link)
     }
-    return .target(name: "CTorch", cxxSettings: [.unsafeFlags(cxx)], linkerSettings: link)
+    let abi = Context.environment["LIBTORCH_CXX11_ABI"].flatMap { $0.isEmpty ? nil : $0 }
+        ?? (torchConfig.contains("_GLIBCXX_USE_CXX11_ABI=0") ? "0" : "1")
+    cxx.append("-D_GLIBCXX_USE_CXX11_ABI=\(abi)")
+    // The libraries by path, not -l: other targets' pkg-config flags put -L/usr/lib/<triplet>
+    // on the same link line, where Debian's libtorch would win the search.
+    var flags = ["torch", "torch_cpu", "c10"].flatMap { ["-Xlinker", "\(dir)/lib/lib\($0).so"] }
+    flags += ["-Xlinker", "-rpath", "-Xlinker", "\(dir)/lib"]
+    if FileManager.default.fileExists(atPath: "\(dir)/lib/libtorch_cuda.so") {
+        // Linked although no symbol is referenced: loading it registers the CUDA backend.
+        flags += ["-Xlinker", "--no-as-needed", "-Xlinker", "\(dir)/lib/libtorch_cuda.so",
+                  "-Xlinker", "\(dir)/lib/libc10_cuda.so", "-Xlinker", "--as-needed"]
+    }
+    return .target(name: "CTorch", cxxSettings: [.unsafeFlags(cxx)], linkerSettings: [.unsafeFlags(flags)])
 }
 
 let package = Package(

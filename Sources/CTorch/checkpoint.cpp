@@ -1,6 +1,7 @@
 // Checkpoints: written with torch::pickle_save (Python's torch.load reads them) in the paper
 // code's layout; read back in Swift (Sources/TorchCheckpoint), which hands tensors over through
 // the model-state functions below. Also the AST code's positional-embedding cut/interpolation.
+#include "compat.hpp"
 #include "internal.hpp"
 
 #include <cstdio>
@@ -36,7 +37,7 @@ void write_file_atomically(const std::string &path, const std::vector<char> &dat
     TORCH_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "cannot rename ", tmp, " to ", path);
 }
 
-std::string adam_key(const torch::Tensor &p) { return c10::guts::to_string(p.unsafeGetTensorImpl()); }
+compat::OptimizerStateKey adam_key(const torch::Tensor &p) { return compat::optimizer_state_key(p); }
 
 const torch::Tensor &state_entry(const ct_model *model, int64_t i) {
     TORCH_CHECK(i >= 0 && i < int64_t(model->state.size()), "state entry ", i, " out of range");

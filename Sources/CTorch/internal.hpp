@@ -113,4 +113,5 @@ struct ct_model {
     std::vector<std::pair<std::string, torch::Tensor>> state;
     int64_t parameter_entries = 0;
     double weight_decay = 0;
+    bool autocast = false; // forward passes and losses under autocast (amp.cpp)
 };

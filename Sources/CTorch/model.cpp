@@ -1,8 +1,10 @@
 // The AST model, the Patch-Mix objective and the training step (REFERENCE.md, sections
 // "Model" and "Patch-Mix and its contrastive loss"), behind the C API of ctorch.h.
+#include "amp.hpp"
 #include "internal.hpp"
 
 #include <cmath>
+#include <optional>
 #include <vector>
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -290,6 +292,8 @@ ct_status ct_model_train_step(ct_model *model, const float *x, const int64_t *y,
                                        : torch::zeros({0}, torch::TensorOptions(torch::kInt64).device(model->device));
         }
         torch::Tensor loss, ce_loss, con_loss;
+        std::optional<AutocastRegion> autocast; // around the forward passes and the loss only
+        autocast.emplace(model->autocast, model->device);
         switch (o->method) {
         case CT_METHOD_CE: {
             ce_loss = ce(net->mlp_head->forward(net->v->forward(input, nullptr)), labels);
@@ -315,15 +319,27 @@ ct_status ct_model_train_step(ct_model *model, const float *x, const int64_t *y,
         default:
             TORCH_CHECK(false, "unknown method ", o->method);
         }
+        autocast.reset();
         result->loss = loss.item<double>();
         result->ce_loss = ce_loss.item<double>();
         result->con_loss = con_loss.defined() ? con_loss.item<double>() : 0.0;
-        if (!std::isfinite(result->loss)) {
+        result->found_inf = 0;
+        const bool scaled = o->loss_scale > 0;
+        if (!scaled && !std::isfinite(result->loss)) {
             set_error("non-finite training loss " + std::to_string(result->loss));
             return CT_NONFINITE_LOSS;
         }
         model->optimizer->zero_grad();
-        loss.backward();
+        if (scaled) {
+            // GradScaler: scale(loss).backward(); step() unscales and skips on inf/NaN.
+            (loss * double(o->loss_scale)).backward();
+            if (unscale_gradients_and_check(net->parameters(), o->loss_scale)) {
+                result->found_inf = 1;
+                return CT_OK;
+            }
+        } else {
+            loss.backward();
+        }
         model->optimizer->step();
         if (o->ma_beta > 0) {
             torch::NoGradGuard g;
@@ -349,6 +365,7 @@ ct_status ct_model_features(ct_model *model, const float *x, int64_t batch, floa
     return guarded("ct_model_features", [&] {
         torch::NoGradGuard g;
         model->net->eval();
+        AutocastRegion autocast(model->autocast, model->device);
         copy_out(model->net->v->forward(input_tensor(model, x, batch), nullptr), out);
         return CT_OK;
     });
@@ -358,6 +375,7 @@ ct_status ct_model_logits(ct_model *model, const float *x, int64_t batch, float 
     return guarded("ct_model_logits", [&] {
         torch::NoGradGuard g;
         model->net->eval();
+        AutocastRegion autocast(model->autocast, model->device);
         auto f = model->net->v->forward(input_tensor(model, x, batch), nullptr);
         copy_out(model->net->mlp_head->forward(f), out);
         return CT_OK;

@@ -16,6 +16,16 @@ public struct StepBenchmark: Codable, Sendable {
     /// Mean time the step loop waited for the loader, per step.
     public var dataWaitMsPerStep: Double
     public var parameters: Int
+    /// "float32", or with `--amp` the autocast type ("float16" on CUDA, "bfloat16" on CPU).
+    public var computeType: String = "float32"
+    /// `--amp`: timed steps the loss scaler skipped (inf/NaN gradients), and the final scale.
+    public var skippedSteps: Int = 0
+    public var lossScale: Float?
+    /// libtorch's version, and on a GPU its allocator's peak memory in MiB (PyTorch's
+    /// max_memory_allocated / max_memory_reserved; nil on CPU).
+    public var torch: String = Torch.version
+    public var peakAllocatedMiB: Double?
+    public var peakReservedMiB: Double?
 
     /// Runs `warmup` + `steps` steps on `source` (cycled) and times the last `steps`.
     public static func measure(options: TrainingOptions, source: any CycleSource, steps: Int,
@@ -27,6 +37,13 @@ public struct StepBenchmark: Codable, Sendable {
             model = try ASTModel(config: options.model, device: options.device)
             try model.configureOptimizer(learningRate: options.learningRate, weightDecay: options.weightDecay)
         } catch { throw .torch(error) }
+        var computeType = "float32"
+        var scaler: GradScaler?
+        if options.amp == true {
+            do { computeType = try model.setAutocast(true) } catch { throw .torch(error) }
+            scaler = GradScaler()
+        }
+        var skipped = 0
         let labels = source.labels(classes: options.model.numClasses)
         let total = warmup + steps
         let batches = (0..<total).map { b in (0..<options.batchSize).map { (b * options.batchSize + $0) % source.count } }
@@ -51,9 +68,13 @@ public struct StepBenchmark: Codable, Sendable {
                 var rng = TrainingRNG(seed: options.seed, .patchMix, 1, step)
                 mix = PatchMixPolicy.decide(batch: batch.count, patches: model.numPatches, mixBeta: options.mixBeta, using: &rng)
             }
-            do { _ = try model.trainStep(x: batch.x, labels: batch.labels, objective: options.objective, mix: mix) } catch {
-                throw .torch(error)
-            }
+            let losses: StepLosses
+            do {
+                losses = try model.trainStep(x: batch.x, labels: batch.labels, objective: options.objective, mix: mix,
+                                             lossScale: scaler?.scale)
+            } catch { throw .torch(error) }
+            scaler?.update(foundInf: losses.skipped)
+            if losses.skipped && step >= warmup { skipped += 1 }
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         let cpuSeconds = processCPUSeconds() - cpuStart
@@ -61,7 +82,10 @@ public struct StepBenchmark: Codable, Sendable {
                              warmup: warmup, threads: Torch.threads, msPerStep: seconds / Double(steps) * 1000,
                              cpuMsPerStep: cpuSeconds / Double(steps) * 1000,
                              dataWaitMsPerStep: (loader.waitSeconds - waitAtStart) / Double(steps) * 1000,
-                             parameters: model.parameterCount)
+                             parameters: model.parameterCount, computeType: computeType, skippedSteps: skipped,
+                             lossScale: scaler?.scale,
+                             peakAllocatedMiB: Torch.acceleratorPeakMemory.map { Double($0.allocated) / 1_048_576 },
+                             peakReservedMiB: Torch.acceleratorPeakMemory.map { Double($0.reserved) / 1_048_576 })
     }
 
     /// Random spectrograms for benchmarking without shards.

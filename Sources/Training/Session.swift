@@ -17,6 +17,7 @@ public enum TrainingSession {
             let meta = try CheckpointMeta.read(path: last)
             options = meta.options
             options.device = requested.device
+            options.amp = requested.amp // like the device, an execution setting of this invocation
         }
         let train = try ShardCycles(directory: shards, split: trainSplit)
         let test = try ShardCycles(directory: shards, split: testSplit)
@@ -39,7 +40,7 @@ public enum TrainingSession {
         options.featureSetID = train.index.id
         let trainer = try Trainer(options: options, train: train, test: test)
         trainer.report = report
-        report("\(options.preset): \(trainer.model.parameterCount) parameters, \(trainer.model.fDim)x\(trainer.model.tDim) patches, device \(options.device), libtorch \(Torch.version), \(Torch.threads) threads")
+        report("\(options.preset): \(trainer.model.parameterCount) parameters, \(trainer.model.fDim)x\(trainer.model.tDim) patches, device \(options.device) (\(trainer.computeType)), libtorch \(Torch.version), \(Torch.threads) threads")
         report("feature set \(train.index.featureSet) (\(train.index.id)): \(train.count) train / \(test.count) test cycles, \(train.frames) x \(train.bins)")
         if resume {
             try trainer.resume(from: last)

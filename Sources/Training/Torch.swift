@@ -70,6 +70,8 @@ public struct StepLosses: Sendable, Equatable {
     public var loss: Double
     public var ceLoss: Double
     public var conLoss: Double
+    /// Loss-scaled steps only: the gradients held inf/NaN, so the step was not applied.
+    public var skipped: Bool = false
 }
 
 /// One AST with its classifier head, projector and Adam optimizer, living in libtorch
@@ -114,8 +116,10 @@ public final class ASTModel {
     var frameSize: Int { config.inputFrames * config.inputBins }
 
     /// One optimisation step (`ct_model_train_step`). `mix` is required for the Patch-Mix methods.
+    /// With a `lossScale` (mixed precision, see `GradScaler`) the step backpropagates the
+    /// scaled loss and is skipped, not thrown, when the gradients hold inf/NaN.
     public func trainStep(x: [Float], labels: [Int64], objective: StepObjective,
-                          mix: PatchMixDecision?) throws(TorchError) -> StepLosses {
+                          mix: PatchMixDecision?, lossScale: Float? = nil) throws(TorchError) -> StepLosses {
         let batch = labels.count
         precondition(x.count == batch * frameSize, "batch of \(batch) needs \(batch * frameSize) values, got \(x.count)")
         precondition(objective.method == .ce || mix != nil, "Patch-Mix methods need a mix decision")
@@ -131,7 +135,7 @@ public final class ASTModel {
                                 lam: mix?.lam ?? 1, mix_index: ip.baseAddress, mix_mask: mp.baseAddress,
                                 num_mask: Int64(mix?.mask.count ?? 0),
                                 class_weights: objective.classWeights == nil ? nil : wp.baseAddress,
-                                ma_beta: objective.maBeta)
+                                ma_beta: objective.maBeta, loss_scale: lossScale ?? 0)
                             return ct_model_train_step(handle, xp.baseAddress, yp.baseAddress, Int64(batch), &o, &result)
                         }
                     }
@@ -139,7 +143,8 @@ public final class ASTModel {
             }
         }
         try torchCheck("ct_model_train_step", status)
-        return StepLosses(loss: result.loss, ceLoss: result.ce_loss, conLoss: result.con_loss)
+        return StepLosses(loss: result.loss, ceLoss: result.ce_loss, conLoss: result.con_loss,
+                          skipped: result.found_inf != 0)
     }
 
     /// Eval-mode features [batch, D] (`ct_model_features`).

@@ -32,6 +32,9 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
     /// Feature set the run trains on (name and id from index.json), when known.
     public var featureSet: String?
     public var featureSetID: String?
+    /// Mixed precision (`--amp`): autocast plus a `GradScaler`. Optional so that checkpoints
+    /// written before it existed still decode (nil: off).
+    public var amp: Bool?
 
     /// Options with the preset's recipe defaults.
     public init(preset: ModelPreset, outputDirectory: String) {
@@ -90,6 +93,8 @@ public struct CheckpointMeta: Codable, Sendable {
     public var torch: String
     /// What `--init` loaded (the loader's one-line report), for runs that started from one.
     public var initialization: String?
+    /// The loss scaler's state after `epoch` (runs with `--amp` only).
+    public var gradScaler: GradScaler?
 
     public static func read(path: String) throws(TrainingError) -> CheckpointMeta {
         guard FileManager.default.fileExists(atPath: path) else {
@@ -136,6 +141,11 @@ public final class Trainer {
     public var report: (String) -> Void = writeLine
     public private(set) var history: [EpochRecord] = []
     public private(set) var best = BestEpochTracker()
+    /// Dynamic loss scaling of a `--amp` run (nil: fp32 training); replace it before `run()`
+    /// to train with other scaler settings.
+    public var gradScaler: GradScaler?
+    /// What the forward passes compute in: "float32", or with `--amp` "float16" (CUDA) / "bfloat16" (CPU).
+    public private(set) var computeType = "float32"
     private var startEpoch = 1
     /// The `--init` load's report, kept in checkpoint meta and the log.
     public private(set) var initReport: LoadedCheckpoint.Report?
@@ -169,6 +179,10 @@ public final class Trainer {
         do {
             model = try ASTModel(config: options.model, device: options.device)
             try model.configureOptimizer(learningRate: options.learningRate, weightDecay: options.weightDecay)
+            if options.amp == true {
+                computeType = try model.setAutocast(true)
+                gradScaler = GradScaler()
+            }
         } catch { throw .torch(error) }
     }
 
@@ -207,6 +221,7 @@ public final class Trainer {
         try file.load(into: model, policy: .restore)
         try file.loadOptimizer(into: model)
         startEpoch = meta.epoch + 1
+        restoreLossScale(from: meta, checkpoint: checkpoint)
         best = meta.best
         history = meta.history
         initialization = meta.initialization
@@ -269,7 +284,7 @@ public final class Trainer {
                                      seed: options.seed, epoch: epoch)
             defer { loader.cancel() }
             let t0 = Date()
-            var sums = (loss: 0.0, ce: 0.0, con: 0.0), steps = 0
+            var sums = (loss: 0.0, ce: 0.0, con: 0.0), steps = 0, finiteSteps = 0
             while true {
                 let batch: Batch?
                 do { batch = try loader.next() } catch {
@@ -285,16 +300,21 @@ public final class Trainer {
                 globalStep += 1
                 let losses: StepLosses
                 do {
-                    losses = try model.trainStep(x: batch.x, labels: batch.labels, objective: objective, mix: mix)
+                    losses = try model.trainStep(x: batch.x, labels: batch.labels, objective: objective, mix: mix,
+                                                 lossScale: gradScaler?.scale)
                 } catch {
                     if error.nonFiniteLoss {
                         throw .nonFiniteLoss(epoch: epoch, step: steps + 1, globalStep: globalStep, loss: .nan)
                     }
                     throw .torch(error)
                 }
-                sums.loss += losses.loss
-                sums.ce += losses.ceLoss
-                sums.con += losses.conLoss
+                if let line = updateLossScale(after: losses, epoch: epoch, step: steps + 1) { report(line) }
+                if losses.loss.isFinite { // a skipped --amp step may have a NaN loss
+                    sums.loss += losses.loss
+                    sums.ce += losses.ceLoss
+                    sums.con += losses.conLoss
+                    finiteSteps += 1
+                }
                 steps += 1
             }
             let trainSeconds = Date().timeIntervalSince(t0)
@@ -304,8 +324,8 @@ public final class Trainer {
             let isBest = best.offer(epoch: epoch, score: evaluation.score)
             let s = evaluation.score, s2 = evaluation.twoClass
             let record = EpochRecord(
-                epoch: epoch, learningRate: lr, trainLoss: sums.loss / Double(max(steps, 1)),
-                trainCELoss: sums.ce / Double(max(steps, 1)), trainConLoss: sums.con / Double(max(steps, 1)),
+                epoch: epoch, learningRate: lr, trainLoss: sums.loss / Double(max(finiteSteps, 1)),
+                trainCELoss: sums.ce / Double(max(finiteSteps, 1)), trainConLoss: sums.con / Double(max(finiteSteps, 1)),
                 steps: steps, specificity: s.specificity, sensitivity: s.sensitivity, score: s.score,
                 specificity2: s2.specificity, sensitivity2: s2.sensitivity, score2: s2.score, best: isBest,
                 trainSeconds: trainSeconds, evalSeconds: evalSeconds,
@@ -341,7 +361,7 @@ public final class Trainer {
 
     func save(path: String, epoch: Int) throws(TrainingError) {
         let meta = CheckpointMeta(options: options, epoch: epoch, best: best, history: history, torch: Torch.version,
-                                  initialization: initialization)
+                                  initialization: initialization, gradScaler: gradScaler)
         let json: String
         do { json = String(decoding: try JSONEncoder().encode(meta), as: UTF8.self) } catch {
             throw .checkpoint(path: path, message: "cannot encode meta: \(error)")

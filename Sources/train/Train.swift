@@ -60,6 +60,8 @@ struct Train: ParsableCommand {
 
     @Option(help: "cpu or cuda (default: cuda when libtorch sees one).") var device: String?
     @Option(help: "Intra-op threads for libtorch (default: libtorch's).") var threads: Int?
+    @Flag(inversion: .prefixedNo, help: "Mixed precision as the paper trains: autocast (float16 on cuda, bfloat16 on cpu) around the forward passes and losses, dynamic loss scaling with inf/NaN steps skipped (default: on for cuda, off for cpu).")
+    var amp: Bool?
     @Option(help: "Run directory for checkpoints and log (default: runs/<model>-<method>-s<seed>).") var output: String?
     @Flag(help: "Continue the run in --output from its last.pth (with that run's options).") var resume = false
 
@@ -112,6 +114,7 @@ struct Train: ParsableCommand {
                 options.maBeta = maBeta ?? preset.maBeta
                 if let batchSize { options.batchSize = batchSize }
                 options.device = device
+                options.amp = amp ?? device.hasPrefix("cuda")
                 options.specAugment = !noSpecAugment
                 let source: any CycleSource = shards == "random"
                     ? StepBenchmark.randomCycles(count: 2 * options.batchSize, frames: 798, bins: 128)
@@ -140,6 +143,7 @@ struct Train: ParsableCommand {
             options.classWeightedLoss = classWeightedLoss
             options.weightedSampler = weightedSampler
             options.device = device
+            options.amp = amp ?? device.hasPrefix("cuda")
             options.initCheckpoint = `init`
             if let heads, `init` == nil {   // with --init the session takes the shape from the file
                 guard options.model.embedDim % heads == 0 else {

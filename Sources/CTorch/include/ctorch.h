@@ -71,12 +71,17 @@ typedef struct {
     int64_t num_mask;
     const float *class_weights; /* [num_classes] cross-entropy weights, or NULL */
     float ma_beta;              /* moving-average beta; 0 disables (then plain Adam) */
+    /* Mixed precision (GradScaler): > 0 backpropagates loss * loss_scale, unscales the
+     * gradients and skips the step (no Adam step, no moving average) when any is inf/NaN,
+     * reporting found_inf; a non-finite loss is then no error. 0: plain fp32 step. */
+    float loss_scale;
 } ct_step_options;
 
 typedef struct {
     double loss;     /* total */
     double ce_loss;  /* classification part (mixup CE for patchmix) */
     double con_loss; /* contrastive part before alpha (0 unless patchmix_cl) */
+    int32_t found_inf; /* loss_scale > 0 only: 1 when the gradients held inf/NaN (step skipped) */
 } ct_step_result;
 
 typedef struct ct_model ct_model;
@@ -178,6 +183,25 @@ ct_status ct_model_debug_fill(ct_model *model, float value);
 ct_status ct_patchmix_con_loss(const float *proj_clean, const float *proj_mixed, int64_t batch,
                                int64_t dim, const int64_t *labels, const int64_t *index, float lam,
                                float temperature, int32_t negative_pair, double *out);
+
+/* ==== Mixed precision and GPUs (autocast; the loss scale is ct_step_options.loss_scale) ===== */
+
+/**
+ * Runs every later forward pass and loss of `model` (training steps, features, logits) under
+ * autocast when enabled != 0, as torch.autocast does: float16 on CUDA, bfloat16 on CPU.
+ * Fails with a message when this libtorch does not autocast on the model's device (checked
+ * with a probe matmul). *dtype (when not NULL) receives "float16", "bfloat16" or "float32".
+ */
+ct_status ct_model_set_autocast(ct_model *model, int32_t enabled, const char **dtype);
+
+/**
+ * Peak bytes the caching allocator of the current GPU has allocated and reserved in this process
+ * (torch.cuda.max_memory_allocated / max_memory_reserved). Returns 0 (and writes nothing) without
+ * a GPU or with a libtorch older than 2.9, which lacks the device-generic statistics.
+ */
+int32_t ct_accelerator_peak_memory(int64_t *peak_allocated, int64_t *peak_reserved);
+
+/* ==== end of mixed precision and GPUs ======================================================== */
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,96 @@
+// The few libtorch APIs that differ between Debian's 1.13 and current 2.x releases, behind one
+// spelling each. Version checks only here: the rest of the bridge is version-free.
+#pragma once
+
+#include <torch/torch.h>
+#include <torch/version.h>
+
+#define CTORCH_TORCH_AT_LEAST(major, minor) \
+    (TORCH_VERSION_MAJOR > (major) || (TORCH_VERSION_MAJOR == (major) && TORCH_VERSION_MINOR >= (minor)))
+#define CTORCH_TORCH_AT_LEAST_2_9 CTORCH_TORCH_AT_LEAST(2, 9)
+
+#include <ATen/autocast_mode.h>
+#if CTORCH_TORCH_AT_LEAST_2_9
+#include <ATen/DeviceAccelerator.h>
+#endif
+
+#include <sstream>
+#include <string>
+#include <type_traits>
+
+namespace ctorch::compat {
+
+/// The key of a parameter in `torch::optim::Optimizer::state()`. libtorch 2.2 (PR 108480)
+/// changed the map from std::string (the TensorImpl address printed by c10::guts::to_string,
+/// since removed) to the TensorImpl address itself; the key type is read off the map.
+using OptimizerStateMap = std::decay_t<decltype(std::declval<torch::optim::Optimizer &>().state())>;
+using OptimizerStateKey = OptimizerStateMap::key_type;
+
+template <typename Key = OptimizerStateKey> Key optimizer_state_key(const torch::Tensor &parameter) {
+    if constexpr (std::is_same_v<Key, std::string>) {
+        std::ostringstream s; // what c10::guts::to_string(void *) printed
+        s << parameter.unsafeGetTensorImpl();
+        return s.str();
+    } else {
+        return parameter.unsafeGetTensorImpl();
+    }
+}
+
+/// Autocast state of one device type (CPU or CUDA). libtorch 2.4 replaced the per-device
+/// functions (set_enabled / set_cpu_enabled, set_autocast_gpu_dtype / _cpu_dtype) by
+/// set_autocast_enabled(device_type, ...) and set_autocast_dtype(device_type, ...).
+inline bool autocast_enabled(c10::DeviceType type) {
+#if CTORCH_TORCH_AT_LEAST(2, 4)
+    return at::autocast::is_autocast_enabled(type);
+#else
+    return type == c10::DeviceType::CUDA ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled();
+#endif
+}
+
+inline void set_autocast_enabled(c10::DeviceType type, bool enabled) {
+#if CTORCH_TORCH_AT_LEAST(2, 4)
+    at::autocast::set_autocast_enabled(type, enabled);
+#else
+    if (type == c10::DeviceType::CUDA) at::autocast::set_enabled(enabled);
+    else at::autocast::set_cpu_enabled(enabled);
+#endif
+}
+
+inline at::ScalarType autocast_dtype(c10::DeviceType type) {
+#if CTORCH_TORCH_AT_LEAST(2, 4)
+    return at::autocast::get_autocast_dtype(type);
+#else
+    return type == c10::DeviceType::CUDA ? at::autocast::get_autocast_gpu_dtype()
+                                         : at::autocast::get_autocast_cpu_dtype();
+#endif
+}
+
+inline void set_autocast_dtype(c10::DeviceType type, at::ScalarType dtype) {
+#if CTORCH_TORCH_AT_LEAST(2, 4)
+    at::autocast::set_autocast_dtype(type, dtype);
+#else
+    if (type == c10::DeviceType::CUDA) at::autocast::set_autocast_gpu_dtype(dtype);
+    else at::autocast::set_autocast_cpu_dtype(dtype);
+#endif
+}
+
+/// Peak bytes allocated and reserved by the caching allocator of the current accelerator
+/// device (torch.cuda.max_memory_allocated / max_memory_reserved). The device-generic
+/// at::accelerator statistics exist from libtorch 2.9 on; before that (and with no
+/// accelerator) false.
+inline bool accelerator_peak_memory(int64_t &allocated, int64_t &reserved) {
+#if CTORCH_TORCH_AT_LEAST_2_9
+    if (!at::accelerator::getAccelerator(false).has_value() || at::accelerator::deviceCount() == 0) return false;
+    const auto stats = at::accelerator::getDeviceStats(at::accelerator::getDeviceIndex());
+    constexpr size_t aggregate = 0; // StatType::AGGREGATE: all pools
+    allocated = stats.allocated_bytes[aggregate].peak;
+    reserved = stats.reserved_bytes[aggregate].peak;
+    return true;
+#else
+    (void)allocated;
+    (void)reserved;
+    return false;
+#endif
+}
+
+} // namespace ctorch::compat
