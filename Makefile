@@ -9,7 +9,9 @@ DEMO_DIR ?= cache/demo
 
 APT_PACKAGES = pkg-config libsndfile1-dev libsamplerate0-dev libfftw3-dev libhdf5-dev hdf5-tools \
                python3-h5py python3-numpy \
-               libtorch-dev libopenblas0-pthread python3-torch libpng-dev
+               libtorch-dev libopenblas0-pthread python3-torch libpng-dev python3-pip
+PYTOOLS = .build/pytools
+PYTOOLS_PACKAGES = kubernetes-validate==1.37.0
 
 .PHONY: setup build test demo bench bench-ingest bench-fbank clean
 
@@ -21,6 +23,11 @@ setup:
 	  echo "setup: installing$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	else echo "setup: all system packages present"; fi
+	@# Python tools the tests use, from PyPI, kept inside .build (never the system's site-packages):
+	@# kubernetes-validate checks `train --emit k8s` manifests against Kubernetes' Job schema.
+	@test -d $(PYTOOLS)/kubernetes_validate || { echo "setup: pip install $(PYTOOLS_PACKAGES) into $(PYTOOLS)"; \
+	  /usr/bin/python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
+	    --target $(PYTOOLS) $(PYTOOLS_PACKAGES); }
 
 build: setup
 	$(SWIFT) build -c $(CONFIG)

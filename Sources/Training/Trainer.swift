@@ -1,3 +1,4 @@
+import FeatureStore
 import Foundation
 
 /// Everything that defines a training run; stored in every checkpoint's meta.
@@ -21,6 +22,8 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
     public var weightedSampler: Bool = false
     public var device: String = "cpu"
     public var initCheckpoint: String?
+    /// `--test-fold k`: train on the other patient-wise folds, test on fold k (nil: official split).
+    public var testFold: Int?
     /// Where checkpoints (best.pth, last.pth) and log.jsonl go.
     public var outputDirectory: String
     /// Feature set the run trains on (name and id from index.json), when known.
@@ -149,7 +152,7 @@ public final class Trainer {
     }
 
     static func checkShapes(_ m: ModelConfig, _ s: any CycleSource, _ split: String) throws(TrainingError) {
-        guard s.count > 0 else { throw .emptySplit(path: "(\(split) data)", split: split) }
+        guard s.count > 0 else { throw .emptySplit(path: "(\(split) data)", split: "\(split) split") }
         guard s.frames == m.inputFrames && s.bins == m.inputBins else {
             throw .inputShape("the \(split) spectrograms are \(s.frames) frames x \(s.bins) bins, the model expects \(m.inputFrames) x \(m.inputBins)")
         }
@@ -218,6 +221,9 @@ public final class Trainer {
             let mean = inv.reduce(0, +) / Double(classes)
             objective.classWeights = inv.map { Float($0 / mean) }
         }
+        // The log holds exactly the epochs behind this run's state: a killed run may have logged
+        // an epoch whose checkpoint never landed, and a fresh start must not inherit old lines.
+        try rewriteLog()
         var globalStep = history.reduce(0) { $0 + $1.steps }
         let lastEpoch = min(options.epochs, stopAfterEpoch ?? options.epochs)
         if startEpoch > lastEpoch { return history }
@@ -289,6 +295,10 @@ public final class Trainer {
             try save(path: lastCheckpoint, epoch: epoch)
             if isBest { try save(path: bestCheckpoint, epoch: epoch) }
         }
+        if history.count == options.epochs, let last = history.last, last.epoch == options.epochs {
+            try RunResult(options: options, history: history, best: best, threads: Torch.threads)
+                .write(directory: options.outputDirectory)
+        }
         if let e = best.epoch, let b = best.best {
             report(String(format: "best epoch %d: Sp %.2f  Se %.2f  Score %.2f", e, b.specificity, b.sensitivity, b.score))
         } else {
@@ -307,6 +317,19 @@ public final class Trainer {
             throw .checkpoint(path: path, message: "cannot encode meta: \(error)")
         }
         do { try model.saveCheckpoint(path: path, meta: json) } catch { throw .torch(error) }
+    }
+
+    func rewriteLog() throws(TrainingError) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        do {
+            var data = Data()
+            for record in history {
+                data.append(try encoder.encode(record))
+                data.append(0x0A)
+            }
+            try AtomicFile.write(data, to: logPath)
+        } catch { throw .invalidOption("cannot write \(logPath): \(error)") }
     }
 
     func appendLog(_ record: EpochRecord) throws(TrainingError) {

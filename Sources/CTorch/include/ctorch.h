@@ -153,6 +153,16 @@ ct_status ct_patchmix_con_loss(const float *proj_clean, const float *proj_mixed,
                                int64_t dim, const int64_t *labels, const int64_t *index, float lam,
                                float temperature, int32_t negative_pair, double *out);
 
+/* ---- thread budgets (threads.cpp) ---------------------------------------------------- */
+
+/**
+ * Sets the BLAS library's own thread count (OpenBLAS's openblas_set_num_threads, found at run
+ * time). Returns 1 when applied, 0 when the BLAS in use has no such knob.
+ */
+int32_t ct_set_blas_threads(int32_t threads);
+/** OpenBLAS's thread count, or -1 when the BLAS in use is not OpenBLAS. */
+int32_t ct_get_blas_threads(void);
+
 #ifdef __cplusplus
 }
 #endif
