@@ -29,6 +29,8 @@ START_TIMEOUT=${SLURM_LOCAL_START_TIMEOUT:-60}
 RUN_TIMEOUT=${SLURM_LOCAL_RUN_TIMEOUT:-3600}
 STOP_TIMEOUT=${SLURM_LOCAL_STOP_TIMEOUT:-20}
 TERMINAL_STATES=" COMPLETED FAILED CANCELLED TIMEOUT NODE_FAIL OUT_OF_MEMORY PREEMPTED BOOT_FAIL DEADLINE "
+# Pending reasons that never clear on this static one-node cluster (e.g. more CPUs than it has).
+HOPELESS_REASONS=" PartitionConfig PartitionNodeLimit PartitionTimeLimit BadConstraints InvalidQOS InvalidAccount "
 
 say() { printf 'slurm_local: %s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
@@ -340,19 +342,20 @@ expand_indices() {
     done
 }
 
-# One line per job record: <array index or -> <state> <exit code> <stdout> <stderr>
+# One line per job record: <array index or -> <state> <exit code> <reason> <stdout> <stderr>
 job_records() {
     scontrol -o show job "$1" 2>/dev/null | awk '{
-        idx = "-"; st = "?"; ec = "?"; out = "-"; err = "-"
+        idx = "-"; st = "?"; ec = "?"; why = "-"; out = "-"; err = "-"
         for (i = 1; i <= NF; i++) {
             split($i, kv, "="); key = kv[1]; val = substr($i, length(key) + 2)
             if (key == "ArrayTaskId") idx = val
             else if (key == "JobState") st = val
             else if (key == "ExitCode") ec = val
+            else if (key == "Reason") why = val
             else if (key == "StdOut") out = val
             else if (key == "StdErr") err = val
         }
-        print idx, st, ec, out, err
+        print idx, st, ec, why, out, err
     }'
 }
 
@@ -381,6 +384,12 @@ run_job() {
         local unfinished
         unfinished=$(awk -v t="$TERMINAL_STATES" 'index(t, " " $2 " ") == 0' <<< "$records")
         [[ -z "$unfinished" ]] && break
+        local hopeless
+        hopeless=$(awk -v r="$HOPELESS_REASONS" '$2 == "PENDING" && index(r, " " $4 " ")' <<< "$unfinished")
+        if [[ -n "$hopeless" ]]; then
+            scancel "$job" 2>/dev/null || true
+            die "job $job can never run on this cluster (cancelled): $(awk '{ printf "task %s pending for %s; ", $1, $4 }' <<< "$hopeless")$(sinfo -h -o 'the node has %c CPUs, %m MB, GRES %G')"
+        fi
         if (( SECONDS >= deadline )); then
             scancel "$job" 2>/dev/null || true
             die "job $job not finished after ${RUN_TIMEOUT}s (cancelled); unfinished: $(awk '{ printf "%s:%s ", $1, $2 }' <<< "$unfinished")"
@@ -391,8 +400,11 @@ run_job() {
     done
     local failed=() idx st ec out err
     printf '%-8s %-12s %-9s %s\n' task state exit stdout >&2
-    while read -r idx st ec out err; do
+    while read -r idx st ec _ out err; do
         printf '%-8s %-12s %-9s %s\n' "$idx" "$st" "$ec" "$out" >&2
+        # Slurm does not create --output/--error directories; the task then fails with no trace.
+        [[ "$st" == COMPLETED || -e "$out" ]] ||
+            say "task $idx: no output file $out (does its directory exist? Slurm does not create it)"
         if [[ "$st" != COMPLETED || "$ec" != 0:0 ]]; then
             failed+=("$idx")
             local f
