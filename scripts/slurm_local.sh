@@ -9,7 +9,8 @@
 #                                              to be idle; prints `export SLURM_CONF=...`
 #   scripts/slurm_local.sh run <state-dir> <sbatch-script> [sbatch options...]
 #                                              submit, wait for every (array) task, print each
-#                                              task's state and exit code; non-zero if any failed
+#                                              task's state and exit code; non-zero if any failed;
+#                                              prints the job id on stdout
 #   scripts/slurm_local.sh stop <state-dir>    cancel leftover jobs, then TERM (KILL after a
 #                                              bounded wait) exactly the PIDs `start` recorded
 #
@@ -371,6 +372,7 @@ run_job() {
     submitted=$(sbatch --parsable "$@" "$script") || die "sbatch rejected $script (message above)"
     job=${submitted%%;*}
     say "submitted $script as job $job"
+    printf '%s\n' "$job" # the only stdout: callers find the tasks' files by it
     local began=$SECONDS deadline=$((SECONDS + RUN_TIMEOUT)) expected="" records
     records=$(job_records "$job")
     [[ -n "$records" ]] || die "job $job vanished right after submission"
