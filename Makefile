@@ -13,7 +13,7 @@ APT_PACKAGES = pkg-config libsndfile1-dev libsamplerate0-dev libfftw3-dev libhdf
 PYTOOLS = .build/pytools
 PYTOOLS_PACKAGES = kubernetes-validate==1.37.0
 
-.PHONY: setup build test demo bench bench-ingest bench-fbank clean
+.PHONY: setup build test demo bench bench-ingest bench-fbank check-slurm reproduce clean
 
 setup:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -54,6 +54,16 @@ bench-ingest: build
 
 bench-train: build
 	bash scripts/bench_train.sh
+
+# A real one-node Slurm (Debian's slurm-wlm + munge) runs an emitted job array; not part of `make test`.
+check-slurm: build
+	bash scripts/check_slurm.sh $(BIN)
+
+# The paper's protocol (needs the licensed ICBHI audio and the AudioSet checkpoint):
+# make reproduce ICBHI=/path/to/ICBHI_final_database AUDIOSET=/path/to/audioset_10_10_0.4593.pth [ARGS="--emit slurm"]
+reproduce: build
+	@test -n "$(ICBHI)" -a -n "$(AUDIOSET)" || { echo "usage: make reproduce ICBHI=<dir> AUDIOSET=<pth> [ARGS=...]"; exit 2; }
+	BIN=$(BIN) bash scripts/reproduce_paper.sh "$(ICBHI)" "$(AUDIOSET)" $(ARGS)
 
 clean:
 	rm -rf .build cache/*
