@@ -23,7 +23,11 @@ struct Report: ParsableCommand {
     func run() throws {
         do {
             let table = try ResultsReport.table(try ResultsReport.findResults(in: directories))
-            let paths = try ResultsReport.write(table, to: output ?? directories[0])
+            var isDirectory: ObjCBool = false
+            let first = directories[0]
+            let defaultOutput = FileManager.default.fileExists(atPath: first, isDirectory: &isDirectory) && !isDirectory.boolValue
+                ? (first as NSString).deletingLastPathComponent : first
+            let paths = try ResultsReport.write(table, to: output ?? defaultOutput)
             FileHandle.standardOutput.write(Data(ResultsReport.markdown(table).utf8))
             writeLine("wrote \(paths.joined(separator: " and "))")
         } catch {
