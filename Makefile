@@ -9,9 +9,11 @@ DEMO_DIR ?= cache/demo
 
 APT_PACKAGES = pkg-config libsndfile1-dev libsamplerate0-dev libfftw3-dev libhdf5-dev hdf5-tools \
                python3-h5py python3-numpy \
-               libtorch-dev libopenblas0-pthread python3-torch libpng-dev
+               libtorch-dev libopenblas0-pthread python3-torch libpng-dev python3-pip
+PYTOOLS = .build/pytools
+PYTOOLS_PACKAGES = kubernetes-validate==1.37.0
 
-.PHONY: setup build test demo bench bench-ingest bench-fbank check-libtorch gpu-smoke clean
+.PHONY: setup build test demo bench bench-ingest bench-fbank check-libtorch gpu-smoke check-slurm reproduce clean
 
 setup:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -21,6 +23,11 @@ setup:
 	  echo "setup: installing$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	else echo "setup: all system packages present"; fi
+	@# Python tools the tests use, from PyPI, kept inside .build (never the system's site-packages):
+	@# kubernetes-validate checks `train --emit k8s` manifests against Kubernetes' Job schema.
+	@test -d $(PYTOOLS)/kubernetes_validate || { echo "setup: pip install $(PYTOOLS_PACKAGES) into $(PYTOOLS)"; \
+	  /usr/bin/python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
+	    --target $(PYTOOLS) $(PYTOOLS_PACKAGES); }
 
 build: setup
 	$(SWIFT) build -c $(CONFIG)
@@ -55,6 +62,16 @@ check-libtorch: setup
 
 gpu-smoke: setup
 	bash scripts/gpu_smoke.sh
+
+# A real one-node Slurm (Debian's slurm-wlm + munge) runs an emitted job array; not part of `make test`.
+check-slurm: build
+	bash scripts/check_slurm.sh $(BIN)
+
+# The paper's protocol (needs the licensed ICBHI audio and the AudioSet checkpoint):
+# make reproduce ICBHI=/path/to/ICBHI_final_database AUDIOSET=/path/to/audioset_10_10_0.4593.pth [ARGS="--emit slurm"]
+reproduce: build
+	@test -n "$(ICBHI)" -a -n "$(AUDIOSET)" || { echo "usage: make reproduce ICBHI=<dir> AUDIOSET=<pth> [ARGS=...]"; exit 2; }
+	BIN=$(BIN) bash scripts/reproduce_paper.sh "$(ICBHI)" "$(AUDIOSET)" $(ARGS)
 
 clean:
 	rm -rf .build .build-libtorch2 .build-libtorch2-release cache/*

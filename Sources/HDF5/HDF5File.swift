@@ -21,7 +21,13 @@ public final class HDF5File {
         case .create:
             id = H5Fcreate(path, chdf5_f_acc_trunc(), hid_t(H5P_DEFAULT), hid_t(H5P_DEFAULT))
         case .readOnly:
-            id = H5Fopen(path, chdf5_f_acc_rdonly(), hid_t(H5P_DEFAULT))
+            // No file lock for readers: HDF5 would flock every file it opens, and feature sets are
+            // read by many trainers at once from shared, possibly read-only, file systems where
+            // locks are slow, unsupported or refused. Writers publish by rename, so a reader never
+            // sees a file being written.
+            let access = Handle(try checkID(H5Pcreate(chdf5_p_file_access()), "H5Pcreate", path), close: H5Pclose)
+            try check(H5Pset_file_locking(access.id, false, true), "H5Pset_file_locking", path)
+            id = H5Fopen(path, chdf5_f_acc_rdonly(), access.id)
         case .readWrite:
             id = H5Fopen(path, chdf5_f_acc_rdwr(), hid_t(H5P_DEFAULT))
         }

@@ -61,7 +61,7 @@ public enum TrainingError: Error, CustomStringConvertible, Sendable {
     public var description: String {
         switch self {
         case .shards(let path, let message): "\(path): \(message)"
-        case .emptySplit(let path, let split): "\(path): the \(split) split has no cycles"
+        case .emptySplit(let path, let split): "\(path): the \(split) has no cycles"
         case .inputShape(let message): "wrong input shape for the model: \(message)"
         case .nonFiniteLoss(let epoch, let step, let global, let loss):
             "training loss is \(loss) at epoch \(epoch), step \(step) (global step \(global)); stopping"
@@ -84,31 +84,59 @@ extension FeatureSetIndex {
     }
 }
 
-/// The cycles of one split of a feature set, read row by row from its HDF5 shards.
-/// HDF5 calls are serialised by a lock (one open file per shard, kept open).
+/// Which rows of a feature set a `ShardCycles` reads.
+public enum RowSelection: Sendable, Equatable, CustomStringConvertible {
+    /// Every row of one split's shards (`train`, `test`, `unassigned`).
+    case split(String)
+    /// Rows of every shard whose patient-wise `fold` is in the set (`--test-fold`).
+    case folds(Set<Int>)
+
+    public var description: String {
+        switch self {
+        case .split(let name): "\(name) split"
+        case .folds(let folds): "fold\(folds.count == 1 ? "" : "s") \(folds.sorted().map(String.init).joined(separator: ","))"
+        }
+    }
+}
+
+/// The cycles of one selection of a feature set (a split, or a set of folds), read row by row
+/// from its HDF5 shards. HDF5 calls are serialised by a lock (one open file per shard, kept open).
+/// Shards are only read: a feature set on a read-only file system works, and no lock file is taken.
 public final class ShardCycles: CycleSource, @unchecked Sendable {
     public let directory: String
-    public let split: String
+    public let selection: RowSelection
     public let index: FeatureSetIndex
     public let frames: Int
     public let bins: Int
     public let labels: [Int]
     public let cycleIDs: [String]
+    /// Patient number of every cycle (patient-disjointness checks of `--test-fold`).
+    public let patients: [Int]
     private let rows: [(shard: Int, row: Int)]
     private let datasets: [Dataset]
     private let files: [HDF5File]
     private let lock = NSLock()
 
-    public init(directory: String, split: String) throws(TrainingError) {
+    /// The rows of `split`.
+    public convenience init(directory: String, split: String) throws(TrainingError) {
+        try self.init(directory: directory, selection: .split(split))
+    }
+
+    public init(directory: String, selection: RowSelection) throws(TrainingError) {
         let index = try FeatureSetIndex.load(directory: directory)
         self.directory = directory
-        self.split = split
+        self.selection = selection
         self.index = index
         frames = index.frames
         bins = index.bins
-        var labels: [Int] = [], ids: [String] = [], rows: [(Int, Int)] = []
+        var labels: [Int] = [], ids: [String] = [], rows: [(Int, Int)] = [], patients: [Int] = []
         var files: [HDF5File] = [], datasets: [Dataset] = []
-        for shard in index.shards where shard.split == split {
+        let shards: [FeatureSetIndex.Shard]
+        switch selection {
+        case .split(let split): shards = index.shards.filter { $0.split == split }
+        case .folds: shards = index.shards
+        }
+        for shard in shards {
             let path = (directory as NSString).appendingPathComponent(shard.file)
             guard FileManager.default.fileExists(atPath: path) else {
                 throw .shards(path: path, message: "shard listed in index.json is missing (rerun `prep features`)")
@@ -124,16 +152,27 @@ public final class ShardCycles: CycleSource, @unchecked Sendable {
                     throw TrainingError.shards(path: path, message: "label has \(label.count) rows, expected \(shard.rows)")
                 }
                 let shardIDs = file.contains("/cycle_id") ? try file.readStrings("/cycle_id") : []
+                let shardPatients = file.contains("/patient") ? try file.read("/patient", as: Int32.self).0 : []
+                var keep = [Bool](repeating: true, count: shard.rows)
+                if case .folds(let wanted) = selection {
+                    let (fold, _) = try file.read("/fold", as: Int8.self)
+                    guard fold.count == shard.rows else {
+                        throw TrainingError.shards(path: path, message: "fold has \(fold.count) rows, expected \(shard.rows)")
+                    }
+                    keep = fold.map { wanted.contains(Int($0)) }
+                }
+                guard keep.contains(true) else { continue }
                 let s = files.count
                 files.append(file)
                 datasets.append(fbank)
-                for (r, l) in label.enumerated() {
+                for (r, l) in label.enumerated() where keep[r] {
                     guard (0...3).contains(l) else {
                         throw TrainingError.shards(path: path, message: "label \(l) at row \(r) is not a 4-class label")
                     }
                     labels.append(Int(l))
                     rows.append((s, r))
                     ids.append(r < shardIDs.count ? shardIDs[r] : "\(shard.file):\(r)")
+                    patients.append(r < shardPatients.count ? Int(shardPatients[r]) : -1)
                 }
             } catch let e as TrainingError {
                 throw e
@@ -141,9 +180,10 @@ public final class ShardCycles: CycleSource, @unchecked Sendable {
                 throw .shards(path: path, message: "\(error)")
             }
         }
-        guard !rows.isEmpty else { throw .emptySplit(path: directory, split: split) }
+        guard !rows.isEmpty else { throw .emptySplit(path: directory, split: selection.description) }
         self.labels = labels
         self.cycleIDs = ids
+        self.patients = patients
         self.rows = rows
         self.files = files
         self.datasets = datasets

@@ -1,3 +1,4 @@
+import FeatureStore
 import Foundation
 
 /// The `train` command's two jobs, on feature shards written by `prep features`.
@@ -19,8 +20,23 @@ public enum TrainingSession {
             options.device = requested.device
             options.amp = requested.amp // like the device, an execution setting of this invocation
         }
-        let train = try ShardCycles(directory: shards, split: trainSplit)
-        let test = try ShardCycles(directory: shards, split: testSplit)
+        try FileManager.default.createDirectoryOrThrow(options.outputDirectory)
+        // One process per run directory: a second one (a rerun of a sweep while an orphaned run
+        // goes on, two array tasks with one index) refuses instead of interleaving checkpoints.
+        let runLock: CacheLock
+        do {
+            runLock = try CacheLock(path: (options.outputDirectory as NSString).appendingPathComponent(".lock"), purpose: "train")
+        } catch { throw .invalidOption("\(options.outputDirectory): another train process is working on this run (\(error))") }
+        defer { withExtendedLifetime(runLock) {} }
+        let train: ShardCycles, test: ShardCycles
+        if let fold = options.testFold {
+            train = try ShardCycles(directory: shards, selection: FoldSelection.trainRows(testFold: fold))
+            test = try ShardCycles(directory: shards, selection: FoldSelection.testRows(testFold: fold))
+            try FoldSelection.checkPatientDisjoint(train: train, test: test)
+        } else {
+            train = try ShardCycles(directory: shards, split: trainSplit)
+            test = try ShardCycles(directory: shards, split: testSplit)
+        }
         if let id = options.featureSetID, resume, id != train.index.id {
             throw .checkpoint(path: last, message: "was trained on feature set \(options.featureSet ?? "?") (\(id)), \(shards) holds \(train.index.featureSet) (\(train.index.id))")
         }
@@ -40,8 +56,8 @@ public enum TrainingSession {
         options.featureSetID = train.index.id
         let trainer = try Trainer(options: options, train: train, test: test)
         trainer.report = report
-        report("\(options.preset): \(trainer.model.parameterCount) parameters, \(trainer.model.fDim)x\(trainer.model.tDim) patches, device \(options.device) (\(trainer.computeType)), libtorch \(Torch.version), \(Torch.threads) threads")
-        report("feature set \(train.index.featureSet) (\(train.index.id)): \(train.count) train / \(test.count) test cycles, \(train.frames) x \(train.bins)")
+        report("\(options.preset): \(trainer.model.parameterCount) parameters, \(trainer.model.fDim)x\(trainer.model.tDim) patches, device \(options.device) (\(trainer.computeType)), libtorch \(Torch.version), \(Torch.threadSummary)")
+        report("feature set \(train.index.featureSet) (\(train.index.id)): \(train.count) train (\(train.selection)) / \(test.count) test (\(test.selection)) cycles, \(train.frames) x \(train.bins)")
         if resume {
             try trainer.resume(from: last)
         } else if let path = options.initCheckpoint {
@@ -142,4 +158,12 @@ extension TrainingSession {
 /// Writes one line to standard output unbuffered (progress shows up at once in logs and pipes).
 public func writeLine(_ line: String) {
     FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
+
+extension FileManager {
+    func createDirectoryOrThrow(_ path: String) throws(TrainingError) {
+        do { try createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
+            throw .invalidOption("cannot create \(path): \(error)")
+        }
+    }
 }

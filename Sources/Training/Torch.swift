@@ -44,6 +44,25 @@ public enum Torch {
         get { Int(ct_get_num_threads()) }
         set { ct_set_num_threads(Int32(newValue)) }
     }
+
+    /// OpenBLAS's own threads (`ct_get_blas_threads`), nil when the BLAS in use has no such knob.
+    public static var blasThreads: Int? {
+        let n = Int(ct_get_blas_threads())
+        return n > 0 ? n : nil
+    }
+
+    /// Bounds all of training's CPU threads to `budget` (`--threads`): libtorch's intra-op pool and
+    /// OpenBLAS's pool would otherwise each take every core, and together oversubscribe them.
+    public static func limitThreads(to budget: Int) {
+        let plan = ThreadBudget(budget)
+        threads = plan.intraOp
+        _ = ct_set_blas_threads(Int32(plan.blas))
+    }
+
+    /// What `train` reports: the threads it really uses.
+    public static var threadSummary: String {
+        "\(threads) intra-op thread\(threads == 1 ? "" : "s"), BLAS " + (blasThreads.map { "\($0) thread\($0 == 1 ? "" : "s")" } ?? "threads not controlled (not OpenBLAS)")
+    }
 }
 
 /// The Patch-Mix decision for one batch, made in Swift (REFERENCE.md "Patch-Mix").
@@ -252,4 +271,19 @@ public func adaptPositionalEmbedding(_ pos: UnsafeBufferPointer<Float>, dim: Int
     try torchCheck("ct_pos_embed_adapt", ct_pos_embed_adapt(pos.baseAddress, Int64(dim), Int64(grid.f), Int64(grid.t),
                                                             Int64(target.f), Int64(target.t), &out))
     return out
+}
+
+/// How a budget of CPU threads is split between libtorch's intra-op pool and OpenBLAS's pool.
+/// The matrix products (OpenBLAS) dominate an AST step; libtorch's OpenMP workers spin after
+/// each parallel region and then steal the cores OpenBLAS needs, so libtorch keeps one thread
+/// and OpenBLAS gets the budget (measured: README "Threads").
+public struct ThreadBudget: Equatable, Sendable {
+    public var intraOp: Int
+    public var blas: Int
+
+    public init(_ budget: Int) {
+        let n = max(1, budget)
+        intraOp = 1
+        blas = n
+    }
 }

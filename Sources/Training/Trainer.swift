@@ -1,3 +1,4 @@
+import FeatureStore
 import Foundation
 
 /// Everything that defines a training run; stored in every checkpoint's meta.
@@ -27,6 +28,8 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
     /// Drop each epoch's last incomplete batch, as the paper's loader (`drop_last=True`). nil in
     /// checkpoints written before this option existed: those runs kept it.
     public var dropLastBatch: Bool? = true
+    /// `--test-fold k`: train on the other patient-wise folds, test on fold k (nil: official split).
+    public var testFold: Int?
     /// Where checkpoints (best.pth, last.pth) and log.jsonl go.
     public var outputDirectory: String
     /// Feature set the run trains on (name and id from index.json), when known.
@@ -187,7 +190,7 @@ public final class Trainer {
     }
 
     static func checkShapes(_ m: ModelConfig, _ s: any CycleSource, _ split: String) throws(TrainingError) {
-        guard s.count > 0 else { throw .emptySplit(path: "(\(split) data)", split: split) }
+        guard s.count > 0 else { throw .emptySplit(path: "(\(split) data)", split: "\(split) split") }
         guard s.frames == m.inputFrames && s.bins == m.inputBins else {
             throw .inputShape("the \(split) spectrograms are \(s.frames) frames x \(s.bins) bins, the model expects \(m.inputFrames) x \(m.inputBins)")
         }
@@ -264,6 +267,9 @@ public final class Trainer {
             let mean = inv.reduce(0, +) / Double(classes)
             objective.classWeights = inv.map { Float($0 / mean) }
         }
+        // The log holds exactly the epochs behind this run's state: a killed run may have logged
+        // an epoch whose checkpoint never landed, and a fresh start must not inherit old lines.
+        try rewriteLog()
         var globalStep = history.reduce(0) { $0 + $1.steps }
         let lastEpoch = min(options.epochs, stopAfterEpoch ?? options.epochs)
         if startEpoch > lastEpoch { return history }
@@ -343,6 +349,10 @@ public final class Trainer {
             try save(path: lastCheckpoint, epoch: epoch)
             if isBest { try save(path: bestCheckpoint, epoch: epoch) }
         }
+        if history.count == options.epochs, let last = history.last, last.epoch == options.epochs {
+            try RunResult(options: options, history: history, best: best, threads: Torch.threads)
+                .write(directory: options.outputDirectory)
+        }
         if let e = best.epoch, let b = best.best {
             report(String(format: "best epoch %d: Sp %.2f  Se %.2f  Score %.2f", e, b.specificity, b.sensitivity, b.score))
         } else {
@@ -367,6 +377,19 @@ public final class Trainer {
             throw .checkpoint(path: path, message: "cannot encode meta: \(error)")
         }
         do { try model.saveCheckpoint(path: path, meta: json) } catch { throw .torch(error) }
+    }
+
+    func rewriteLog() throws(TrainingError) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        do {
+            var data = Data()
+            for record in history {
+                data.append(try encoder.encode(record))
+                data.append(0x0A)
+            }
+            try AtomicFile.write(data, to: logPath)
+        } catch { throw .invalidOption("cannot write \(logPath): \(error)") }
     }
 
     func appendLog(_ record: EpochRecord) throws(TrainingError) {

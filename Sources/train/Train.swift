@@ -3,10 +3,23 @@ import Foundation
 import Training
 
 extension TrainingMethod: ExpressibleByArgument {}
+extension ClusterScheduler: ExpressibleByArgument {}
 extension NegativePair: ExpressibleByArgument {}
 extension PositionalEmbeddingInit: ExpressibleByArgument {}
 
+/// `train report ...` is its own command; everything else is a training run or sweep.
 @main
+enum TrainMain {
+    static func main() {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if arguments.first == "report" {
+            Report.main(Array(arguments.dropFirst()))
+        } else {
+            Train.main(arguments)
+        }
+    }
+}
+
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
@@ -21,6 +34,14 @@ struct Train: ParsableCommand {
             --init and --eval read PyTorch files themselves (zip or legacy format, dict or
             OrderedDict, float16/32/64): the AudioSet AST, the paper code's checkpoints, ours.
             Presets: \(ModelPreset.all.map { "\($0.name) (\($0.summary))" }.joined(separator: "; ")).
+
+            Sweeps: --method, --seed and --test-fold take lists (ce,patchmix_cl; 1-5; 0-4). A sweep
+            runs every combination, each in <output>/<method>/fold-<k>|official/seed-<s>/ and each
+            exactly the run the single command would do; each finished run writes result.json.
+            Rerun the same command to skip finished runs and resume interrupted ones.
+            --parallel N runs N at once (cores split between them); --emit slurm|k8s writes a job
+            array / Indexed Job instead, whose tasks run `train ... --sweep-index i`.
+            `train report <dir>...` aggregates result.json files into results.md and results.json.
             """)
 
     @Option(help: "Feature-set directory with index.json and HDF5 shards (required except with --inspect-checkpoint).")
@@ -38,8 +59,8 @@ struct Train: ParsableCommand {
     @Option(help: "Attention heads: overrides the preset's; for a model whose shape comes from a checkpoint (--init, --eval of a foreign checkpoint) the default is D / 64.")
     var heads: Int?
 
-    @Option(help: "Objective: ce, patchmix or patchmix_cl.")
-    var method: TrainingMethod = .patchmix_cl
+    @Option(help: "Objective: ce, patchmix or patchmix_cl; a comma list sweeps them.")
+    var method: String = TrainingMethod.patchmix_cl.rawValue
 
     @Option(help: "Weight of the contrastive loss.") var alpha: Float = 1
     @Option(help: "Contrastive temperature.") var temperature: Float = 0.06
@@ -52,14 +73,17 @@ struct Train: ParsableCommand {
     @Option(help: "Epochs (default: the preset's).") var epochs: Int?
     @Option(help: "Moving-average beta after each step; 0 disables (default: the preset's).") var maBeta: Float?
     @Option(help: "Classes: 4 (normal/crackle/wheeze/both) or 2 (normal/abnormal).") var classes: Int = 4
-    @Option(help: "Seed for initialisation, shuffling, SpecAugment and Patch-Mix.") var seed: UInt64 = 1
+    @Option(help: "Seed for initialisation, shuffling, SpecAugment and Patch-Mix; a list (1-5, 1,2,3) sweeps them.")
+    var seed: String = "1"
+    @Option(help: ArgumentHelp("Patient-wise test fold (0-4) of patient_list_foldwise.txt, as the paper code's --test_fold: train on the other folds' patients, test on fold k's, regardless of the official split. A list (0-4) sweeps folds. Default: the official split.", valueName: "k"))
+    var testFold: String?
     @Flag(help: "Disable SpecAugment (icbhi_ast_sup).") var noSpecAugment = false
     @Flag(help: "Keep each epoch's last incomplete batch (the paper's loader drops it: drop_last=True).") var keepLastBatch = false
     @Flag(help: "Weight the cross-entropy by inverse class frequency.") var classWeightedLoss = false
     @Flag(help: "Sample training cycles with replacement, weighted by inverse class frequency.") var weightedSampler = false
 
     @Option(help: "cpu or cuda (default: cuda when libtorch sees one).") var device: String?
-    @Option(help: "Intra-op threads for libtorch (default: libtorch's).") var threads: Int?
+    @Option(help: "CPU threads for the run: bounds libtorch's intra-op pool and OpenBLAS's pool together (default: the libraries' own defaults).") var threads: Int?
     @Flag(inversion: .prefixedNo, help: "Mixed precision as the paper trains: autocast (float16 on cuda, bfloat16 on cpu) around the forward passes and losses, dynamic loss scaling with inf/NaN steps skipped (default: on for cuda, off for cpu).")
     var amp: Bool?
     @Option(help: "Run directory for checkpoints and log (default: runs/<model>-<method>-s<seed>).") var output: String?
@@ -70,6 +94,15 @@ struct Train: ParsableCommand {
 
     @Option(help: ArgumentHelp("Read a checkpoint, print its layout, format and model shape, load it into that model (798 x 128 input) and print the loader's report and peak memory; no shards needed.", valueName: "file"))
     var inspectCheckpoint: String?
+
+    @Option(help: "Sweeps: runs at once on this machine (cores split between them; CUDA: one device each).")
+    var parallel: Int?
+    @Option(help: "Sweeps: write a cluster job instead of running: slurm (sbatch job array) or k8s (Indexed Job).")
+    var emit: ClusterScheduler?
+    @Option(help: "Sweeps: run only run number i of the sweep (what each cluster task does).")
+    var sweepIndex: Int?
+    @Option(help: "--emit k8s: container image holding the train binary.") var image: String = "icbhi-train:latest"
+    @Option(help: "--emit k8s: PersistentVolumeClaim mounted at the working directory.") var volumeClaim: String = "icbhi-data"
 
     @Flag(help: "Only evaluate --checkpoint on the test split.") var eval = false
     @Option(help: "Checkpoint to evaluate with --eval.") var checkpoint: String?
@@ -91,10 +124,109 @@ struct Train: ParsableCommand {
         if let heads, heads < 1 { throw ValidationError("--heads must be at least 1") }
         if temperature <= 0 { throw ValidationError("--temperature must be positive") }
         if mixBeta <= 0 { throw ValidationError("--mix-beta must be positive") }
+        let plan: SweepPlan
+        do { plan = try sweepPlan() } catch { throw ValidationError("\(error)") }
+        if let parallel, parallel < 1 { throw ValidationError("--parallel must be at least 1") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if isSweep(plan) {
+            if eval || benchmarkSteps != nil { throw ValidationError("--eval and --benchmark-steps take one method and seed, not lists") }
+            if resume { throw ValidationError("sweeps resume by themselves: rerun the same command without --resume") }
+        } else if plan.count > 1 || parallel != nil || emit != nil {
+            throw ValidationError("--parallel and --emit are for sweeps")
+        }
+        if emit != nil && sweepIndex != nil { throw ValidationError("--emit writes a job for the whole sweep; leave out --sweep-index") }
+    }
+
+    func sweepPlan() throws -> SweepPlan {
+        try SweepPlan.parse(methods: method, testFolds: testFold, seeds: seed)
+    }
+
+    /// A sweep lays runs out under <output>/<method>/...; a single run writes into --output itself.
+    func isSweep(_ plan: SweepPlan) -> Bool {
+        plan.count > 1 || sweepIndex != nil || parallel != nil || emit != nil
+    }
+
+    /// The options of one run: the command line's, with the run's swept values.
+    func runOptions(_ run: SweepRun, preset: ModelPreset, device: String, outputDirectory: String) throws -> TrainingOptions {
+        var options = TrainingOptions(preset: preset, outputDirectory: outputDirectory)
+        options.model.numClasses = classes
+        options.method = run.method
+        options.alpha = alpha
+        options.temperature = temperature
+        options.mixBeta = mixBeta
+        options.negativePair = negativePair
+        if let lr { options.learningRate = lr }
+        if let weightDecay { options.weightDecay = weightDecay }
+        if let batchSize { options.batchSize = batchSize }
+        if let epochs { options.epochs = epochs }
+        if let maBeta { options.maBeta = maBeta }
+        options.seed = run.seed
+        options.testFold = run.testFold
+        options.specAugment = !noSpecAugment
+        options.classWeightedLoss = classWeightedLoss
+        options.weightedSampler = weightedSampler
+        options.device = device
+        options.amp = amp ?? device.hasPrefix("cuda")
+        options.initCheckpoint = `init`
+        if let heads, `init` == nil {   // with --init the session takes the shape from the file
+            guard options.model.embedDim % heads == 0 else {
+                throw ValidationError("--heads \(heads) does not divide the model width \(options.model.embedDim)")
+            }
+            options.model.heads = heads
+        }
+        options.posEmbed = posEmbed
+        options.dropLastBatch = !keepLastBatch
+        return options
+    }
+
+    /// Runs, emits or dispatches the sweep.
+    func runSweep(_ plan: SweepPlan, preset: ModelPreset, device: String, shards: String) throws {
+        let root = output ?? "runs/\(preset.name)-sweep"
+        if let index = sweepIndex {
+            let run = try plan.run(at: index)
+            let directory = (root as NSString).appendingPathComponent(run.relativeDirectory)
+            switch RunState(directory: directory) {
+            case .finished:
+                writeLine("\(directory): finished (\(RunResult.fileName) exists), nothing to do")
+            case .interrupted:
+                writeLine("\(directory): resuming from last.pth")
+                try TrainingSession.train(shards: shards, options: runOptions(run, preset: preset, device: device, outputDirectory: directory),
+                                          resume: true, presetGiven: model != nil, heads: heads)
+            case .notStarted:
+                try TrainingSession.train(shards: shards, options: runOptions(run, preset: preset, device: device, outputDirectory: directory),
+                                          resume: false, presetGiven: model != nil, heads: heads)
+            }
+            return
+        }
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let arguments = SweepArguments.forRuns(Array(CommandLine.arguments.dropFirst()))
+        let executable = Bundle.main.executablePath ?? CommandLine.arguments[0]
+        if let emit {
+            let job = ClusterJob(executable: executable, arguments: arguments,
+                                 workingDirectory: FileManager.default.currentDirectoryPath, outputDirectory: root,
+                                 runs: plan.count, threadsPerTask: threads ?? cores,
+                                 gpusPerTask: device.hasPrefix("cuda") ? 1 : 0)
+            let path = try SweepArguments.write(job, scheduler: emit, image: image, volumeClaim: volumeClaim,
+                                                parallelism: parallel ?? plan.count)
+            writeLine("\(plan.count) runs: wrote \(path)")
+            switch emit {
+            case .slurm: writeLine("submit with: sbatch \(path)")
+            case .k8s: writeLine("submit with: kubectl apply -f \(path)")
+            }
+            return
+        }
+        let parallel = parallel ?? 1
+        let cuda = device.hasPrefix("cuda")
+        var runner = SweepRunner(plan: plan, outputDirectory: root, executable: executable, arguments: arguments,
+                                 parallel: parallel, threadsPerRun: threads ?? max(1, cores / parallel),
+                                 cudaDevicesPerSlot: cuda && parallel > 1)
+        runner.report = writeLine
+        try runner.run()
+        writeLine("sweep done: `train report \(root)` tabulates it")
     }
 
     func run() throws {
-        if let threads { Torch.threads = threads }
+        if let threads { Torch.limitThreads(to: threads) }
         let device = device ?? (Torch.cudaAvailable ? "cuda" : "cpu")
         do {
             if let path = inspectCheckpoint {
@@ -110,7 +242,7 @@ struct Train: ParsableCommand {
             let preset = ModelPreset.named(modelName)!
             if let steps = benchmarkSteps {
                 var options = TrainingOptions(preset: preset, outputDirectory: "")
-                options.method = method
+                options.method = try sweepPlan().runs[0].method
                 options.maBeta = maBeta ?? preset.maBeta
                 if let batchSize { options.batchSize = batchSize }
                 options.device = device
@@ -125,34 +257,14 @@ struct Train: ParsableCommand {
                 writeLine(String(decoding: try JSONEncoder().encode(result), as: UTF8.self))
                 return
             }
-            var options = TrainingOptions(
-                preset: preset, outputDirectory: output ?? "runs/\(modelName)-\(method.rawValue)-s\(seed)")
-            options.model.numClasses = classes
-            options.method = method
-            options.alpha = alpha
-            options.temperature = temperature
-            options.mixBeta = mixBeta
-            options.negativePair = negativePair
-            if let lr { options.learningRate = lr }
-            if let weightDecay { options.weightDecay = weightDecay }
-            if let batchSize { options.batchSize = batchSize }
-            if let epochs { options.epochs = epochs }
-            if let maBeta { options.maBeta = maBeta }
-            options.seed = seed
-            options.specAugment = !noSpecAugment
-            options.classWeightedLoss = classWeightedLoss
-            options.weightedSampler = weightedSampler
-            options.device = device
-            options.amp = amp ?? device.hasPrefix("cuda")
-            options.initCheckpoint = `init`
-            if let heads, `init` == nil {   // with --init the session takes the shape from the file
-                guard options.model.embedDim % heads == 0 else {
-                    throw ValidationError("--heads \(heads) does not divide the model width \(options.model.embedDim)")
-                }
-                options.model.heads = heads
+            let plan = try sweepPlan()
+            if isSweep(plan) {
+                try runSweep(plan, preset: preset, device: device, shards: shards)
+                return
             }
-            options.posEmbed = posEmbed
-            options.dropLastBatch = !keepLastBatch
+            let run = plan.runs[0]
+            let defaultOutput = "runs/\(modelName)-\(run.method.rawValue)-s\(run.seed)" + (run.testFold.map { "-fold\($0)" } ?? "")
+            let options = try runOptions(run, preset: preset, device: device, outputDirectory: output ?? defaultOutput)
             try TrainingSession.train(shards: shards, options: options, resume: resume, presetGiven: model != nil, heads: heads)
         } catch {
             FileHandle.standardError.write(Data("train: error: \(error)\n".utf8))

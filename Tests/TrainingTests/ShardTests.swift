@@ -6,8 +6,10 @@ import XCTest
 
 /// Writes a feature set in the `prep features` shard layout (icbhi-feature-shards/1).
 enum SyntheticShards {
+    /// `patient` and `fold` give row r of a split its patient and patient-wise fold.
     static func write(to directory: String, train: InMemoryCycles, test: InMemoryCycles, featureSet: String = "synthetic",
-                      id: String = "0123abcd") throws {
+                      id: String = "0123abcd", patient: (_ split: String, _ row: Int) -> Int32 = { _, _ in 101 },
+                      fold: (_ split: String, _ row: Int) -> Int8 = { _, _ in 0 }) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var shards: [FeatureSetIndex.Shard] = []
         for (split, data) in [("train", train), ("test", test)] {
@@ -22,8 +24,8 @@ enum SyntheticShards {
                 try file.write(data.labels.map { Int8($0 == 0 ? 0 : 1) }, shape: [n], to: "/label2")
                 try file.write(data.labels.map { Int8($0 & 1) }, shape: [n], to: "/crackle")
                 try file.write(data.labels.map { Int8($0 >> 1) }, shape: [n], to: "/wheeze")
-                try file.write([Int32](repeating: 101, count: n), shape: [n], to: "/patient")
-                try file.write([Int8](repeating: 0, count: n), shape: [n], to: "/fold")
+                try file.write((0..<n).map { patient(split, $0) }, shape: [n], to: "/patient")
+                try file.write((0..<n).map { fold(split, $0) }, shape: [n], to: "/fold")
                 try file.write((0..<n).map { Double($0) }, shape: [n], to: "/start")
                 try file.write((0..<n).map { Double($0) + 1 }, shape: [n], to: "/end")
                 try file.write(strings: (0..<n).map { "\(split)_\($0)" }, to: "/cycle_id")

@@ -203,6 +203,16 @@ int32_t ct_accelerator_peak_memory(int64_t *peak_allocated, int64_t *peak_reserv
 
 /* ==== end of mixed precision and GPUs ======================================================== */
 
+/* ---- thread budgets (threads.cpp) ---------------------------------------------------- */
+
+/**
+ * Sets the BLAS library's own thread count (OpenBLAS's openblas_set_num_threads, found at run
+ * time). Returns 1 when applied, 0 when the BLAS in use has no such knob.
+ */
+int32_t ct_set_blas_threads(int32_t threads);
+/** OpenBLAS's thread count, or -1 when the BLAS in use is not OpenBLAS. */
+int32_t ct_get_blas_threads(void);
+
 #ifdef __cplusplus
 }
 #endif
