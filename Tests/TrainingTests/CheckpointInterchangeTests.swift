@@ -53,6 +53,24 @@ final class CheckpointInterchangeTests: XCTestCase {
         XCTAssertNotEqual(aligned[0].trainLoss, logs[0][0].trainLoss)
     }
 
+    /// --init from one of our own checkpoints takes its stated shape (strides 16, 4 heads), head and projector.
+    func testInitFromOurCheckpointKeepsItsShape() throws {
+        let root = try Paths.temporaryDirectory("init-ours")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let shards = root + "/shards"
+        try SyntheticShards.write(to: shards, train: SyntheticCorpus.make(count: 16, seed: 1), test: SyntheticCorpus.make(count: 6, seed: 2))
+        let common = ["--shards", shards, "--epochs", "1", "--batch-size", "4", "--threads", "1", "--device", "cpu"]
+        let first = try Products.run("train", common + ["--model", "ast-tiny", "--output", root + "/a"])
+        XCTAssertEqual(first.status, 0, first.stderr)
+        for extra in [[], ["--model", "ast-tiny"]] {
+            let second = try Products.run("train", common + ["--init", root + "/a/last.pth", "--output", root + "/b"] + extra)
+            XCTAssertEqual(second.status, 0, second.stderr)
+            XCTAssertTrue(second.stdout.contains("D 64, 2 blocks, 4 heads, strides 16/16"), second.stdout)
+            XCTAssertTrue(second.stdout.contains("head loaded, projector loaded"), second.stdout)
+            try? FileManager.default.removeItem(atPath: root + "/b")
+        }
+    }
+
     func testPresetThatDisagreesWithTheCheckpointIsAnError() throws {
         let root = try Paths.temporaryDirectory("preset-mismatch")
         defer { try? FileManager.default.removeItem(atPath: root) }
