@@ -211,6 +211,38 @@ final class CheckpointInterchangeTests: XCTestCase {
         print("our checkpoint in the paper's loading code: logits max |diff| \(diff)")
     }
 
+    /// Checkpoints of the older layout (format /1: everything under `model`) still resume.
+    func testOlderCheckpointLayoutStillLoads() throws {
+        let out = try Paths.temporaryDirectory("old-layout")
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let data = SyntheticCorpus.make(count: 32, seed: 4)
+        var options = SyntheticCorpus.options(output: out, epochs: 1)
+        options.maBeta = 0.5
+        let trainer = try Trainer(options: options, train: data, test: data)
+        trainer.report = { _ in }
+        try trainer.run()
+        try ReferencePython.run("""
+            import json, sys, torch
+            ck = torch.load(sys.argv[1] + '/last.pth')
+            meta = json.loads(ck['meta']); meta['format'] = 'icbhi-ast-checkpoint/1'
+            model = dict(ck['model'])
+            model.update({'mlp_head.' + k: v for k, v in ck['classifier'].items()})
+            model.update({'projector.' + k: v for k, v in ck['projector'].items()})
+            torch.save({'model': model, 'optimizer': ck['optimizer'], 'meta': json.dumps(meta)}, sys.argv[1] + '/old.pth')
+            """, [out])
+        let old = try LoadedCheckpoint(path: out + "/old.pth")
+        XCTAssertEqual(old.layout, .project)
+        XCTAssertEqual(try CheckpointMeta.read(old).format, "icbhi-ast-checkpoint/1")
+        let model = try ASTModel(config: options.model)
+        try model.configureOptimizer(learningRate: 1e-3, weightDecay: 0)
+        let report = try old.load(into: model, policy: .restore)
+        XCTAssertTrue(report.headLoaded && report.projectorLoaded, "\(report)")
+        try old.loadOptimizer(into: model)
+        let probe = Array(data.features.prefix(2 * SyntheticCorpus.frames * SyntheticCorpus.bins))
+        XCTAssertEqual(try model.logits(x: probe, batch: 2), try trainer.model.logits(x: probe, batch: 2))
+        XCTAssertEqual(try model.state("projector.1.running_var"), try trainer.model.state("projector.1.running_var"))
+    }
+
     /// drop_last as the paper's loader by default; --keep-last-batch keeps the incomplete batch.
     func testLastIncompleteBatchIsDroppedUnlessKept() throws {
         let data = SyntheticCorpus.make(count: 40, seed: 7)
