@@ -39,7 +39,7 @@ void write_file_atomically(const std::string &path, const std::vector<char> &dat
 
 compat::OptimizerStateKey adam_key(const torch::Tensor &p) { return compat::optimizer_state_key(p); }
 
-const torch::Tensor &state_entry(const ct_model *model, int64_t i) {
+template <typename Model> auto &state_entry(Model *model, int64_t i) {
     TORCH_CHECK(i >= 0 && i < int64_t(model->state.size()), "state entry ", i, " out of range");
     return model->state[size_t(i)].second;
 }
@@ -73,13 +73,12 @@ ct_status ct_model_state_info(const ct_model *model, int64_t i, const char **nam
 
 ct_status ct_model_state_set(ct_model *model, int64_t i, const void *data, int32_t dtype, int64_t count) {
     return guarded("ct_model_state_set", [&] {
-        const auto &dst = state_entry(model, i);
+        auto &dst = state_entry(model, i);
         TORCH_CHECK(data || count == 0, "null data");
         TORCH_CHECK(count == dst.numel(), model->state[size_t(i)].first, ": ", count, " values for ", dst.numel(),
                     " elements");
         torch::NoGradGuard g;
-        auto src = torch::from_blob(const_cast<void *>(data), dst.sizes(), scalar_type(dtype));
-        const_cast<torch::Tensor &>(dst).copy_(src);
+        dst.copy_(torch::from_blob(const_cast<void *>(data), dst.sizes(), scalar_type(dtype)));
         return CT_OK;
     });
 }

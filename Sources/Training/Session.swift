@@ -43,17 +43,29 @@ public enum TrainingSession {
         options.model.inputFrames = train.frames
         options.model.inputBins = train.bins
         if !resume, let path = options.initCheckpoint {
-            let architecture = try LoadedCheckpoint(path: path).architecture()
-            let config = try architecture.modelConfig(frames: train.frames, bins: train.bins,
+            let file = try LoadedCheckpoint(path: path)
+            let architecture = try file.architecture()
+            var config: ModelConfig
+            if file.meta != nil {
+                // This trainer's checkpoints state their whole shape (strides, heads): nothing to infer.
+                config = try CheckpointMeta.read(file).options.model
+                config.inputFrames = train.frames
+                config.inputBins = train.bins
+                config.numClasses = options.model.numClasses
+                config.heads = heads ?? config.heads
+            } else {
+                config = try architecture.modelConfig(frames: train.frames, bins: train.bins,
                                                       heads: heads ?? (presetGiven ? options.model.heads : nil),
                                                       numClasses: options.model.numClasses)
+            }
+            guard config.embedDim % config.heads == 0 else {
+                throw .invalidOption("--heads \(config.heads) does not divide the checkpoint's embedding dim \(config.embedDim)")
+            }
             if presetGiven, let preset = ModelPreset.named(options.preset) {
                 try architecture.check(preset: preset, against: config)
             }
             options.model = config
         }
-        options.featureSet = train.index.featureSet
-        options.featureSetID = train.index.id
         let trainer = try Trainer(options: options, train: train, test: test)
         trainer.report = report
         report("\(options.preset): \(trainer.model.parameterCount) parameters, \(trainer.model.fDim)x\(trainer.model.tDim) patches, device \(options.device) (\(trainer.computeType)), libtorch \(Torch.version), \(Torch.threadSummary)")

@@ -53,6 +53,24 @@ final class CheckpointInterchangeTests: XCTestCase {
         XCTAssertNotEqual(aligned[0].trainLoss, logs[0][0].trainLoss)
     }
 
+    /// --init from one of our own checkpoints takes its stated shape (strides 16, 4 heads), head and projector.
+    func testInitFromOurCheckpointKeepsItsShape() throws {
+        let root = try Paths.temporaryDirectory("init-ours")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let shards = root + "/shards"
+        try SyntheticShards.write(to: shards, train: SyntheticCorpus.make(count: 16, seed: 1), test: SyntheticCorpus.make(count: 6, seed: 2))
+        let common = ["--shards", shards, "--epochs", "1", "--batch-size", "4", "--threads", "1", "--device", "cpu"]
+        let first = try Products.run("train", common + ["--model", "ast-tiny", "--output", root + "/a"])
+        XCTAssertEqual(first.status, 0, first.stderr)
+        for extra in [[], ["--model", "ast-tiny"]] {
+            let second = try Products.run("train", common + ["--init", root + "/a/last.pth", "--output", root + "/b"] + extra)
+            XCTAssertEqual(second.status, 0, second.stderr)
+            XCTAssertTrue(second.stdout.contains("D 64, 2 blocks, 4 heads, strides 16/16"), second.stdout)
+            XCTAssertTrue(second.stdout.contains("head loaded, projector loaded"), second.stdout)
+            try? FileManager.default.removeItem(atPath: root + "/b")
+        }
+    }
+
     func testPresetThatDisagreesWithTheCheckpointIsAnError() throws {
         let root = try Paths.temporaryDirectory("preset-mismatch")
         defer { try? FileManager.default.removeItem(atPath: root) }
@@ -191,6 +209,38 @@ final class CheckpointInterchangeTests: XCTestCase {
         let diff = maxAbsDifference(logits, try model.logits(x: input, batch: 2))
         XCTAssertLessThanOrEqual(diff, 1e-5)
         print("our checkpoint in the paper's loading code: logits max |diff| \(diff)")
+    }
+
+    /// Checkpoints of the older layout (format /1: everything under `model`) still resume.
+    func testOlderCheckpointLayoutStillLoads() throws {
+        let out = try Paths.temporaryDirectory("old-layout")
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let data = SyntheticCorpus.make(count: 32, seed: 4)
+        var options = SyntheticCorpus.options(output: out, epochs: 1)
+        options.maBeta = 0.5
+        let trainer = try Trainer(options: options, train: data, test: data)
+        trainer.report = { _ in }
+        try trainer.run()
+        try ReferencePython.run("""
+            import json, sys, torch
+            ck = torch.load(sys.argv[1] + '/last.pth')
+            meta = json.loads(ck['meta']); meta['format'] = 'icbhi-ast-checkpoint/1'
+            model = dict(ck['model'])
+            model.update({'mlp_head.' + k: v for k, v in ck['classifier'].items()})
+            model.update({'projector.' + k: v for k, v in ck['projector'].items()})
+            torch.save({'model': model, 'optimizer': ck['optimizer'], 'meta': json.dumps(meta)}, sys.argv[1] + '/old.pth')
+            """, [out])
+        let old = try LoadedCheckpoint(path: out + "/old.pth")
+        XCTAssertEqual(old.layout, .project)
+        XCTAssertEqual(try CheckpointMeta.read(old).format, "icbhi-ast-checkpoint/1")
+        let model = try ASTModel(config: options.model)
+        try model.configureOptimizer(learningRate: 1e-3, weightDecay: 0)
+        let report = try old.load(into: model, policy: .restore)
+        XCTAssertTrue(report.headLoaded && report.projectorLoaded, "\(report)")
+        try old.loadOptimizer(into: model)
+        let probe = Array(data.features.prefix(2 * SyntheticCorpus.frames * SyntheticCorpus.bins))
+        XCTAssertEqual(try model.logits(x: probe, batch: 2), try trainer.model.logits(x: probe, batch: 2))
+        XCTAssertEqual(try model.state("projector.1.running_var"), try trainer.model.state("projector.1.running_var"))
     }
 
     /// drop_last as the paper's loader by default; --keep-last-batch keeps the incomplete batch.
