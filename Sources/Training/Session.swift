@@ -42,6 +42,8 @@ public enum TrainingSession {
         }
         options.model.inputFrames = train.frames
         options.model.inputBins = train.bins
+        options.featureSet = train.index.featureSet
+        options.featureSetID = train.index.id
         if !resume, let path = options.initCheckpoint {
             let file = try LoadedCheckpoint(path: path)
             let architecture = try file.architecture()
