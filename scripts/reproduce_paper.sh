@@ -8,7 +8,8 @@
 #   scripts/reproduce_paper.sh ICBHI_DIR AUDIOSET_PTH --parallel 4     # 4 runs at once here
 #
 # Environment (defaults are the paper's): BIN (.build/release), WORK (cache/paper), MODEL
-# (ast-base), METHODS (ce,patchmix,patchmix_cl), SEEDS (1-5), EPOCHS (50). Rerunning the same
+# (ast-base; empty: the model's shape and heads come from the checkpoint alone), METHODS
+# (ce,patchmix,patchmix_cl), SEEDS (1-5), EPOCHS (50). Rerunning the same
 # command skips finished runs and resumes interrupted ones; with --emit, submit the written job,
 # then run `train report $WORK/runs` when it is done.
 set -euo pipefail
@@ -21,7 +22,7 @@ ICBHI=$1 AUDIOSET=$2
 shift 2
 BIN=${BIN:-.build/release}
 WORK=${WORK:-cache/paper}
-MODEL=${MODEL:-ast-base}
+MODEL=${MODEL-ast-base}
 METHODS=${METHODS:-ce,patchmix,patchmix_cl}
 SEEDS=${SEEDS:-1-5}
 EPOCHS=${EPOCHS:-50}
@@ -36,8 +37,8 @@ echo "== ingest: decode, torchaudio-exact resampling to 16 kHz, fade, slice (the
 echo "== features: 8 s repeat padding, 128-bin Kaldi fbank, AudioSet normalisation"
 "$BIN/prep" features --cache "$WORK/cache" --manifests "$WORK/manifests" --name paper
 "$BIN/prep" verify paper --cache "$WORK/cache"
-echo "== train: $METHODS x seeds $SEEDS, $MODEL from $AUDIOSET, $EPOCHS epochs"
-"$BIN/train" --shards "$WORK/cache/paper" --model "$MODEL" --init "$AUDIOSET" --method "$METHODS" \
+echo "== train: $METHODS x seeds $SEEDS, ${MODEL:-the checkpoint's model} from $AUDIOSET, $EPOCHS epochs"
+"$BIN/train" --shards "$WORK/cache/paper" ${MODEL:+--model "$MODEL"} --init "$AUDIOSET" --method "$METHODS" \
   --seed "$SEEDS" --epochs "$EPOCHS" --output "$WORK/runs" "$@"
 case " $* " in
   *" --emit "*|*" --emit="*) echo "== submit the job above; when it is done: $BIN/train report $WORK/runs" ;;

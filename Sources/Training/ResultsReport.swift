@@ -31,12 +31,13 @@ public struct PaperFigures: Codable, Sendable, Equatable {
     public var sensitivity: Double
     public var score: Double
 
-    /// The paper's row for a run configured as the paper's (ast-base, AudioSet init, official
-    /// split, 4 classes), or nil.
+    /// The paper's row for a run configured as the paper's (ast-base's recipe and size, AudioSet
+    /// init, official split, 4 classes), or nil.
     public static func matching(_ result: RunResult) -> PaperFigures? {
         let o = result.options
-        guard o.preset == ModelPreset.astBase.name, result.testFold == nil, o.initCheckpoint != nil,
-              o.model.numClasses == 4 else { return nil }
+        let paper = ModelPreset.astBase.model
+        guard o.preset == ModelPreset.astBase.name, o.model.embedDim == paper.embedDim, o.model.depth == paper.depth,
+              result.testFold == nil, o.initCheckpoint != nil, o.model.numClasses == 4 else { return nil }
         switch result.method {
         case .ce: return PaperFigures(name: "AST fine-tuning", specificity: 77.14, sensitivity: 41.97, score: 59.55)
         case .patchmix_cl: return PaperFigures(name: "Patch-Mix CL", specificity: 81.66, sensitivity: 43.07, score: 62.37)

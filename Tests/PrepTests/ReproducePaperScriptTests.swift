@@ -4,7 +4,8 @@ import XCTest
 
 /// `scripts/reproduce_paper.sh` end to end at small scale: a synthetic ICBHI-shaped corpus
 /// stands in for the licensed audio and the tiny AudioSet-layout checkpoint for the AudioSet
-/// one; 3 methods x 2 seeds x 1 epoch with ast-tiny instead of 5 seeds x 50 epochs of ast-base.
+/// one (D 64, 2 blocks: the model's shape comes from it); 3 methods x 2 seeds x 1 epoch instead
+/// of 5 seeds x 50 epochs of ast-base.
 final class ReproducePaperScriptTests: PrepTestCase {
     func testScriptRunsTheProtocolAndTabulatesIt() throws {
         let corpus = workspace + "/corpus"
@@ -13,9 +14,9 @@ final class ReproducePaperScriptTests: PrepTestCase {
         XCTAssertEqual(synth.status, 0, "\(synth)")
         let checkpoint = Fixtures.shared.appendingPathComponent("golden/ast_tiny_audioset_layout.pth").path
         let script = Fixtures.repositoryRoot.appendingPathComponent("scripts/reproduce_paper.sh").path
-        let environment = ["BIN": Fixtures.productsDirectory.path, "WORK": workspace + "/paper", "MODEL": "ast-tiny",
+        let environment = ["BIN": Fixtures.productsDirectory.path, "WORK": workspace + "/paper", "MODEL": "",
                            "SEEDS": "1-2", "EPOCHS": "1"]
-        let run = try Fixtures.run(executableAt: "/bin/bash", [script, corpus, checkpoint, "--batch-size", "8"],
+        let run = try Fixtures.run(executableAt: "/bin/bash", [script, corpus, checkpoint, "--heads", "4", "--parallel", "2"],
                                    environment: environment)
         XCTAssertEqual(run.status, 0, "\(run)")
         let results = try String(contentsOfFile: workspace + "/paper/runs/results.md", encoding: .utf8)
