@@ -37,7 +37,7 @@ echo "== ingest: decode, torchaudio-exact resampling to 16 kHz, fade, slice (the
 echo "== features: 8 s repeat padding, 128-bin Kaldi fbank, AudioSet normalisation"
 "$BIN/prep" features --cache "$WORK/cache" --manifests "$WORK/manifests" --name paper
 "$BIN/prep" verify paper --cache "$WORK/cache"
-echo "== train: $METHODS x seeds $SEEDS, ${MODEL:-the checkpoint's model} from $AUDIOSET, $EPOCHS epochs"
+echo "== train: $METHODS x seeds $SEEDS, ${MODEL:-the model of the checkpoint} from $AUDIOSET, $EPOCHS epochs"
 "$BIN/train" --shards "$WORK/cache/paper" ${MODEL:+--model "$MODEL"} --init "$AUDIOSET" --method "$METHODS" \
   --seed "$SEEDS" --epochs "$EPOCHS" --output "$WORK/runs" "$@"
 case " $* " in
