@@ -333,14 +333,13 @@ ct_status ct_model_train_step(ct_model *model, const float *x, const int64_t *y,
         if (scaled) {
             // GradScaler: scale(loss).backward(); step() unscales and skips on inf/NaN.
             (loss * double(o->loss_scale)).backward();
-            if (unscale_gradients_and_check(net->parameters(), o->loss_scale)) {
-                result->found_inf = 1;
-                return CT_OK;
-            }
+            result->found_inf = unscale_gradients_and_check(net->parameters(), o->loss_scale) ? 1 : 0;
         } else {
             loss.backward();
         }
-        model->optimizer->step();
+        if (!result->found_inf) model->optimizer->step();
+        // The paper's loop calls ma_update after every step, one the scaler skipped too: the
+        // parameters are unchanged then, but the forward passes moved BatchNorm's running statistics.
         if (o->ma_beta > 0) {
             torch::NoGradGuard g;
             const double beta = o->ma_beta;
