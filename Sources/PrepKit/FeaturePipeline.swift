@@ -103,24 +103,26 @@ public struct FeaturePipeline {
                 reused += 1
                 rowsDone += planned.cycles.count
             } else {
+                let dtype = options.dtype
                 let staged = try FeatureShard.stage(
                     path: path, rows: .init(cycles: planned.cycles), frames: frames, bins: bins,
-                    deflateLevel: options.deflateLevel,
+                    dtype: dtype, deflateLevel: options.deflateLevel,
                     attributes: attributes + [("split", .string(planned.split.rawValue)),
                                               ("rows", .integer(Int64(planned.cycles.count)))]
-                ) { dataset in
+                ) { writer in
                     try produceInOrder(count: planned.groups.count, jobs: options.jobs, window: 4 * options.jobs + 4,
                                        produce: { group in
-                        try computer.features(of: Array(planned.cycles[planned.groups[group]]))
+                        // Workers also convert to the stored dtype: the writing thread only writes.
+                        EncodedRows(try computer.features(of: Array(planned.cycles[planned.groups[group]])), as: dtype)
                     }, consume: { group, values in
                         let rows = planned.groups[group]
-                        try values.withUnsafeBufferPointer { try dataset.write(rows: $0, at: rows.lowerBound, count: rows.count) }
+                        try writer.write(values, at: rows.lowerBound, count: rows.count)
                         rowsDone += rows.count
                         console.progress("features", done: rowsDone, total: totalRows, detail: planned.file)
                     })
                 }
-                // fsync, hash and rename happen in the background while the next shard is computed.
-                publisher.publish(staged, as: path, computingDigest: true)
+                // Hash, fsync and rename happen in the background while the next shard is computed.
+                publisher.publish(staged, as: path, computingDigest: true, releasingPageCache: true)
                 if let failure = publisher.firstFailure { throw failure }
             }
         }
@@ -255,7 +257,10 @@ struct CycleFeatureComputer: Sendable {
         let stored = try audio.readCycles(stem: first.recording.name)
         let position = Dictionary(uniqueKeysWithValues: stored.cycleIndices.enumerated().map { ($1, $0) })
         let rowLength = frames * fbank.featureDimension
-        var output = [Float](repeating: 0, count: cycles.count * rowLength)
+        // Every value is written below (fbank fills whole rows): no zeroing pass.
+        var output = [Float](unsafeUninitializedCapacity: cycles.count * rowLength) { _, initialized in
+            initialized = cycles.count * rowLength
+        }
         var fixed = [Float](repeating: 0, count: lengthFixing.length)
         let workspace = KaldiFbank.Workspace(for: fbank)
         for (row, cycle) in cycles.enumerated() {
