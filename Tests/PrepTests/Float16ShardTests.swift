@@ -110,19 +110,25 @@ final class Float16ShardTests: PrepTestCase {
         print("float16: \(halfBytes) vs \(singleBytes) bytes (\(String(format: "%.1f", 100 * Double(halfBytes) / Double(singleBytes)))%), max abs error \(worst) (<= half an ulp: ratio \(worstRatio)); verify, show, h5dump, h5py, icbhi_shards.py and 1 training epoch ok")
     }
 
-    /// Compressed float16 shards hold the same values as uncompressed ones.
-    func testCompressedFloat16HoldsTheSameValues() throws {
+    /// float16 shards hold the same values for any --jobs and compressed or not.
+    func testFloat16ValuesDoNotDependOnJobsOrCompression() throws {
         let dataset = try copiedDataset(from: Fixtures.sampleDirectory, files: stems.prefix(2).flatMap { [$0 + ".wav", $0 + ".txt"] })
         try prep(["ingest", dataset, "--resampler", "reference"])
-        try prep(["features", "--dtype", "float16", "--name", "plain"])
-        try prep(["features", "--dtype", "float16", "--compress", "--name", "packed"])
-        let plain = try FeatureSetIndex.read(directory: cache + "/plain"), packed = try FeatureSetIndex.read(directory: cache + "/packed")
-        for (a, b) in zip(plain.shards, packed.shards) {
-            let x = try HDF5File(path: cache + "/plain/" + a.file, mode: .readOnly).read("/fbank", as: Float16.self).0
-            let y = try HDF5File(path: cache + "/packed/" + b.file, mode: .readOnly).read("/fbank", as: Float16.self).0
-            XCTAssertEqual(x.map(\.bitPattern), y.map(\.bitPattern))
+        try prep(["features", "--dtype", "float16", "--shard-size", "5", "--jobs", "1", "--name", "plain"])
+        try prep(["features", "--dtype", "float16", "--shard-size", "5", "--jobs", "2", "--name", "jobs2"])
+        try prep(["features", "--dtype", "float16", "--shard-size", "5", "--compress", "--name", "packed"])
+        let plain = try FeatureSetIndex.read(directory: cache + "/plain")
+        XCTAssertGreaterThan(plain.shards.count, 1)
+        for other in ["jobs2", "packed"] {
+            let index = try FeatureSetIndex.read(directory: cache + "/" + other)
+            XCTAssertEqual(index.shards.map(\.file), plain.shards.map(\.file))
+            for (a, b) in zip(plain.shards, index.shards) {
+                let x = try HDF5File(path: cache + "/plain/" + a.file, mode: .readOnly).read("/fbank", as: Float16.self).0
+                let y = try HDF5File(path: cache + "/\(other)/" + b.file, mode: .readOnly).read("/fbank", as: Float16.self).0
+                XCTAssertEqual(x.map(\.bitPattern), y.map(\.bitPattern), "\(other)/\(b.file)")
+            }
         }
         let verify = try prep(["verify"])   // exit status 0 asserted by prep()
-        XCTAssertEqual(verify.stdout.components(separatedBy: "ok: ").count - 1, 3, verify.stdout)
+        XCTAssertEqual(verify.stdout.components(separatedBy: "ok: ").count - 1, 4, verify.stdout)
     }
 }
