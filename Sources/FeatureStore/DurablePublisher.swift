@@ -35,7 +35,7 @@ public final class DurablePublisher: @unchecked Sendable {
                 var digest: String?
                 if computingDigest {
                     var hasher = SHA256()
-                    try FileDigest.hashContents(of: descriptor, path: temporary, from: 0, into: &hasher)
+                    try FileDigest.hashContents(of: descriptor, path: temporary, into: &hasher)
                     digest = hasher.finalize().hexString
                 }
                 guard fsync(descriptor) == 0 else {

@@ -19,15 +19,15 @@ public enum FileDigest {
         }
         defer { close(descriptor) }
         var hasher = SHA256()
-        try hashContents(of: descriptor, path: path, from: 0, into: &hasher)
+        try hashContents(of: descriptor, path: path, into: &hasher)
         return hasher.finalize().hexString
     }
 
-    /// Feeds the bytes of `descriptor` from `offset` to its end to `hasher`.
-    static func hashContents(of descriptor: Int32, path: String, from offset: Int, into hasher: inout SHA256) throws {
+    /// Feeds every byte of the file open as `descriptor` to `hasher`.
+    static func hashContents(of descriptor: Int32, path: String, into hasher: inout SHA256) throws {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: blockSize, alignment: 4096)
         defer { buffer.deallocate() }
-        var position = offset
+        var position = 0
         while true {
             let count = pread(descriptor, buffer.baseAddress, blockSize, off_t(position))
             if count < 0 {

@@ -1,10 +1,11 @@
 /// float32 <-> IEEE 754 binary16 for whole buffers, vectorised (SSE2-width integer SIMD).
 ///
 /// Swift's `Float16(x)` is exact but, without F16C in the target, each conversion is a call into
-/// compiler-rt (several ns): too slow for the 680 M values of a full feature set. These kernels
+/// compiler-rt: 8 ns a value on the development machine against 1 ns for these kernels (5.6 s vs
+/// 0.7 s of CPU for the 705 M values of a full feature set). These kernels
 /// give the same bits: round to nearest, ties to even, overflow to infinity, subnormals kept
-/// (tests compare them with `Float16(x)` on every half and on millions of floats). NaN stays NaN
-/// (quiet; its payload is not kept).
+/// (tests compare them with Swift's conversions on every half, on 200,000 random float bit
+/// patterns and on ties and near-ties). NaN stays NaN (quiet; its payload is not kept).
 public enum HalfPrecision {
     typealias U = SIMD4<UInt32>
 
