@@ -22,7 +22,8 @@ public final class DurablePublisher: @unchecked Sendable {
     /// the page cache). With `releasingPageCache`, its pages are dropped once durable: a large
     /// output then occupies a shard's worth of memory, not all of it, and the next shard reuses
     /// the same pages (fresh pages are expensive in a VM that hands freed memory back to its host).
-    public func publish(_ temporary: String, as path: String, computingDigest: Bool = false,
+    /// A `knownDigest` (taken while the file was written) is recorded as is.
+    public func publish(_ temporary: String, as path: String, computingDigest: Bool = false, knownDigest: String? = nil,
                         releasingPageCache: Bool = false) {
         queue.async { [self] in
             guard lock.withLock({ failure == nil }) else { unlink(temporary); return }
@@ -32,8 +33,8 @@ public final class DurablePublisher: @unchecked Sendable {
                     throw StoreError.io(path: temporary, reason: "cannot open to sync: \(String(cString: strerror(errno)))")
                 }
                 defer { close(descriptor) }
-                var digest: String?
-                if computingDigest {
+                var digest = knownDigest
+                if computingDigest && digest == nil {
                     var hasher = SHA256()
                     try FileDigest.hashContents(of: descriptor, path: temporary, into: &hasher)
                     digest = hasher.finalize().hexString

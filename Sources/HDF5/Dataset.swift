@@ -30,6 +30,13 @@ public final class Dataset: CustomStringConvertible {
         return H5Tget_size(type.id) * 8
     }
 
+    /// Byte offset of the values in the file: contiguous storage once allocated (`H5Dget_offset`).
+    public var fileOffset: Int? {
+        silenceLibraryErrorPrinting()
+        let offset = H5Dget_offset(handle.id)
+        return offset == haddr_t.max ? nil : Int(offset)
+    }
+
     /// Number of values in one row (product of all but the first dimension).
     public var rowLength: Int { shape.dropFirst().reduce(1, *) }
 
