@@ -29,12 +29,12 @@ final class ShardDataWriter: @unchecked Sendable {
     private var prefix: [UInt8] = []
 
     private let hashing = DispatchQueue(label: "respcache.shard-hash")
-    private let hashSlots = DispatchSemaphore(value: 16)
+    private let hashSlots = DispatchSemaphore(value: 8)
     private var hasher = SHA256()   // touched only on `hashing`
     /// Writes run on their own thread too, so that a direct write waiting for the disk does not
-    /// hold up the thread that hands out work; at most 16 buffers wait for it.
+    /// hold up the thread that hands out work; at most 8 buffers wait for it (and 8 for the hash).
     private let disk = DispatchQueue(label: "respcache.shard-write")
-    private let diskSlots = DispatchSemaphore(value: 16)
+    private let diskSlots = DispatchSemaphore(value: 8)
     private let lock = NSLock()
     private var failure: Error?     // guarded by `lock`
 
