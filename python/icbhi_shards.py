@@ -1,8 +1,9 @@
 """Read the ICBHI 2017 feature sets written by ``prep features`` from Python.
 
 A feature set is a directory with ``index.json`` and HDF5 shards (``train-00000.h5``, ...).
-Each shard holds ``fbank`` (float32 ``[rows, frames, bins]``: one normalised Kaldi log mel
-filterbank per breathing cycle, mel bins low to high) and one 1-D dataset per cycle
+Each shard holds ``fbank`` (``[rows, frames, bins]``: one normalised Kaldi log mel filterbank per
+breathing cycle, mel bins low to high; float32, or IEEE float16 for ``prep features --dtype
+float16``; items are float32 either way) and one 1-D dataset per cycle
 attribute: ``cycle_id``, ``recording``, ``patient``, ``label`` (0 normal, 1 crackle,
 2 wheeze, 3 both), ``label2`` (0 normal, 1 abnormal), ``crackle``, ``wheeze``, ``split``,
 ``fold`` (-1: none), ``device``, ``location``, ``start``, ``end`` (seconds in the recording).
@@ -96,7 +97,8 @@ class FeatureSet:
     ``path`` is the directory or its ``index.json``. The index's format is checked and every
     listed shard must exist. Attributes: ``name``, ``id``, ``frames``, ``bins``,
     ``normalisation`` (``kind``, ``mean``, ``std``, ``scale``: stored = (fbank - mean) / (scale * std)),
-    ``options`` (the options that define the set, as strings), ``rows_by_split``, ``shards``.
+    ``options`` (the options that define the set, as strings), ``dtype`` (how ``fbank`` is
+    stored: ``"float32"`` or ``"float16"``), ``rows_by_split``, ``shards``.
     """
 
     def __init__(self, path: Union[str, os.PathLike]):
@@ -120,6 +122,9 @@ class FeatureSet:
         self.bins: int = int(index["bins"])
         self.normalisation: Dict[str, Any] = dict(index["normalisation"])
         self.options: Dict[str, str] = dict(index.get("options", {}))
+        self.dtype: str = self.options.get("dtype", "float32")
+        if self.dtype not in ("float32", "float16"):
+            raise FormatError(f"{index_path}: fbank dtype {self.dtype!r}, expected float32 or float16")
         self.rows_by_split: Dict[str, int] = {k: int(v) for k, v in index["rows_by_split"].items()}
         self.shards: List[Shard] = [
             Shard(file=s["file"], path=os.path.join(directory, s["file"]), split=s["split"], rows=int(s["rows"]),
@@ -132,7 +137,7 @@ class FeatureSet:
 
     def __repr__(self) -> str:
         rows = ", ".join(f"{k} {v}" for k, v in sorted(self.rows_by_split.items(), reverse=True))
-        return (f"FeatureSet({self.name!r}: {self.frames} frames x {self.bins} bins, {rows}; "
+        return (f"FeatureSet({self.name!r}: {self.frames} frames x {self.bins} bins {self.dtype}, {rows}; "
                 f"{len(self.shards)} shards; normalisation {self.normalisation.get('kind')})")
 
     def __len__(self) -> int:
@@ -204,6 +209,8 @@ class FeatureSet:
                 if f["fbank"].shape != (shard.rows, self.frames, self.bins):
                     problems.append(f"{shard.path}: fbank shape {f['fbank'].shape}, "
                                     f"index says {(shard.rows, self.frames, self.bins)}")
+                if f["fbank"].dtype != np.dtype(self.dtype):
+                    problems.append(f"{shard.path}: fbank is {f['fbank'].dtype}, index says {self.dtype}")
                 owner = f.attrs.get("feature_set_id")
                 owner = owner.decode() if isinstance(owner, bytes) else owner
                 if owner != self.id:
@@ -230,7 +237,7 @@ class ShardDataset:
             False: always numpy.
 
     Labels and metadata are read once, up front (a few hundred kB for the full corpus); fbank rows
-    are read on demand, one HDF5 chunk each. Shard files are opened lazily and per process, so
+    are read on demand, one contiguous read each (float16 shards are widened to float32, exactly). Shard files are opened lazily and per process, so
     DataLoader workers each open their own handles.
     """
 
@@ -272,7 +279,8 @@ class ShardDataset:
         return handle
 
     def fbank(self, index: int) -> np.ndarray:
-        """The row's fbank as float32 numpy ``[frames, bins]`` (normalised as configured, no transform)."""
+        """The row's fbank as float32 numpy ``[frames, bins]`` (normalised as configured, no transform;
+        float16 shards widened exactly)."""
         ref = self._rows[index]
         values = np.asarray(self._file(ref.shard)["fbank"][ref.row], dtype=np.float32)
         return values if self.normalised else self.feature_set.denormalise(values)

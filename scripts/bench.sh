@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make bench`: every benchmark, ours next to the reference measured in the same run, as one table.
-#   scripts/bench.sh <bin-dir> [all|pipeline]     (CORPUS=dir reuses a synthesised corpus)
+#   scripts/bench.sh <bin-dir> [all|pipeline|features]     (CORPUS=dir reuses a synthesised corpus)
+# `features`: only the `--resampler reference` pipeline rows (ingest, features float32/float16 vs dd).
 # Not a test: takes minutes, needs python3-torchaudio + libopenblas0-pthread (installed if missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +24,29 @@ mkdir -p "$WORK"
 rows="$WORK/rows.tsv"; : > "$rows"
 row() { printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" >> "$rows"; }   # name ours ref unit peak-MB
 
+# Median of the numbers given as arguments.
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+ROUNDS=${ROUNDS:-3}
+
+# The disk's pace: `dd ... conv=fsync` writing `$1` bytes where the cache lives, right after the
+# run it is compared with (this VM hands freed memory back to its host, so page-cache writes are
+# much slower on fresh pages than on recycled ones: both sides are measured the same way).
+ddtime() { local mb=$(( ($1 + 1048575) / 1048576 ))
+  /usr/bin/time -f %e -o "$WORK/dd.time" dd if=/dev/zero of="$WORK/dd.out" bs=1M count=$mb conv=fsync 2> /dev/null
+  rm -f "$WORK/dd.out"; cat "$WORK/dd.time"; }
+
+# `prep features` ($@ extra options) next to dd for the same bytes, ROUNDS times; sets
+# features_s, dd_s (medians), features_bytes, features_peak. The feature set is removed after each round.
+features_vs_dd() { local f=() d=()
+  for round in $(seq "$ROUNDS"); do
+    timed "$BIN/prep" features --cache "$WORK/cache" --manifests "$WORK/manifests" "$@"; f+=("$wall"); features_peak=$peak
+    features_bytes=$(du -cb "$WORK"/cache/icbhi-*/*.h5 | tail -1 | cut -f1)
+    rm -rf "$WORK"/cache/icbhi-*
+    d+=("$(ddtime "$features_bytes")")
+    echo "   features $* round $round: ${wall} s for $features_bytes bytes, dd ${d[-1]} s" >&2
+  done
+  features_s=$(median "${f[@]}"); dd_s=$(median "${d[@]}"); }
+
 # /usr/bin/time -v: wall seconds and peak RSS of one command.
 timed() { /usr/bin/time -v "$@" 2> "$WORK/time.log" > "$WORK/out.log" || { cat "$WORK/out.log" "$WORK/time.log" >&2; exit 1; }
   wall=$(awk -F': ' '/Elapsed/ { n = split($2, t, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + t[i]; print s }' "$WORK/time.log")
@@ -42,14 +66,30 @@ echo "== pipeline on the full-scale synthetic corpus (920 recordings, 5.4 h)" >&
 if [ ! -f "$CORPUS/README.txt" ]; then "$BIN/prep" synth --out "$CORPUS" --seed 1 >&2; fi
 timed $PY "$REF" "$CORPUS" - ; ref_all=$wall; ref_peak=$peak
 REF_STAGE=ingest timed $PY "$REF" "$CORPUS" - ; ref_ingest=$wall
-for resampler in reference sinc-fastest sinc-medium sinc-best; do
+resamplers="reference sinc-fastest sinc-medium sinc-best"
+[ "$WHAT" = features ] && resamplers=reference
+for resampler in $resamplers; do
   for jobs in $(nproc) 1; do
     [ "$resampler" != reference ] && [ "$jobs" = 1 ] && continue
     rm -rf "$WORK/cache" "$WORK/manifests"
     timed "$BIN/prep" ingest "$CORPUS" --resampler $resampler --jobs $jobs --cache "$WORK/cache" --manifests "$WORK/manifests"
     ingest=$wall; ingest_peak=$peak
     row "ingest, $resampler, --jobs $jobs" "$ingest" "$ref_ingest" s "$ingest_peak"
-    if [ "$jobs" != 1 ]; then
+    if [ "$jobs" != 1 ] && [ "$resampler" = reference ]; then
+      # The full-corpus pipeline against the reference and against the disk (median of ROUNDS).
+      ingest_bytes=$(du -cb "$WORK/cache" "$WORK/manifests" | tail -1 | cut -f1)
+      ingest_dd=$(ddtime "$ingest_bytes")
+      features_vs_dd --jobs $jobs
+      total=$(awk -v a="$ingest" -v b="$features_s" 'BEGIN { print a + b }')
+      row "ingest + features, $resampler, --jobs $jobs" "$total" "$ref_all" s "$(( features_peak > ingest_peak ? features_peak : ingest_peak ))"
+      gb=$(awk -v b="$features_bytes" 'BEGIN { printf "%.2f", b / 1e9 }')
+      row "features float32 ($gb GB) vs dd conv=fsync" "$features_s" "$dd_s" s "$features_peak"
+      row "ingest + features ($(awk -v b="$features_bytes" -v i="$ingest_bytes" 'BEGIN { printf "%.2f", (b + i) / 1e9 }') GB) vs dd" "$total" "$(awk -v a="$ingest_dd" -v b="$dd_s" 'BEGIN { print a + b }')" s ""
+      features_vs_dd --jobs $jobs --dtype float16
+      total16=$(awk -v a="$ingest" -v b="$features_s" 'BEGIN { print a + b }')
+      row "ingest + features float16, $resampler" "$total16" "$ref_all" s "$features_peak"
+      row "features float16 ($(awk -v b="$features_bytes" 'BEGIN { printf "%.2f", b / 1e9 }') GB) vs dd conv=fsync" "$features_s" "$dd_s" s "$features_peak"
+    elif [ "$jobs" != 1 ]; then
       timed "$BIN/prep" features --jobs $jobs --cache "$WORK/cache" --manifests "$WORK/manifests"
       total=$(awk -v a="$ingest" -v b="$wall" 'BEGIN { print a + b }')
       row "ingest + features, $resampler, --jobs $jobs" "$total" "$ref_all" s "$(( peak > ingest_peak ? peak : ingest_peak ))"
@@ -70,4 +110,5 @@ printf '%-44s %12s %12s %8s %10s\n' benchmark ours reference ratio "peak MB"
 awk -F'\t' '{ ratio = ($2 > 0 && $3 != "nan") ? sprintf("%.1fx", $3 / $2) : "-";
   printf "%-44s %9.3f %-2s %9.3f %-2s %8s %10s\n", $1, $2, $4, $3, $4, ratio, $5 }' "$rows"
 [ -f "$WORK/train.log" ] && { echo; echo "training step (ms/step, from scripts/bench_train.sh):"; tail -n 8 "$WORK/train.log"; }
-echo "ratio = reference time / our time (higher is better). Reproduce: make bench"
+echo "ratio = reference time / our time (higher is better); for the 'vs dd' rows the reference is dd writing the"
+echo "same bytes with conv=fsync right after our run (>= 0.67x: within 1.5x of the disk). Reproduce: make bench"

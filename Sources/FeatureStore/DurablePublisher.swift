@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -16,16 +17,35 @@ public final class DurablePublisher: @unchecked Sendable {
 
     public init() {}
 
-    /// Queues `temporary` to become `path` once it is on stable storage.
-    public func publish(_ temporary: String, as path: String, computingDigest: Bool = false) {
+    /// Queues `temporary` to become `path` once it is on stable storage. With `computingDigest`,
+    /// its SHA-256 is taken first, while the kernel is still writing it back (the bytes are in
+    /// the page cache). With `releasingPageCache`, its pages are dropped once durable: a large
+    /// output then occupies a shard's worth of memory, not all of it, and the next shard reuses
+    /// the same pages (fresh pages are expensive in a VM that hands freed memory back to its host).
+    /// A `knownDigest` (taken while the file was written) is recorded as is.
+    public func publish(_ temporary: String, as path: String, computingDigest: Bool = false, knownDigest: String? = nil,
+                        releasingPageCache: Bool = false) {
         queue.async { [self] in
             guard lock.withLock({ failure == nil }) else { unlink(temporary); return }
             do {
-                try AtomicFile.fsync(path: temporary)
-                let digest = computingDigest ? try FileDigest.sha256(ofFileAt: temporary) : nil
+                let descriptor = open(temporary, O_RDONLY | O_CLOEXEC)
+                guard descriptor >= 0 else {
+                    throw StoreError.io(path: temporary, reason: "cannot open to sync: \(String(cString: strerror(errno)))")
+                }
+                defer { close(descriptor) }
+                var digest = knownDigest
+                if computingDigest && digest == nil {
+                    var hasher = SHA256()
+                    try FileDigest.hashContents(of: descriptor, path: temporary, into: &hasher)
+                    digest = hasher.finalize().hexString
+                }
+                guard fsync(descriptor) == 0 else {
+                    throw StoreError.io(path: temporary, reason: "fsync failed: \(String(cString: strerror(errno)))")
+                }
                 guard rename(temporary, path) == 0 else {
                     throw StoreError.io(path: path, reason: "rename failed: \(String(cString: strerror(errno)))")
                 }
+                if releasingPageCache { _ = posix_fadvise(descriptor, 0, 0, POSIX_FADV_DONTNEED) }
                 lock.withLock {
                     directories.insert(URL(fileURLWithPath: path).deletingLastPathComponent().path)
                     if let digest { digests[path] = digest }

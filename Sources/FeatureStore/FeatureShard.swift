@@ -2,8 +2,65 @@ import Foundation
 import HDF5
 import ICBHI
 
-/// One feature shard: `fbank` float32 [rows, frames, bins] (one row per chunk, so a reader
-/// fetches a cycle with one chunk read) plus one dataset per cycle attribute.
+/// How `fbank` values are stored: float32 (exact, the default) or IEEE binary16 (half the size;
+/// h5py reads `numpy.float16`).
+public enum FeatureDType: String, CaseIterable, Sendable, Codable {
+    case float32
+    case float16
+
+    /// Bytes per stored value.
+    public var byteCount: Int { self == .float32 ? 4 : 2 }
+
+    /// The dtype of a stored `fbank` dataset, or nil when it holds neither.
+    public init?(of dataset: Dataset) {
+        switch dataset.floatBits {
+        case 32: self = .float32
+        case 16: self = .float16
+        default: return nil
+        }
+    }
+}
+
+/// Feature rows in the shard's dtype, made on a worker thread: the exact bytes the file stores, in
+/// page-aligned memory (what `O_DIRECT` needs).
+public final class EncodedRows: @unchecked Sendable {
+    public let dtype: FeatureDType
+    public let count: Int
+    /// The stored bytes; immutable once `init` returns.
+    public let bytes: UnsafeMutableRawBufferPointer
+
+    /// `count` rows of `rowLength` values each; `fill` writes the float32 values.
+    public init(count: Int, rowLength: Int, as dtype: FeatureDType,
+                fill: (UnsafeMutableBufferPointer<Float>) throws -> Void) rethrows {
+        self.dtype = dtype
+        self.count = count
+        let values = count * rowLength
+        let bytes = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, values * dtype.byteCount), alignment: 4096)
+        do {
+            switch dtype {
+            case .float32:
+                try fill(UnsafeMutableBufferPointer(start: bytes.baseAddress!.bindMemory(to: Float.self, capacity: values), count: values))
+            case .float16:
+                let single = UnsafeMutableBufferPointer<Float>.allocate(capacity: values)
+                defer { single.deallocate() }
+                try fill(single)
+                HalfPrecision.convert(UnsafeBufferPointer(single),
+                                      into: UnsafeMutableBufferPointer(start: bytes.baseAddress!.bindMemory(to: Float16.self, capacity: values), count: values))
+            }
+        } catch {
+            bytes.deallocate()
+            throw error
+        }
+        self.bytes = UnsafeMutableRawBufferPointer(rebasing: bytes[..<(values * dtype.byteCount)])
+    }
+
+    deinit { bytes.deallocate() }
+}
+
+/// One feature shard: `fbank` [rows, frames, bins] in float32 or float16 plus one dataset per
+/// cycle attribute. `fbank` is contiguous and 4 KiB-aligned (row r at one offset: a reader fetches
+/// a cycle with one read; the writer sends rows to the disk straight from the workers' buffers);
+/// with `--compress` it is chunked one row per chunk, shuffled and deflated.
 public enum FeatureShard {
     /// Per-row metadata, in the order the rows are stored.
     public struct Rows: Sendable {
@@ -11,40 +68,125 @@ public enum FeatureShard {
         public init(cycles: [CycleRecord]) { self.cycles = cycles }
     }
 
-    /// Writes a shard's temp file (`body` fills `fbank` row by row) and returns its path, not yet
-    /// synced: publish it with a `DurablePublisher`. The file holds no wall-clock time: same inputs, same bytes.
+    /// A staged shard: its temp file and, when it could be taken while writing, its SHA-256.
+    public struct Staged: Sendable {
+        public let temporary: String
+        public let sha256: String?
+    }
+
+    /// Writes encoded `fbank` rows in row order.
+    public final class RowWriter {
+        enum Target {
+            /// Compressed shards: through HDF5's filters.
+            case library(Dataset)
+            /// Contiguous shards: raw bytes at the dataset's offset, hashed on the way.
+            case raw(ShardDataWriter)
+        }
+        let target: Target
+        public let dtype: FeatureDType
+
+        init(_ target: Target, dtype: FeatureDType) {
+            self.target = target
+            self.dtype = dtype
+        }
+
+        /// Writes `rows` as the rows starting at `row` (the next row not yet written).
+        public func write(_ rows: EncodedRows, at row: Int) throws {
+            precondition(rows.dtype == dtype, "rows encoded as \(rows.dtype), the shard stores \(dtype)")
+            switch target {
+            case .raw(let writer):
+                try writer.write(rows, atRow: row)
+            case .library(let dataset):
+                let values = rows.bytes.count / dtype.byteCount
+                switch dtype {
+                case .float32:
+                    try dataset.write(rows: UnsafeBufferPointer(start: rows.bytes.baseAddress!.assumingMemoryBound(to: Float.self), count: values),
+                                      at: row, count: rows.count)
+                case .float16:
+                    try dataset.write(rows: UnsafeBufferPointer(start: rows.bytes.baseAddress!.assumingMemoryBound(to: Float16.self), count: values),
+                                      at: row, count: rows.count)
+                }
+            }
+        }
+    }
+
+    /// Writes a shard's temp file (`fill` writes `fbank` row by row) and returns it, not yet
+    /// synced: publish it with a `DurablePublisher`. The file holds no wall-clock time: same
+    /// inputs, same bytes. Uncompressed shards: HDF5 writes everything but `fbank`'s values
+    /// (their space allocated, never filled) and closes the file; the values are then written
+    /// into that space directly, and the file's SHA-256 is taken as they stream past (no second
+    /// read of the file).
     public static func stage(
-        path: String, rows: Rows, frames: Int, bins: Int, deflateLevel: Int, attributes: [(String, AttributeValue)],
-        fill: (Dataset) throws -> Void
-    ) throws -> String {
-        try AtomicFile.stage(path, sync: false) { temporary in
-            let file = try HDF5File(path: temporary, mode: .create)
-            for (name, value) in attributes { try file.setAttribute(name, value) }
+        path: String, rows: Rows, frames: Int, bins: Int, dtype: FeatureDType = .float32, deflateLevel: Int,
+        attributes: [(String, AttributeValue)], fill: (RowWriter) throws -> Void
+    ) throws -> Staged {
+        var digest: String?
+        let temporary = try AtomicFile.stage(path, sync: false) { temporary in
             let cycles = rows.cycles
-            let fbank = try file.createDataset("/fbank", of: Float.self, shape: [cycles.count, frames, bins],
-                                               options: .init(chunks: [1, frames, bins], deflateLevel: deflateLevel))
-            try file.setAttribute("description", .string("log mel filterbank per cycle: [row, frame, mel bin]"), on: "/fbank")
-            try file.setAttribute("axes", .string("row, frame (10 ms), mel bin (low to high)"), on: "/fbank")
-            try fill(fbank)
-            try file.write(strings: cycles.map(\.id), to: "/cycle_id")
-            try file.write(strings: cycles.map(\.recording.name), to: "/recording")
-            try file.write(cycles.map { Int32($0.recording.patient) }, shape: [cycles.count], to: "/patient")
-            try file.write(cycles.map { Int8($0.label.rawValue) }, shape: [cycles.count], to: "/label")
-            try file.setAttribute("classes", .string("0 normal, 1 crackle, 2 wheeze, 3 both"), on: "/label")
-            try file.write(cycles.map { Int8($0.label.binary) }, shape: [cycles.count], to: "/label2")
-            try file.setAttribute("classes", .string("0 normal, 1 abnormal"), on: "/label2")
-            try file.write(cycles.map { Int8($0.crackle ? 1 : 0) }, shape: [cycles.count], to: "/crackle")
-            try file.write(cycles.map { Int8($0.wheeze ? 1 : 0) }, shape: [cycles.count], to: "/wheeze")
-            try file.write(strings: cycles.map(\.split.rawValue), to: "/split")
-            try file.write(cycles.map { Int8($0.fold ?? -1) }, shape: [cycles.count], to: "/fold")
-            try file.setAttribute("missing", .integer(-1), on: "/fold")
-            try file.write(strings: cycles.map(\.recording.device.rawValue), to: "/device")
-            try file.write(strings: cycles.map(\.recording.location.rawValue), to: "/location")
-            try file.write(cycles.map(\.start), shape: [cycles.count], to: "/start")
-            try file.setAttribute("units", .string("seconds in the recording"), on: "/start")
-            try file.write(cycles.map(\.end), shape: [cycles.count], to: "/end")
-            try file.setAttribute("units", .string("seconds in the recording"), on: "/end")
-            try file.flush()
+            let raw = deflateLevel == 0
+            var rawValues: (offset: Int, rowBytes: Int)?
+            do {
+                let file = try HDF5File(path: temporary, mode: .create, alignment: raw ? ShardDataWriter.alignment : nil)
+                for (name, value) in attributes { try file.setAttribute(name, value) }
+                let layout = DatasetOptions(chunks: raw ? nil : [1, frames, bins], deflateLevel: deflateLevel, allocatedAtCreation: raw)
+                let shape = [cycles.count, frames, bins]
+                let fbank = switch dtype {
+                case .float32: try file.createDataset("/fbank", of: Float.self, shape: shape, options: layout)
+                case .float16: try file.createDataset("/fbank", of: Float16.self, shape: shape, options: layout)
+                }
+                try file.setAttribute("description", .string("log mel filterbank per cycle: [row, frame, mel bin]"), on: "/fbank")
+                try file.setAttribute("axes", .string("row, frame (10 ms), mel bin (low to high)"), on: "/fbank")
+                try writeRowDatasets(cycles, to: file)
+                try file.flush()
+                if raw, let offset = fbank.fileOffset {
+                    rawValues = (offset, fbank.rowLength * dtype.byteCount)
+                } else {
+                    try fill(RowWriter(.library(fbank), dtype: dtype))
+                    try file.flush()
+                }
+            }
+            // The file is closed: HDF5 has written all it will (the values' space is allocated and
+            // never filled), so every byte around the values is final and can be hashed in order.
+            if let (offset, rowBytes) = rawValues {
+                let writer = try ShardDataWriter(path: temporary, dataOffset: offset, rowBytes: rowBytes, rows: cycles.count)
+                try fill(RowWriter(.raw(writer), dtype: dtype))
+                try writer.finishData()
+                digest = try writer.finishFile()
+            }
+        }
+        return Staged(temporary: temporary, sha256: digest)
+    }
+
+    /// One 1-D dataset per cycle attribute.
+    private static func writeRowDatasets(_ cycles: [CycleRecord], to file: HDF5File) throws {
+        try file.write(strings: cycles.map(\.id), to: "/cycle_id")
+        try file.write(strings: cycles.map(\.recording.name), to: "/recording")
+        try file.write(cycles.map { Int32($0.recording.patient) }, shape: [cycles.count], to: "/patient")
+        try file.write(cycles.map { Int8($0.label.rawValue) }, shape: [cycles.count], to: "/label")
+        try file.setAttribute("classes", .string("0 normal, 1 crackle, 2 wheeze, 3 both"), on: "/label")
+        try file.write(cycles.map { Int8($0.label.binary) }, shape: [cycles.count], to: "/label2")
+        try file.setAttribute("classes", .string("0 normal, 1 abnormal"), on: "/label2")
+        try file.write(cycles.map { Int8($0.crackle ? 1 : 0) }, shape: [cycles.count], to: "/crackle")
+        try file.write(cycles.map { Int8($0.wheeze ? 1 : 0) }, shape: [cycles.count], to: "/wheeze")
+        try file.write(strings: cycles.map(\.split.rawValue), to: "/split")
+        try file.write(cycles.map { Int8($0.fold ?? -1) }, shape: [cycles.count], to: "/fold")
+        try file.setAttribute("missing", .integer(-1), on: "/fold")
+        try file.write(strings: cycles.map(\.recording.device.rawValue), to: "/device")
+        try file.write(strings: cycles.map(\.recording.location.rawValue), to: "/location")
+        try file.write(cycles.map(\.start), shape: [cycles.count], to: "/start")
+        try file.setAttribute("units", .string("seconds in the recording"), on: "/start")
+        try file.write(cycles.map(\.end), shape: [cycles.count], to: "/end")
+        try file.setAttribute("units", .string("seconds in the recording"), on: "/end")
+    }
+
+    /// Reads `count` rows of a shard's `fbank` starting at `row` as float32, whatever its dtype.
+    public static func readRows(of fbank: Dataset, at row: Int, count: Int = 1,
+                                into buffer: UnsafeMutableBufferPointer<Float>) throws {
+        if fbank.floatBits == 16 {
+            let half = try fbank.read(rowsAt: row, count: count, as: Float16.self)
+            half.withUnsafeBufferPointer { HalfPrecision.convert($0, into: buffer) }
+        } else {
+            try fbank.read(rows: buffer, at: row, count: count)
         }
     }
 }

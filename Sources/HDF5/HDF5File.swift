@@ -13,13 +13,22 @@ public final class HDF5File {
     public let path: String
     let handle: Handle
 
-    public init(path: String, mode: Mode) throws {
+    /// `alignment` (create only): objects of at least `alignment` bytes start at a multiple of it
+    /// (`H5Pset_alignment`), e.g. so that their bytes can be written with `O_DIRECT`.
+    public init(path: String, mode: Mode, alignment: Int? = nil) throws {
         silenceLibraryErrorPrinting()
         self.path = path
         let id: hid_t
         switch mode {
         case .create:
-            id = H5Fcreate(path, chdf5_f_acc_trunc(), hid_t(H5P_DEFAULT), hid_t(H5P_DEFAULT))
+            guard let alignment else {
+                id = H5Fcreate(path, chdf5_f_acc_trunc(), hid_t(H5P_DEFAULT), hid_t(H5P_DEFAULT))
+                break
+            }
+            let access = Handle(try checkID(H5Pcreate(chdf5_p_file_access()), "H5Pcreate", path), close: H5Pclose)
+            try check(H5Pset_alignment(access.id, hsize_t(alignment), hsize_t(alignment)), "H5Pset_alignment", path)
+            // Checked before `access` is closed: any HDF5 call clears the error stack.
+            id = try checkID(H5Fcreate(path, chdf5_f_acc_trunc(), hid_t(H5P_DEFAULT), access.id), "H5Fcreate", path)
         case .readOnly:
             // No file lock for readers: HDF5 would flock every file it opens, and feature sets are
             // read by many trainers at once from shared, possibly read-only, file systems where
@@ -162,6 +171,10 @@ public final class HDF5File {
         }
         // Deterministic files: no fill-time timestamps, fill values written only where asked.
         try check(H5Pset_obj_track_times(plist.id, false), "H5Pset_obj_track_times", location)
+        if options.allocatedAtCreation {
+            try check(H5Pset_alloc_time(plist.id, H5D_ALLOC_TIME_EARLY), "H5Pset_alloc_time", location)
+            try check(H5Pset_fill_time(plist.id, H5D_FILL_TIME_NEVER), "H5Pset_fill_time", location)
+        }
         let id = try checkID(H5Dcreate2(handle.id, datasetPath, type.id, space.id, hid_t(H5P_DEFAULT), plist.id, hid_t(H5P_DEFAULT)),
                              "H5Dcreate2", location)
         return try Dataset(handle: Handle(id, close: H5Dclose), file: path, name: datasetPath)
@@ -175,8 +188,13 @@ public struct DatasetOptions: Sendable {
     /// 0 = no compression; 1-9 = shuffle + deflate at that level (needs `chunks`).
     public var deflateLevel: Int
 
-    public init(chunks: [Int]? = nil, deflateLevel: Int = 0) {
+    /// Space allocated when the dataset is created and never filled: with contiguous storage its
+    /// bytes then have a fixed place in the file (`Dataset.fileOffset`) before any value is written.
+    public var allocatedAtCreation: Bool
+
+    public init(chunks: [Int]? = nil, deflateLevel: Int = 0, allocatedAtCreation: Bool = false) {
         self.chunks = chunks
         self.deflateLevel = deflateLevel
+        self.allocatedAtCreation = allocatedAtCreation
     }
 }

@@ -19,6 +19,8 @@ public struct FeatureOptions: Sendable {
     public var shardSize = 1024
     /// 0: none; 1-9: shuffle + deflate.
     public var deflateLevel = 0
+    /// How shards store the values: float32 (exact) or float16 (half the bytes).
+    public var dtype = FeatureDType.float32
     /// Feature set directory name under the cache (default: readable name + short id).
     public var name: String?
     public var jobs = ProcessInfo.processInfo.activeProcessorCount
@@ -35,6 +37,7 @@ public struct FeatureOptions: Sendable {
             "normalisation": normalisation.rawValue,
             "shard_size": String(shardSize),
             "deflate_level": String(deflateLevel),
+            "dtype": dtype.rawValue,
         ]
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
@@ -60,6 +63,7 @@ public struct FeatureOptions: Sendable {
         var parts = ["icbhi", "\(Int(fbank.sampleFrequency / 1000))k", length, "fbank\(fbank.numMelBins)", ingest.resampler]
         if lengthFixing.mode != .repeat { parts.append("pad-\(lengthFixing.mode.rawValue)") }
         if normalisation != .audioset { parts.append("norm-\(normalisation.rawValue)") }
+        if dtype != .float32 { parts.append(dtype.rawValue) }
         parts.append(String(id.prefix(8)))
         return parts.joined(separator: "-")
     }

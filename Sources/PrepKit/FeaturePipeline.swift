@@ -103,24 +103,31 @@ public struct FeaturePipeline {
                 reused += 1
                 rowsDone += planned.cycles.count
             } else {
+                let dtype = options.dtype
                 let staged = try FeatureShard.stage(
                     path: path, rows: .init(cycles: planned.cycles), frames: frames, bins: bins,
-                    deflateLevel: options.deflateLevel,
+                    dtype: dtype, deflateLevel: options.deflateLevel,
                     attributes: attributes + [("split", .string(planned.split.rawValue)),
                                               ("rows", .integer(Int64(planned.cycles.count)))]
-                ) { dataset in
+                ) { writer in
                     try produceInOrder(count: planned.groups.count, jobs: options.jobs, window: 4 * options.jobs + 4,
                                        produce: { group in
-                        try computer.features(of: Array(planned.cycles[planned.groups[group]]))
+                        // Workers also convert to the stored dtype: the writing thread only writes.
+                        let cycles = Array(planned.cycles[planned.groups[group]])
+                        return try EncodedRows(count: cycles.count, rowLength: frames * bins, as: dtype) { values in
+                            try computer.features(of: cycles, into: values)
+                        }
                     }, consume: { group, values in
                         let rows = planned.groups[group]
-                        try values.withUnsafeBufferPointer { try dataset.write(rows: $0, at: rows.lowerBound, count: rows.count) }
+                        try writer.write(values, at: rows.lowerBound)
                         rowsDone += rows.count
                         console.progress("features", done: rowsDone, total: totalRows, detail: planned.file)
                     })
                 }
-                // fsync, hash and rename happen in the background while the next shard is computed.
-                publisher.publish(staged, as: path, computingDigest: true)
+                // fsync (and the hash, if it could not be taken while writing) and rename happen in
+                // the background while the next shard is computed.
+                publisher.publish(staged.temporary, as: path, computingDigest: true, knownDigest: staged.sha256,
+                                  releasingPageCache: true)
                 if let failure = publisher.firstFailure { throw failure }
             }
         }
@@ -251,11 +258,19 @@ struct CycleFeatureComputer: Sendable {
     let frames: Int
 
     func features(of cycles: [CycleRecord]) throws -> [Float] {
-        guard let first = cycles.first else { return [] }
+        try [Float](unsafeUninitializedCapacity: cycles.count * frames * fbank.featureDimension) { buffer, initialized in
+            try features(of: cycles, into: buffer)
+            initialized = buffer.count
+        }
+    }
+
+    /// Writes the features of `cycles` (rows of `frames x bins` floats) into `output`, every value.
+    func features(of cycles: [CycleRecord], into output: UnsafeMutableBufferPointer<Float>) throws {
+        guard let first = cycles.first else { return }
         let stored = try audio.readCycles(stem: first.recording.name)
         let position = Dictionary(uniqueKeysWithValues: stored.cycleIndices.enumerated().map { ($1, $0) })
         let rowLength = frames * fbank.featureDimension
-        var output = [Float](repeating: 0, count: cycles.count * rowLength)
+        precondition(output.count == cycles.count * rowLength, "feature buffer of the wrong size")
         var fixed = [Float](repeating: 0, count: lengthFixing.length)
         let workspace = KaldiFbank.Workspace(for: fbank)
         for (row, cycle) in cycles.enumerated() {
@@ -276,14 +291,11 @@ struct CycleFeatureComputer: Sendable {
                 }
             }
             fixed.withUnsafeBufferPointer { fixedBuffer in
-                output.withUnsafeMutableBufferPointer { out in
-                    let rowBuffer = UnsafeMutableBufferPointer(rebasing: out[(row * rowLength)..<((row + 1) * rowLength)])
-                    fbank.compute(fixedBuffer, into: rowBuffer, workspace: workspace)
-                    normalisation.apply(to: rowBuffer)
-                }
+                let rowBuffer = UnsafeMutableBufferPointer(rebasing: output[(row * rowLength)..<((row + 1) * rowLength)])
+                fbank.compute(fixedBuffer, into: rowBuffer, workspace: workspace)
+                normalisation.apply(to: rowBuffer)
             }
         }
-        return output
     }
 }
 

@@ -122,9 +122,15 @@ public enum FeatureSetVerifier {
             if (try? file.attribute("feature_set_id")?.stringValue) != index.id {
                 findings.append(Finding(file: path, problem: "belongs to another feature set"))
             }
+            let expected = FeatureDType(rawValue: index.options["dtype"] ?? FeatureDType.float32.rawValue)
+            if let stored = FeatureDType(of: fbank), stored != expected {
+                findings.append(Finding(file: path, problem: "fbank is \(stored.rawValue), index says \(expected?.rawValue ?? "an unknown dtype")"))
+            } else if FeatureDType(of: fbank) == nil {
+                findings.append(Finding(file: path, problem: "fbank holds neither float32 nor float16 values"))
+            }
             var row = [Float](repeating: 0, count: fbank.rowLength)
             for r in 0..<shard.rows {
-                try row.withUnsafeMutableBufferPointer { try fbank.read(rows: $0, at: r, count: 1) }
+                try row.withUnsafeMutableBufferPointer { try FeatureShard.readRows(of: fbank, at: r, into: $0) }
                 if !row.allSatisfy({ $0.isFinite }) {
                     findings.append(Finding(file: path, problem: "row \(r) holds NaN or Inf"))
                     break

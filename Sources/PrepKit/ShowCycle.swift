@@ -133,7 +133,10 @@ struct StoredRow {
             self.row = row
             frames = fbank.shape[1]
             bins = fbank.shape[2]
-            values = try fbank.read(rowsAt: row, as: Float.self)
+            values = try [Float](unsafeUninitializedCapacity: fbank.rowLength) { buffer, initialized in
+                try FeatureShard.readRows(of: fbank, at: row, into: buffer)
+                initialized = buffer.count
+            }
 
             func string(_ name: String) throws -> String { try file.readStrings("/" + name)[row] }
             func number(_ name: String) throws -> Double { try file.read("/" + name, as: Double.self).0[row] }

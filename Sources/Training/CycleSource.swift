@@ -195,6 +195,7 @@ public final class ShardCycles: CycleSource, @unchecked Sendable {
         let (s, r) = rows[i]
         lock.lock()
         defer { lock.unlock() }
-        try datasets[s].read(rows: buffer, at: r, count: 1)
+        // float32 or float16 shards (`prep features --dtype`): float32 either way.
+        try FeatureShard.readRows(of: datasets[s], at: r, into: buffer)
     }
 }

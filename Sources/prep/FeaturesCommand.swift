@@ -1,5 +1,6 @@
 import ArgumentParser
 import AudioDSP
+import FeatureStore
 import Foundation
 import PrepKit
 
@@ -29,6 +30,9 @@ struct FeaturesCommand: ParsableCommand {
 
     @Flag(help: "Compress shards (HDF5 shuffle + deflate level 4): smaller, slower to write and read.")
     var compress = false
+
+    @Option(help: "Stored value type: float32 (exact, the paper's) or float16 (IEEE half: half the size, rounding error <= 2^-11 relative).")
+    var dtype: FeatureDType = .float32
 
     @Option(help: "Feature set directory name under the cache (default: derived from the options).")
     var name: String?
@@ -64,6 +68,7 @@ struct FeaturesCommand: ParsableCommand {
             options.normalisation = norm
             options.shardSize = shardSize
             options.deflateLevel = compress ? 4 : 0
+            options.dtype = dtype
             options.name = name
             var fbank = FbankOptions.paper
             fbank.numMelBins = numMelBins
@@ -91,3 +96,4 @@ struct FeaturesCommand: ParsableCommand {
 extension LengthFixing.Mode: ExpressibleByArgument {}
 extension FeatureOptions.Normalisation: ExpressibleByArgument {}
 extension FbankOptions.WindowType: ExpressibleByArgument {}
+extension FeatureDType: ExpressibleByArgument {}

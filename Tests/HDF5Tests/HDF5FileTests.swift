@@ -48,6 +48,29 @@ final class HDF5FileTests: XCTestCase {
         XCTAssertEqual(try file.children(of: "/"), ["group", "ids", "rows"])
     }
 
+    /// float16 datasets: IEEE binary16 in the file (2 bytes a value), our bits back unchanged,
+    /// HDF5's own conversion to float32 agrees with Swift's, and the type says it is a float.
+    func testFloat16DatasetRoundTrip() throws {
+        let path = directory.appendingPathComponent("half.h5").path
+        let values: [Float16] = [0, -0.0, 1, -2.5, 65504, -65504, .infinity, 0x1p-24, 0x1p-14, 1.0009765625, 0.333]
+        do {
+            let file = try HDF5File(path: path, mode: .create)
+            try file.write(values, shape: [values.count], to: "/half")
+            let rows = try file.createDataset("/rows", of: Float16.self, shape: [2, 3])
+            let row: [Float16] = [1, 2, 3]
+            try row.withUnsafeBufferPointer { try rows.write(rows: $0, at: 1, count: 1) }
+            try file.flush()
+        }
+        let file = try HDF5File(path: path, mode: .readOnly)
+        XCTAssertEqual(try file.read("/half", as: Float16.self).0.map(\.bitPattern), values.map(\.bitPattern))
+        XCTAssertEqual(try file.read("/half", as: Float.self).0, values.map { Float($0) })
+        XCTAssertEqual(try file.dataset("/rows").read(rowsAt: 1, as: Float16.self), [1, 2, 3])
+        XCTAssertEqual(try file.dataset("/half").floatBits, 16)
+        XCTAssertEqual(try file.dataset("/rows").floatBits, 16)
+        let size = try XCTUnwrap(FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
+        XCTAssertLessThan(size, 4096, "2-byte values expected")
+    }
+
     func testSameWritesGiveBitIdenticalFiles() throws {
         func make(_ name: String) throws -> Data {
             let path = directory.appendingPathComponent(name).path
