@@ -141,6 +141,9 @@ extension TrainingSession {
             throw .checkpoint(path: checkpoint, message: "no such checkpoint")
         }
         let size = (try? FileManager.default.attributesOfItem(atPath: checkpoint)[.size] as? Int) ?? 0
+        // What the process held before reading the file: libtorch's own libraries and allocator
+        // (about 190 MB for Debian's 1.13, more for a CUDA build of 2.x with its libraries mapped).
+        let baseline = peakResidentBytes() ?? 0
         let file = try LoadedCheckpoint(path: checkpoint)
         report("\(checkpoint): \(file.layout.rawValue), \(file.formatName) format, \(file.tensors.count) tensors, \(size / 1_000_000) MB\(file.epoch.map { ", epoch \($0)" } ?? "")")
         let config: ModelConfig
@@ -157,6 +160,8 @@ extension TrainingSession {
         report("loaded: \(result)")
         if let peak = peakResidentBytes() {
             report(String(format: "peak resident memory %.0f MB (%.2f x the file)", Double(peak) / 1e6, size > 0 ? Double(peak) / Double(size) : 0))
+            report(String(format: "of which loading %.0f MB (%.2f x the file) above the %.0f MB held before reading it",
+                          Double(peak - baseline) / 1e6, size > 0 ? Double(peak - baseline) / Double(size) : 0, Double(baseline) / 1e6))
         }
     }
 

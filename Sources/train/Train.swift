@@ -83,7 +83,7 @@ struct Train: ParsableCommand {
     @Flag(help: "Sample training cycles with replacement, weighted by inverse class frequency.") var weightedSampler = false
 
     @Option(help: "cpu or cuda (default: cuda when libtorch sees one).") var device: String?
-    @Option(help: "CPU threads for the run: bounds libtorch's intra-op pool and OpenBLAS's pool together (default: the libraries' own defaults).") var threads: Int?
+    @Option(help: "CPU threads for the run: bounds libtorch's intra-op pool and OpenBLAS's pool together (default: all cores).") var threads: Int?
     @Flag(inversion: .prefixedNo, help: "Mixed precision as the paper trains: autocast (float16 on cuda, bfloat16 on cpu) around the forward passes and losses, dynamic loss scaling with inf/NaN steps skipped (default: on for cuda, off for cpu).")
     var amp: Bool?
     @Option(help: "Run directory for checkpoints and log (default: runs/<model>-<method>-s<seed>).") var output: String?
@@ -226,7 +226,9 @@ struct Train: ParsableCommand {
     }
 
     func run() throws {
-        if let threads { Torch.limitThreads(to: threads) }
+        // One budget for every thread pool, all cores unless --threads: a sweep's runs get theirs
+        // explicitly, and a standalone run must compute exactly what they compute.
+        Torch.limitThreads(to: threads ?? ProcessInfo.processInfo.activeProcessorCount)
         let device = device ?? (Torch.cudaAvailable ? "cuda" : "cpu")
         do {
             if let path = inspectCheckpoint {

@@ -148,12 +148,24 @@ final class CheckpointGoldenTests: XCTestCase {
     /// zero (REFERENCE.md): the key third of each attn.qkv.bias and projector.0.bias. There Adam
     /// turns rounding noise into steps of up to lr, so they are held to 2 * lr (two steps, halved
     /// by the moving average) to show they are still the same parameters, not skipped.
+    /// The same holds for any element whose gradient is within rounding noise of Adam's eps
+    /// (1e-8; weight decay alone gives ~1e-8): Adam's first step is lr * g / (|g| + eps), a full
+    /// +-lr (halved by the moving average) for any real gradient, so an element that the golden's
+    /// first step moved by less than lr / 4 had such a gradient. With the golden's own libtorch
+    /// (1.13) none of them differs; another libtorch's kernels round differently (measured with
+    /// 2.15: 1.7e-4 on one v.pos_embed element), so they too are held to 2 * lr, and counted.
+    /// The libtorch that made `golden/step` (REFERENCE.md: Debian's torch 1.13).
+    static let goldenLibtorch = "1.13.0"
+
     func compareState(_ model: ASTModel, with path: String, step: Int, lr: Double) throws {
         let file = try TorchCheckpoint(path: path)
         let tensors = Dictionary(try file.namedTensors().map { ($0.name, $0.tensor) }, uniquingKeysWith: { a, _ in a })
         var worst: Float = 0, worstName = "", worstZeroGradient: Float = 0, largestChange: Float = 0
         let start = try TorchCheckpoint(path: Paths.step.appendingPathComponent("initial.pth").path)
         let startTensors = Dictionary(try start.namedTensors().map { ($0.name, $0.tensor) }, uniquingKeysWith: { a, _ in a })
+        let first = try TorchCheckpoint(path: Paths.step.appendingPathComponent("after_1.pth").path)
+        let firstTensors = Dictionary(try first.namedTensors().map { ($0.name, $0.tensor) }, uniquingKeysWith: { a, _ in a })
+        var noiseGradientElements = 0, elements = 0
         for entry in model.stateEntries {
             let key = entry.name.hasPrefix("mlp_head.") ? "classifier." + entry.name.dropFirst(9)
                 : entry.name.hasPrefix("projector.") ? entry.name : "model." + entry.name
@@ -170,9 +182,18 @@ final class CheckpointGoldenTests: XCTestCase {
             var zeroGradient = IndexSet()
             if entry.name.hasSuffix("attn.qkv.bias") { zeroGradient = IndexSet(integersIn: (got.count / 3)..<(2 * got.count / 3)) }
             if entry.name == "projector.0.bias" { zeroGradient = IndexSet(integersIn: 0..<got.count) }
+            elements += got.count
+            let initial = try start.floats(try XCTUnwrap(startTensors[key])), afterFirst = try first.floats(try XCTUnwrap(firstTensors[key]))
+            var noiseGradient = IndexSet()
+            if Torch.version != Self.goldenLibtorch {
+                for i in got.indices where !zeroGradient.contains(i) && abs(afterFirst[i] - initial[i]) < Float(lr / 4) {
+                    noiseGradient.insert(i)
+                }
+                noiseGradientElements += noiseGradient.count
+            }
             for i in got.indices {
                 let d = abs(got[i] - expected[i])
-                if zeroGradient.contains(i) {
+                if zeroGradient.contains(i) || noiseGradient.contains(i) {
                     worstZeroGradient = max(worstZeroGradient, d)
                 } else if d > worst {
                     worst = d
@@ -183,7 +204,8 @@ final class CheckpointGoldenTests: XCTestCase {
         XCTAssertLessThanOrEqual(worst, 1e-4, "after step \(step): worst \(worstName)")
         XCTAssertGreaterThan(largestChange, 1e-4, "the golden step must move the weights, or this comparison proves nothing")
         XCTAssertLessThanOrEqual(worstZeroGradient, Float(2 * lr), "after step \(step): zero-gradient entries")
-        print("after step \(step): max |weight diff| \(worst) (\(worstName)); zero-gradient entries \(worstZeroGradient); largest golden change from the initial weights \(largestChange)")
+        XCTAssertLessThan(noiseGradientElements * 100, elements, "near-eps gradients must stay rare, or the 1e-4 check proves little")
+        print("after step \(step): max |weight diff| \(worst) (\(worstName)); zero-gradient entries \(worstZeroGradient); elements with gradients near eps held to 2 lr (libtorch \(Torch.version) != \(Self.goldenLibtorch) only): \(noiseGradientElements); largest golden change from the initial weights \(largestChange)")
         // The paper's model also holds its own unused heads (v.head, v.head_dist, mlp_head): no
         // gradient reaches them, so the golden leaves them as they started. This model has none.
         for key in tensors.keys where key.hasPrefix("model.v.head") || key.hasPrefix("model.mlp_head.") {
