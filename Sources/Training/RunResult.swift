@@ -91,18 +91,23 @@ public struct RunResult: Codable, Sendable, Equatable {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw .checkpoint(path: path, message: "cannot read")
         }
-        do {
-            let result = try JSONDecoder().decode(RunResult.self, from: data)
-            guard result.format == currentFormat else {
-                throw TrainingError.checkpoint(path: path, message: "format \(result.format) is not \(currentFormat)")
-            }
-            return result
-        } catch let e as TrainingError {
-            throw e
-        } catch {
-            throw .checkpoint(path: path, message: "not a run result: \(error)")
-        }
+        return try decodeVersioned(RunResult.self, from: data, path: path, formats: [currentFormat],
+                                   format: \.format, what: "not a run result")
     }
+}
+
+/// Decodes one of this trainer's JSON documents (a checkpoint's meta, `result.json`) and checks
+/// its `format`; errors name `path`.
+func decodeVersioned<T: Decodable>(_ type: T.Type, from data: Data, path: String, formats: [String],
+                                   format: (T) -> String, what: String) throws(TrainingError) -> T {
+    let value: T
+    do { value = try JSONDecoder().decode(T.self, from: data) } catch {
+        throw .checkpoint(path: path, message: "\(what): \(error)")
+    }
+    guard formats.contains(format(value)) else {
+        throw .checkpoint(path: path, message: "format \(format(value)) is not \(formats.last ?? "?")")
+    }
+    return value
 }
 
 extension TrainingOptions {

@@ -112,17 +112,8 @@ public struct CheckpointMeta: Codable, Sendable {
         guard let json = checkpoint.meta else {
             throw .checkpoint(path: path, message: "is not a checkpoint of this trainer (no meta entry; it is a \(checkpoint.layout.rawValue))")
         }
-        do {
-            let meta = try JSONDecoder().decode(CheckpointMeta.self, from: Data(json.utf8))
-            guard readableFormats.contains(meta.format) else {
-                throw TrainingError.checkpoint(path: path, message: "format \(meta.format) is not \(currentFormat)")
-            }
-            return meta
-        } catch let e as TrainingError {
-            throw e
-        } catch {
-            throw .checkpoint(path: path, message: "unreadable meta: \(error)")
-        }
+        return try decodeVersioned(CheckpointMeta.self, from: Data(json.utf8), path: path,
+                                   formats: readableFormats, format: \.format, what: "unreadable meta")
     }
 }
 
