@@ -64,14 +64,16 @@ let package = Package(
         .target(name: "AudioDSP", dependencies: ["CSndFile", "CSampleRate", "CFFTW"]),
         // Thin Swift wrapper over the HDF5 C library.
         .target(name: "HDF5", dependencies: ["CHDF5"]),
-        // On-disk formats: manifests, cycle audio store, feature shards, index, hashing, atomic files.
-        .target(name: "FeatureStore", dependencies: [
-            "HDF5", "ICBHI", .product(name: "Crypto", package: "swift-crypto"),
-        ]),
+        // Crash-safe files: atomic writes, background publishing, the cache lock, SHA-256.
+        .target(name: "Durability", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        // ICBHI manifests (recordings.csv, cycles.csv) and the cache's ingest.json.
+        .target(name: "Manifests", dependencies: ["ICBHI", "Durability"]),
+        // HDF5 storage: cycle audio, feature shards, index.json, and the one shard reader (FeatureSet).
+        .target(name: "FeatureStore", dependencies: ["HDF5", "Durability"]),
         // Pictures without a plotting stack: PNG (libpng), colour maps, a bitmap font, fbank images.
         .target(name: "Visualization", dependencies: ["CPNG"]),
         // The `prep` stages (ingest, features, verify) as library code the CLI calls.
-        .target(name: "PrepKit", dependencies: ["ICBHI", "AudioDSP", "FeatureStore", "HDF5", "Visualization"]),
+        .target(name: "PrepKit", dependencies: ["ICBHI", "AudioDSP", "Durability", "Manifests", "FeatureStore", "Visualization"]),
         // `prep synth`: an ICBHI-shaped corpus of synthetic, label-conditioned lung sounds.
         .target(name: "Synthesis", dependencies: ["ICBHI", "AudioDSP"]),
         .executableTarget(name: "prep", dependencies: [
@@ -85,7 +87,7 @@ let package = Package(
         .target(name: "TorchCheckpoint"),
         // The trainer: libtorch behind a C API (CTorch); data, augmentation, schedule, metrics in Swift.
         libtorchTarget(),
-        .target(name: "Training", dependencies: ["CTorch", "HDF5", "FeatureStore", "TorchCheckpoint"]),
+        .target(name: "Training", dependencies: ["CTorch", "FeatureStore", "Durability", "TorchCheckpoint"]),
         .executableTarget(name: "train", dependencies: [
             "Training", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
@@ -93,15 +95,15 @@ let package = Package(
         .testTarget(name: "ICBHITests", dependencies: ["ICBHI", "Synthesis"]),
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5"]),
         .testTarget(name: "AudioDSPTests", dependencies: ["AudioDSP", "HDF5"]),
-        .testTarget(name: "FeatureStoreTests", dependencies: ["FeatureStore", "HDF5", "ICBHI"]),
+        .testTarget(name: "FeatureStoreTests", dependencies: ["FeatureStore", "Durability", "Manifests", "HDF5", "ICBHI"]),
         .testTarget(name: "SynthesisTests", dependencies: ["Synthesis", "ICBHI", "AudioDSP", "TestSupport", "prep"]),
-        .testTarget(name: "PrepTests", dependencies: ["PrepKit", "HDF5", "FeatureStore", "AudioDSP", "ICBHI", "TestSupport", "Visualization", "prep", "train"]),
+        .testTarget(name: "PrepTests", dependencies: ["PrepKit", "HDF5", "FeatureStore", "Durability", "Manifests", "AudioDSP", "ICBHI", "TestSupport", "Visualization", "prep", "train"]),
         .testTarget(name: "VisualizationTests", dependencies: ["Visualization"]),
         // Seeded, time-bounded fuzzing of the untrusted-input parsers (FUZZ_SECONDS, default 60).
         .testTarget(name: "FuzzTests", dependencies: ["ICBHI", "AudioDSP", "TestSupport", "Synthesis"]),
         // Fixtures shared by the test targets (paths to ../shared, running the real binaries).
         .target(name: "TestSupport", path: "Sources/TestSupport"),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "CTorch", "HDF5", "FeatureStore", "TorchCheckpoint", "train"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "CTorch", "HDF5", "FeatureStore", "Durability", "TorchCheckpoint", "train"]),
         .testTarget(name: "TorchCheckpointTests", dependencies: ["TorchCheckpoint"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,3 +1,4 @@
+import Durability
 import Foundation
 import HDF5
 
@@ -51,6 +52,8 @@ public struct CycleAudioStore: Sendable {
             try file.setAttribute("txt_sha256", .string(provenance.txtSHA256))
             try file.setAttribute("cycles", .integer(Int64(provenance.cycles)))
             try file.setAttribute("format_version", .integer(provenance.formatVersion))
+            // Lets `prep verify` notice a flipped bit in the samples, which no other check sees.
+            try file.setAttribute(Self.checksumAttribute, .string(Self.checksum(of: samples)))
             try file.flush()
         }
     }
@@ -68,6 +71,30 @@ public struct CycleAudioStore: Sendable {
         var provenance = Provenance(resampler: resampler, wavSHA256: wav, txtSHA256: txt, cycles: Int(cycles))
         provenance.formatVersion = version
         return provenance
+    }
+
+    /// Name of the attribute holding the SHA-256 of `/samples` (absent in caches written before it).
+    public static let checksumAttribute = "samples_sha256"
+
+    /// SHA-256 of samples as stored (float32, little-endian: the byte order of every supported host).
+    public static func checksum(of samples: [Float]) -> String {
+        samples.withUnsafeBytes { FileDigest.sha256(of: $0) }
+    }
+
+    /// What recomputing a file's samples checksum found.
+    public enum ChecksumCheck: Sendable, Equatable {
+        case matches
+        /// The file predates checksums: nothing to compare with.
+        case notRecorded
+        case differs(stored: String, computed: String)
+    }
+
+    /// Recomputes the SHA-256 of a recording's stored samples and compares it with the recorded one.
+    public func checkSamples(stem: String) throws -> ChecksumCheck {
+        let file = try HDF5File(path: path(for: stem), mode: .readOnly)
+        guard let stored = try file.attribute(Self.checksumAttribute)?.stringValue else { return .notRecorded }
+        let computed = Self.checksum(of: try file.read("/samples", as: Float.self).0)
+        return stored == computed ? .matches : .differs(stored: stored, computed: computed)
     }
 
     /// A recording's cycles: the concatenated samples and `cycles + 1` offsets.

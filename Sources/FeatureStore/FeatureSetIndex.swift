@@ -1,3 +1,4 @@
+import Durability
 import Foundation
 
 /// `index.json` beside a feature set's shards: what each shard holds and its checksum. Training

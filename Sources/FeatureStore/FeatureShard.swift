@@ -1,6 +1,6 @@
+import Durability
 import Foundation
 import HDF5
-import ICBHI
 
 /// How `fbank` values are stored: float32 (exact, the default) or IEEE binary16 (half the size;
 /// h5py reads `numpy.float16`).
@@ -64,8 +64,8 @@ public final class EncodedRows: @unchecked Sendable {
 public enum FeatureShard {
     /// Per-row metadata, in the order the rows are stored.
     public struct Rows: Sendable {
-        public var cycles: [CycleRecord]
-        public init(cycles: [CycleRecord]) { self.cycles = cycles }
+        public var cycles: [ShardRow]
+        public init(cycles: [ShardRow]) { self.cycles = cycles }
     }
 
     /// A staged shard: its temp file and, when it could be taken while writing, its SHA-256.
@@ -118,7 +118,7 @@ public enum FeatureShard {
     /// read of the file).
     public static func stage(
         path: String, rows: Rows, frames: Int, bins: Int, dtype: FeatureDType = .float32, deflateLevel: Int,
-        attributes: [(String, AttributeValue)], fill: (RowWriter) throws -> Void
+        attributes: [(String, ShardAttributeValue)], fill: (RowWriter) throws -> Void
     ) throws -> Staged {
         var digest: String?
         let temporary = try AtomicFile.stage(path, sync: false) { temporary in
@@ -127,7 +127,7 @@ public enum FeatureShard {
             var rawValues: (offset: Int, rowBytes: Int)?
             do {
                 let file = try HDF5File(path: temporary, mode: .create, alignment: raw ? ShardDataWriter.alignment : nil)
-                for (name, value) in attributes { try file.setAttribute(name, value) }
+                for (name, value) in attributes { try file.setAttribute(name, value.hdf5) }
                 let layout = DatasetOptions(chunks: raw ? nil : [1, frames, bins], deflateLevel: deflateLevel, allocatedAtCreation: raw)
                 let shape = [cycles.count, frames, bins]
                 let fbank = switch dtype {
@@ -158,21 +158,21 @@ public enum FeatureShard {
     }
 
     /// One 1-D dataset per cycle attribute.
-    private static func writeRowDatasets(_ cycles: [CycleRecord], to file: HDF5File) throws {
+    private static func writeRowDatasets(_ cycles: [ShardRow], to file: HDF5File) throws {
         try file.write(strings: cycles.map(\.id), to: "/cycle_id")
-        try file.write(strings: cycles.map(\.recording.name), to: "/recording")
-        try file.write(cycles.map { Int32($0.recording.patient) }, shape: [cycles.count], to: "/patient")
-        try file.write(cycles.map { Int8($0.label.rawValue) }, shape: [cycles.count], to: "/label")
+        try file.write(strings: cycles.map(\.recording), to: "/recording")
+        try file.write(cycles.map { Int32($0.patient) }, shape: [cycles.count], to: "/patient")
+        try file.write(cycles.map { Int8($0.label) }, shape: [cycles.count], to: "/label")
         try file.setAttribute("classes", .string("0 normal, 1 crackle, 2 wheeze, 3 both"), on: "/label")
-        try file.write(cycles.map { Int8($0.label.binary) }, shape: [cycles.count], to: "/label2")
+        try file.write(cycles.map { Int8($0.binaryLabel) }, shape: [cycles.count], to: "/label2")
         try file.setAttribute("classes", .string("0 normal, 1 abnormal"), on: "/label2")
         try file.write(cycles.map { Int8($0.crackle ? 1 : 0) }, shape: [cycles.count], to: "/crackle")
         try file.write(cycles.map { Int8($0.wheeze ? 1 : 0) }, shape: [cycles.count], to: "/wheeze")
-        try file.write(strings: cycles.map(\.split.rawValue), to: "/split")
+        try file.write(strings: cycles.map(\.split), to: "/split")
         try file.write(cycles.map { Int8($0.fold ?? -1) }, shape: [cycles.count], to: "/fold")
         try file.setAttribute("missing", .integer(-1), on: "/fold")
-        try file.write(strings: cycles.map(\.recording.device.rawValue), to: "/device")
-        try file.write(strings: cycles.map(\.recording.location.rawValue), to: "/location")
+        try file.write(strings: cycles.map(\.device), to: "/device")
+        try file.write(strings: cycles.map(\.location), to: "/location")
         try file.write(cycles.map(\.start), shape: [cycles.count], to: "/start")
         try file.setAttribute("units", .string("seconds in the recording"), on: "/start")
         try file.write(cycles.map(\.end), shape: [cycles.count], to: "/end")

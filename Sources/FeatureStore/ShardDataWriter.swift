@@ -1,4 +1,4 @@
-import Crypto
+import Durability
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -30,7 +30,7 @@ final class ShardDataWriter: @unchecked Sendable {
 
     private let hashing = DispatchQueue(label: "respcache.shard-hash")
     private let hashSlots = DispatchSemaphore(value: 8)
-    private var hasher = SHA256()   // touched only on `hashing`
+    private var hasher = StreamingDigest()   // touched only on `hashing`
     /// Writes run on their own thread too, so that a direct write waiting for the disk does not
     /// hold up the thread that hands out work; at most 8 buffers wait for it (and 8 for the hash).
     private let disk = DispatchQueue(label: "respcache.shard-write")
@@ -49,7 +49,7 @@ final class ShardDataWriter: @unchecked Sendable {
             directDescriptor = open(path, O_WRONLY | O_CLOEXEC | Self.directFlag)   // -1 where unsupported
         }
         prefix = try read(0..<dataOffset)
-        hasher.update(data: prefix)
+        hasher.update(prefix)
     }
 
     deinit {
@@ -65,7 +65,7 @@ final class ShardDataWriter: @unchecked Sendable {
         if let failure = lock.withLock({ failure }) { throw failure }
         hashSlots.wait()
         hashing.async { [self] in
-            hasher.update(bufferPointer: UnsafeRawBufferPointer(rows.bytes))
+            hasher.update(UnsafeRawBufferPointer(rows.bytes))
             hashSlots.signal()
         }
         let offset = dataOffset + written
@@ -100,8 +100,8 @@ final class ShardDataWriter: @unchecked Sendable {
         let suffix = try read((dataOffset + totalBytes)..<Int(size))
         guard try read(0..<dataOffset) == prefix else { return nil }
         return hashing.sync {
-            hasher.update(data: suffix)
-            return hasher.finalize().hexString
+            hasher.update(suffix)
+            return hasher.finalize()
         }
     }
 

@@ -1,6 +1,8 @@
 import AudioDSP
+import Durability
 import FeatureStore
 import Foundation
+import Manifests
 
 /// Everything that defines a feature set (its identity) plus how to run `prep features`.
 public struct FeatureOptions: Sendable {

@@ -1,8 +1,9 @@
 import AudioDSP
+import Durability
 import FeatureStore
 import Foundation
-import HDF5
 import ICBHI
+import Manifests
 
 /// `prep features`: 16 kHz cycles -> fixed length -> Kaldi fbank -> normalised -> HDF5 shards
 /// (REFERENCE.md steps 5-7), in a content-addressed feature set `<cache>/<name>/`.
@@ -41,7 +42,8 @@ public struct FeaturePipeline {
         try options.fbank.validate()
         try options.lengthFixing.validate()
         guard options.shardSize >= 1 else { throw PrepError.input("--shard-size must be at least 1") }
-        let ingest = try IngestState.read(cacheDirectory: options.cacheDirectory)
+        let ingest: IngestState
+        do { ingest = try IngestState.read(cacheDirectory: options.cacheDirectory) } catch { throw PrepError.input("\(error)") }
         let id = options.identity(ingest: ingest)
         let name = options.featureSetName(ingest: ingest, id: id)
         let directory = options.cacheDirectory + "/" + name
@@ -74,9 +76,7 @@ public struct FeaturePipeline {
         // Ingest publishes cycle audio before its manifests: after a kill (or a write failure) in
         // between, a recording's audio is newer than the manifests. Never mix the two.
         for record in try manifests.readRecordings() {
-            let expected = CycleAudioStore.Provenance(resampler: ingest.resampler, wavSHA256: record.wavSHA256,
-                                                      txtSHA256: record.txtSHA256, cycles: record.cycles)
-            guard audio.provenance(stem: record.stem.name) == expected else {
+            guard audio.holdsAudio(of: record, resampler: ingest.resampler) else {
                 throw PrepError.input("\(audio.path(for: record.stem.name)) is not the cycle audio \(manifests.recordingsPath) describes (an interrupted `prep ingest`?): rerun `prep ingest`")
             }
         }
@@ -105,7 +105,7 @@ public struct FeaturePipeline {
             } else {
                 let dtype = options.dtype
                 let staged = try FeatureShard.stage(
-                    path: path, rows: .init(cycles: planned.cycles), frames: frames, bins: bins,
+                    path: path, rows: .init(cycles: planned.cycles.map(ShardRow.init)), frames: frames, bins: bins,
                     dtype: dtype, deflateLevel: options.deflateLevel,
                     attributes: attributes + [("split", .string(planned.split.rawValue)),
                                               ("rows", .integer(Int64(planned.cycles.count)))]
@@ -179,10 +179,10 @@ public struct FeaturePipeline {
 
     /// A published shard from an interrupted run of the same feature set can be kept.
     static func isComplete(path: String, id: String, rows: Int) -> Bool {
-        guard FileManager.default.fileExists(atPath: path), let file = try? HDF5File(path: path, mode: .readOnly) else { return false }
-        return (try? file.attribute("feature_set_id")?.stringValue) == id
-            && (try? file.attribute("rows")?.integerValue) == Int64(rows)
-            && (try? file.dataset("/fbank").shape.first) == rows
+        guard FileManager.default.fileExists(atPath: path), let file = try? ShardFile(path: path) else { return false }
+        return file.attribute("feature_set_id")?.stringValue == id
+            && file.attribute("rows")?.integerValue == Int64(rows)
+            && file.rowCount == rows
     }
 
     /// Cheap completeness check for the "nothing to do" path (full checks: `prep verify`).
@@ -194,8 +194,8 @@ public struct FeaturePipeline {
     }
 
     private func shardAttributes(name: String, id: String, ingest: IngestState,
-                                 normalisation: FeatureSetIndex.Normalisation) -> [(String, AttributeValue)] {
-        var attributes: [(String, AttributeValue)] = [
+                                 normalisation: FeatureSetIndex.Normalisation) -> [(String, ShardAttributeValue)] {
+        var attributes: [(String, ShardAttributeValue)] = [
             ("description", .string("ICBHI 2017 breathing cycles as Kaldi-compatible log mel filterbanks (Patch-Mix CL preprocessing); see the project README")),
             ("feature_set", .string(name)),
             ("feature_set_id", .string(id)),

@@ -1,6 +1,7 @@
+import Durability
 import FeatureStore
 import Foundation
-import HDF5
+import Manifests
 
 /// `prep verify`: re-checks a feature set against its index: every shard present, same size and
 /// SHA-256, readable HDF5 with the indexed row count and shape, no NaN or Inf; no stray shard.
@@ -20,12 +21,13 @@ public enum FeatureSetVerifier {
 
     /// Every problem found in one feature set (empty: it is sound).
     public static func verify(directory: String, console: Console? = nil) -> [Finding] {
-        let index: FeatureSetIndex
+        let set: FeatureSet
         do {
-            index = try FeatureSetIndex.read(directory: directory)
+            set = try FeatureSet(directory: directory)
         } catch {
             return [Finding(file: directory + "/" + FeatureSetIndex.fileName, problem: "\(error)")]
         }
+        let index = set.index
         var findings: [Finding] = []
         let listed = Set(index.shards.map(\.file))
         let present = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".h5") }
@@ -44,7 +46,7 @@ public enum FeatureSetVerifier {
             if size != shard.bytes { findings.append(Finding(file: path, problem: "size \(size) bytes, index says \(shard.bytes)")) }
             let digest = (try? FileDigest.sha256(ofFileAt: path)) ?? "unreadable"
             if digest != shard.sha256 { findings.append(Finding(file: path, problem: "SHA-256 \(digest) differs from the index (\(shard.sha256))")) }
-            findings += checkContents(path: path, shard: shard, index: index)
+            findings += checkContents(shard: shard, in: set)
         }
         console?.finishProgress()
         if rowsBySplit != index.rowsBySplit {
@@ -56,17 +58,19 @@ public enum FeatureSetVerifier {
     /// The cache's last ingest, if it has one (`ingest.json`): `cycles.csv` still has the SHA-256
     /// recorded there, both manifests parse and agree (cycles per recording), and every
     /// recording's cycle audio opens with the provenance and cycle count the manifest states and
-    /// offsets that describe its samples. Returns nil when the cache holds no ingest.
-    public static func verifyIngest(cacheDirectory: String) -> (findings: [Finding], recordings: Int, cycles: Int)? {
+    /// offsets that describe its samples, and samples whose SHA-256 is the one recorded at ingest
+    /// (`uncheckedAudio`: files from before checksums, which cannot be checked). Returns nil when
+    /// the cache holds no ingest.
+    public static func verifyIngest(cacheDirectory: String) -> (findings: [Finding], recordings: Int, cycles: Int, uncheckedAudio: Int)? {
         let statePath = IngestState.path(cacheDirectory: cacheDirectory)
         guard FileManager.default.fileExists(atPath: statePath) else { return nil }
         let state: IngestState
         do { state = try IngestState.read(cacheDirectory: cacheDirectory) } catch {
-            return ([Finding(file: statePath, problem: "\(error)")], 0, 0)
+            return ([Finding(file: statePath, problem: "\(error)")], 0, 0, 0)
         }
         let manifests = ManifestStore(directory: state.manifestDirectory)
         guard let digest = try? manifests.cyclesDigest() else {
-            return ([Finding(file: manifests.cyclesPath, problem: "missing or unreadable")], 0, 0)
+            return ([Finding(file: manifests.cyclesPath, problem: "missing or unreadable")], 0, 0, 0)
         }
         var findings: [Finding] = []
         if digest != state.cyclesSHA256 {
@@ -77,9 +81,10 @@ public enum FeatureSetVerifier {
             recordings = try manifests.readRecordings()
             cycles = try manifests.readCycles()
         } catch {
-            return (findings + [Finding(file: manifests.directory, problem: "\(error)")], 0, 0)
+            return (findings + [Finding(file: manifests.directory, problem: "\(error)")], 0, 0, 0)
         }
         var cyclesByRecording: [String: Int] = [:]
+        var unchecked = 0
         for cycle in cycles { cyclesByRecording[cycle.recording.name, default: 0] += 1 }
         let audio = CycleAudioStore(cacheDirectory: cacheDirectory, resampler: state.resampler)
         for record in recordings {
@@ -87,9 +92,7 @@ public enum FeatureSetVerifier {
             if cyclesByRecording.removeValue(forKey: stem) != record.cycles {
                 findings.append(Finding(file: manifests.recordingsPath, problem: "\(stem): \(record.cycles) cycles, \(manifests.cyclesPath) disagrees"))
             }
-            let expected = CycleAudioStore.Provenance(resampler: state.resampler, wavSHA256: record.wavSHA256,
-                                                      txtSHA256: record.txtSHA256, cycles: record.cycles)
-            guard audio.provenance(stem: stem) == expected else {
+            guard audio.holdsAudio(of: record, resampler: state.resampler) else {
                 findings.append(Finding(file: audio.path(for: stem), problem: "missing, unreadable, or not the audio the manifests describe"))
                 continue
             }
@@ -98,6 +101,12 @@ public enum FeatureSetVerifier {
                 if stored.cycleIndices.count != record.cycles {
                     findings.append(Finding(file: audio.path(for: stem), problem: "holds \(stored.cycleIndices.count) cycles, the manifest says \(record.cycles)"))
                 }
+                switch try audio.checkSamples(stem: stem) {
+                case .matches: break
+                case .notRecorded: unchecked += 1
+                case .differs(let recorded, let computed):
+                    findings.append(Finding(file: audio.path(for: stem), problem: "samples SHA-256 \(computed) differs from the one recorded at ingest (\(recorded)): corrupted since `prep ingest`"))
+                }
             } catch {
                 findings.append(Finding(file: audio.path(for: stem), problem: "\(error)"))
             }
@@ -105,38 +114,39 @@ public enum FeatureSetVerifier {
         for stem in cyclesByRecording.keys.sorted() {
             findings.append(Finding(file: manifests.cyclesPath, problem: "cycles of \(stem), which \(manifests.recordingsPath) does not list"))
         }
-        return (findings, recordings.count, cycles.count)
+        return (findings, recordings.count, cycles.count, unchecked)
     }
 
-    private static func checkContents(path: String, shard: FeatureSetIndex.Shard, index: FeatureSetIndex) -> [Finding] {
+    private static func checkContents(shard: FeatureSetIndex.Shard, in set: FeatureSet) -> [Finding] {
+        let path = set.path(of: shard)
         do {
-            let file = try HDF5File(path: path, mode: .readOnly)
-            let fbank = try file.dataset("/fbank")
-            guard fbank.shape == [shard.rows, index.frames, index.bins] else {
-                return [Finding(file: path, problem: "fbank shape \(fbank.shape), index says [\(shard.rows), \(index.frames), \(index.bins)]")]
-            }
+            let file = try set.open(shard)
             var findings: [Finding] = []
-            for name in ["cycle_id", "label", "label2", "split", "recording", "patient"] where try file.dataset("/" + name).shape != [shard.rows] {
+            for name in ["cycle_id", "label", "label2", "split", "recording", "patient"] where file.shape(ofDataset: name) != [shard.rows] {
                 findings.append(Finding(file: path, problem: "/\(name) does not hold \(shard.rows) rows"))
             }
-            if (try? file.attribute("feature_set_id")?.stringValue) != index.id {
+            if file.attribute("feature_set_id")?.stringValue != set.id {
                 findings.append(Finding(file: path, problem: "belongs to another feature set"))
             }
-            let expected = FeatureDType(rawValue: index.options["dtype"] ?? FeatureDType.float32.rawValue)
-            if let stored = FeatureDType(of: fbank), stored != expected {
-                findings.append(Finding(file: path, problem: "fbank is \(stored.rawValue), index says \(expected?.rawValue ?? "an unknown dtype")"))
-            } else if FeatureDType(of: fbank) == nil {
+            if let stored = file.storedDType {
+                if stored != set.dtype {
+                    findings.append(Finding(file: path, problem: "fbank is \(stored.rawValue), index says \(set.dtype?.rawValue ?? "an unknown dtype")"))
+                }
+            } else {
                 findings.append(Finding(file: path, problem: "fbank holds neither float32 nor float16 values"))
             }
-            var row = [Float](repeating: 0, count: fbank.rowLength)
+            var row = [Float](repeating: 0, count: file.rowLength)
             for r in 0..<shard.rows {
-                try row.withUnsafeMutableBufferPointer { try FeatureShard.readRows(of: fbank, at: r, into: $0) }
+                try row.withUnsafeMutableBufferPointer { try file.read(rowsAt: r, into: $0) }
                 if !row.allSatisfy({ $0.isFinite }) {
                     findings.append(Finding(file: path, problem: "row \(r) holds NaN or Inf"))
                     break
                 }
             }
             return findings
+        } catch let error as StoreError where error.path == path {
+            // The error names this very file: say it once.
+            return [Finding(file: path, problem: String("\(error)".dropFirst(path.count + 2)))]
         } catch {
             return [Finding(file: path, problem: "\(error)")]
         }

@@ -1,7 +1,9 @@
 import AudioDSP
+import Durability
 import FeatureStore
 import Foundation
 import ICBHI
+import Manifests
 
 /// `prep ingest`: ICBHI recordings -> labelled 16 kHz breathing cycles (REFERENCE.md steps 1-4).
 ///

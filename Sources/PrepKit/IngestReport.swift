@@ -1,6 +1,6 @@
-import FeatureStore
 import Foundation
 import ICBHI
+import Manifests
 
 /// What `prep ingest` did, for the closing table and for tests.
 public struct IngestReport: Sendable {

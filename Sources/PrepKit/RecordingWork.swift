@@ -1,7 +1,9 @@
 import AudioDSP
+import Durability
 import FeatureStore
 import Foundation
 import ICBHI
+import Manifests
 
 /// Ingest of one recording (runs on a worker thread; touches only this recording's files).
 struct RecordingWork {
@@ -91,13 +93,11 @@ struct RecordingWork {
         guard previous.sourceStem == recording.sourceStem, previous.wavBytes == wavBytes,
               previous.wavModified == wavModified, previous.txtSHA256 == txtSHA256 else { return nil }
         let sliced = slice(cycles, recording: recording, frames16k: previous.frames16k)
-        let expected = CycleAudioStore.Provenance(resampler: options.resampler.rawValue, wavSHA256: previous.wavSHA256,
-                                                  txtSHA256: txtSHA256, cycles: sliced.cycles.count)
-        guard !sliced.cycles.isEmpty, store.provenance(stem: recording.stem.name) == expected else { return nil }
         var record = previous
         record.split = metadata.split(of: recording.stem)
         record.fold = metadata.fold(ofPatient: recording.stem.patient)
         record.cycles = sliced.cycles.count
+        guard !sliced.cycles.isEmpty, store.holdsAudio(of: record, resampler: options.resampler.rawValue) else { return nil }
         return (record, sliced.cycles, sliced.problems)
     }
 

@@ -1,6 +1,6 @@
+import Durability
 import FeatureStore
 import Foundation
-import HDF5
 import ICBHI
 import Visualization
 
@@ -54,19 +54,19 @@ public enum ShowCycle {
         switch target {
         case .shardRow(let path, let row):
             guard FileManager.default.fileExists(atPath: path) else { throw PrepError.input("\(path): no such shard file") }
-            let rows = try readable { try HDF5File(path: path, mode: .readOnly).dataset("/cycle_id").shape.first ?? 0 }
+            let rows = try readable { try ShardFile(path: path).shape(ofDataset: "cycle_id")?.first ?? 0 }
             guard (0..<rows).contains(row) else {
                 throw PrepError.input("\(path): no row \(row) (the shard has \(rows) rows: 0...\(rows - 1))")
             }
             return (path, row)
         case .cycle(let id, let featureSet):
             let directory = try resolveFeatureSet(featureSet, cacheDirectory: cacheDirectory)
-            let index = try readable { try FeatureSetIndex.read(directory: directory) }
+            let set = try readable { try FeatureSet(directory: directory) }
+            let index = set.index
             var example: String?
             for shard in index.shards {
-                let path = directory + "/" + shard.file
-                let ids = try readable { try HDF5File(path: path, mode: .readOnly).readStrings("/cycle_id") }
-                if let row = ids.firstIndex(of: id) { return (path, row) }
+                let ids = try readable { try set.open(shard).cycleIDs() }
+                if let row = ids.firstIndex(of: id) { return (set.path(of: shard), row) }
                 example = example ?? ids.first
             }
             let hint = id.contains("#") ? "" : " (cycle ids are <recording stem>#<k>, e.g. \(example ?? "101_1b1_Al_sc_Meditron#0"))"
@@ -124,47 +124,35 @@ struct StoredRow {
 
     init(shard: String, row: Int) throws {
         do {
-            let file = try HDF5File(path: shard, mode: .readOnly)
-            let fbank = try file.dataset("/fbank")
-            guard fbank.shape.count == 3, fbank.shape[1] > 0, fbank.shape[2] > 0 else {
-                throw PrepError.input("\(shard): /fbank has shape \(fbank.shape), expected [rows, frames, bins]")
-            }
+            let file = try ShardFile(path: shard)
             self.shard = shard
             self.row = row
-            frames = fbank.shape[1]
-            bins = fbank.shape[2]
-            values = try [Float](unsafeUninitializedCapacity: fbank.rowLength) { buffer, initialized in
-                try FeatureShard.readRows(of: fbank, at: row, into: buffer)
-                initialized = buffer.count
-            }
+            frames = file.frames
+            bins = file.bins
+            values = try file.features(ofRow: row)
+            let metadata = try file.metadata(ofRow: row)
 
-            func string(_ name: String) throws -> String { try file.readStrings("/" + name)[row] }
-            func number(_ name: String) throws -> Double { try file.read("/" + name, as: Double.self).0[row] }
-            func option(_ name: String) throws -> Double? {
-                (try file.attribute(name)?.stringValue).flatMap(Double.init)
-            }
-            cycleID = try string("cycle_id")
-            let label = Int(try number("label"))
-            labelName = CycleLabel(rawValue: label)?.name ?? "label \(label)"
-            let start = try number("start"), end = try number("end")
-            let fold = Int(try number("fold"))
+            func option(_ name: String) -> Double? { file.attribute(name)?.stringValue.flatMap(Double.init) }
+            cycleID = metadata.id
+            labelName = CycleLabel(rawValue: metadata.label)?.name ?? "label \(metadata.label)"
+            let start = metadata.start, end = metadata.end
 
-            let sampleRate = try option("fbank_sampleFrequency") ?? 16_000
-            frameShiftSeconds = (try option("fbank_frameShiftMs") ?? 10) / 1000
-            let lowFreq = try option("fbank_lowFreq") ?? 20
-            var highFreq = try option("fbank_highFreq") ?? 0
+            let sampleRate = option("fbank_sampleFrequency") ?? 16_000
+            frameShiftSeconds = (option("fbank_frameShiftMs") ?? 10) / 1000
+            let lowFreq = option("fbank_lowFreq") ?? 20
+            var highFreq = option("fbank_highFreq") ?? 0
             if highFreq <= 0 { highFreq += sampleRate / 2 }
             binCentresHz = Self.melBinCentres(bins: bins, lowHz: lowFreq, highHz: highFreq)
 
-            let lengthSeconds = (try option("length_samples")).map { $0 / sampleRate }
-            let pad = try file.attribute("pad")?.stringValue
+            let lengthSeconds = option("length_samples").map { $0 / sampleRate }
+            let pad = file.attribute("pad")?.stringValue
             markers = Self.paddingMarkers(cycleSeconds: end - start, lengthSeconds: lengthSeconds, pad: pad)
 
-            let featureSet = (try file.attribute("feature_set")?.stringValue) ?? "?"
-            let normalisation = (try file.attribute("normalisation")?.stringValue) ?? "?"
+            let featureSet = file.attribute("feature_set")?.stringValue ?? "?"
+            let normalisation = file.attribute("normalisation")?.stringValue ?? "?"
             subtitle = [
-                "patient \(try number("patient").formatted0), \(try string("location")), \(try string("device")), "
-                    + "split \(try string("split"))\(fold >= 0 ? ", fold \(fold)" : ""); "
+                "patient \(metadata.patient), \(metadata.location), \(metadata.device), "
+                    + "split \(metadata.split)\(metadata.fold.map { ", fold \($0)" } ?? ""); "
                     + "cycle \(String(format: "%.3f", start))-\(String(format: "%.3f", end)) s (\(String(format: "%.2f", end - start)) s)",
                 "\(URL(fileURLWithPath: shard).lastPathComponent) row \(row) of \(featureSet); "
                     + "\(frames) frames x \(bins) mel bins, normalisation \(normalisation)",
@@ -200,8 +188,4 @@ struct StoredRow {
         default: return []
         }
     }
-}
-
-private extension Double {
-    var formatted0: String { String(Int(self)) }
 }

@@ -1,6 +1,7 @@
 import FeatureStore
 import Foundation
 import ICBHI
+import Manifests
 
 /// `prep stats`: what the manifests hold, for a reader (tables) or a script (`--json`, stable
 /// keys, every split, class, device and location present even when zero).

@@ -1,4 +1,4 @@
-import FeatureStore
+import Durability
 import Foundation
 
 /// Mean, sample standard deviation (n - 1) and the values it was computed from.

@@ -1,4 +1,4 @@
-import FeatureStore
+import Durability
 import Foundation
 
 /// One epoch's evaluation, as `result.json` and the results table quote it.

@@ -1,4 +1,4 @@
-import FeatureStore
+import Durability
 import Foundation
 
 /// The `train` command's two jobs, on feature shards written by `prep features`.

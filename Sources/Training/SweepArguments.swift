@@ -1,4 +1,4 @@
-import FeatureStore
+import Durability
 import Foundation
 
 /// The command line a sweep hands to each of its runs.

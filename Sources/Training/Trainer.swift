@@ -1,4 +1,4 @@
-import FeatureStore
+import Durability
 import Foundation
 
 /// Everything that defines a training run; stored in every checkpoint's meta.

@@ -1,6 +1,6 @@
+import Durability
 import Foundation
 import HDF5
-import ICBHI
 import XCTest
 @testable import FeatureStore
 
@@ -16,11 +16,12 @@ final class FeatureShardTests: XCTestCase {
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: directory) }
 
-    private func cycles(_ count: Int) throws -> [CycleRecord] {
-        let stem = try RecordingStem(parsing: "101_1b1_Al_sc_Meditron")
-        return (0..<count).map {
-            CycleRecord(recording: stem, index: $0, start: Double($0), end: Double($0) + 1, crackle: $0 % 2 == 1, wheeze: false,
-                        split: .train, fold: 2, sliceBegin: 16000 * $0, sliceEnd: 16000 * ($0 + 1), demographics: nil, diagnosis: nil)
+    private func cycles(_ count: Int) throws -> [ShardRow] {
+        (0..<count).map { (k: Int) -> ShardRow in
+            let crackle = k % 2 == 1
+            return ShardRow(id: "101_1b1_Al_sc_Meditron#\(k)", recording: "101_1b1_Al_sc_Meditron", patient: 101,
+                            label: crackle ? 1 : 0, binaryLabel: crackle ? 1 : 0, crackle: crackle, wheeze: false,
+                            split: "train", fold: 2, device: "Meditron", location: "Al", start: Double(k), end: Double(k) + 1)
         }
     }
 

@@ -1,7 +1,9 @@
+import Durability
 import Foundation
+import ICBHI
+import Manifests
 import XCTest
 @testable import FeatureStore
-import ICBHI
 
 final class FeatureStoreTests: XCTestCase {
     private var directory: String!

@@ -1,4 +1,3 @@
-import FeatureStore
 import Foundation
 import TestSupport
 import XCTest

@@ -1,6 +1,7 @@
 import FeatureStore
 import Foundation
 import HDF5
+import Manifests
 import TestSupport
 import XCTest
 

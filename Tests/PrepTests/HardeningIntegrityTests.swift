@@ -1,4 +1,4 @@
-import FeatureStore
+import Durability
 import Foundation
 import HDF5
 import TestSupport

@@ -1,6 +1,6 @@
 import AudioDSP
-import FeatureStore
 import Foundation
+import Manifests
 import TestSupport
 import XCTest
 

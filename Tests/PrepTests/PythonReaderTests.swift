@@ -1,6 +1,8 @@
+import Durability
 import FeatureStore
 import Foundation
 import HDF5
+import Manifests
 import TestSupport
 import XCTest
 

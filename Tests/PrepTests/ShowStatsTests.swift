@@ -2,6 +2,7 @@ import AudioDSP
 import FeatureStore
 import Foundation
 import HDF5
+import Manifests
 import TestSupport
 import Visualization
 import XCTest

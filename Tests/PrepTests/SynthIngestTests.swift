@@ -1,6 +1,6 @@
-import FeatureStore
 import Foundation
 import ICBHI
+import Manifests
 import TestSupport
 import XCTest
 

@@ -1,3 +1,4 @@
+import Durability
 import FeatureStore
 import Foundation
 import HDF5

@@ -1,3 +1,4 @@
+import Durability
 import Foundation
 
 /// Minimal RFC 4180 CSV: a header row then one row per record. Fields that contain a comma,

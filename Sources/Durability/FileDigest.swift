@@ -66,3 +66,18 @@ extension Sequence where Element == UInt8 {
 extension SHA256.Digest {
     var hexString: String { Array(self).hexString }
 }
+
+/// SHA-256 fed piece by piece (a shard hashed as its bytes stream to disk), so that storage code
+/// need not depend on swift-crypto itself.
+public struct StreamingDigest {
+    private var hasher = SHA256()
+
+    public init() {}
+
+    public mutating func update(_ bytes: UnsafeRawBufferPointer) { hasher.update(bufferPointer: bytes) }
+
+    public mutating func update<D: DataProtocol>(_ data: D) { hasher.update(data: data) }
+
+    /// The hex digest of everything fed so far.
+    public func finalize() -> String { hasher.finalize().hexString }
+}

@@ -1,3 +1,4 @@
+import Durability
 import ICBHI
 
 /// One row of `cycles.csv`: a labelled breathing cycle with its place in the 16 kHz audio

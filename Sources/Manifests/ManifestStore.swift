@@ -1,3 +1,4 @@
+import Durability
 import Foundation
 
 /// The two manifests ingest writes (`recordings.csv`, `cycles.csv`) and reads back.

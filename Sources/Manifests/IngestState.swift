@@ -1,4 +1,4 @@
-import FeatureStore
+import Durability
 import Foundation
 
 /// `<cache>/ingest.json`: which ingest the cache holds now, so `prep features` knows where the
@@ -20,7 +20,7 @@ public struct IngestState: Codable, Sendable, Equatable {
 
     public static func path(cacheDirectory: String) -> String { cacheDirectory + "/ingest.json" }
 
-    func write(cacheDirectory: String) throws {
+    public func write(cacheDirectory: String) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let data = try encoder.encode(self)
@@ -31,12 +31,12 @@ public struct IngestState: Codable, Sendable, Equatable {
     public static func read(cacheDirectory: String) throws -> IngestState {
         let path = path(cacheDirectory: cacheDirectory)
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw PrepError.input("\(path): missing: run `prep ingest <icbhi-dir>` first")
+            throw StoreError.io(path: path, reason: "missing: run `prep ingest <icbhi-dir>` first")
         }
         do {
             return try JSONDecoder().decode(IngestState.self, from: data)
         } catch {
-            throw PrepError.input("\(path): unreadable (\(error)); rerun `prep ingest`")
+            throw StoreError.io(path: path, reason: "unreadable (\(error)); rerun `prep ingest`")
         }
     }
 }

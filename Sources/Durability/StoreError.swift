@@ -13,4 +13,11 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
         case .mismatch(let path, let reason): "\(path): \(reason)"
         }
     }
+
+    /// The file concerned.
+    public var path: String {
+        switch self {
+        case .io(let path, _), .malformed(let path, _, _), .locked(let path, _), .mismatch(let path, _): path
+        }
+    }
 }

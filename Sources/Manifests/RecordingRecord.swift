@@ -1,3 +1,4 @@
+import Durability
 import ICBHI
 
 /// One row of `recordings.csv`: what ingest learned about a recording and its inputs.

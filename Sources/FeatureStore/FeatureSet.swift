@@ -1,0 +1,233 @@
+import Durability
+import Foundation
+import HDF5
+
+/// A feature set directory opened for reading: `index.json` validated, shards opened on demand.
+/// The one reader of shards (training, `prep verify`, `prep show`, `prep features` reruns), so the
+/// format's rules (dtype widening, row metadata, shape checks) live in one place. Shards are only
+/// read: no lock file, and a read-only file system works.
+public final class FeatureSet: Sendable {
+    public let directory: String
+    public let index: FeatureSetIndex
+
+    /// Reads and checks `<directory>/index.json`.
+    public init(directory: String) throws {
+        let path = (directory as NSString).appendingPathComponent(FeatureSetIndex.fileName)
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw StoreError.io(path: directory, reason: "no index.json: not a feature set written by `prep features` (run it first)")
+        }
+        self.directory = directory
+        index = try FeatureSetIndex.read(directory: directory)
+    }
+
+    public var id: String { index.id }
+    public var name: String { index.featureSet }
+    public var frames: Int { index.frames }
+    public var bins: Int { index.bins }
+    public var normalisation: FeatureSetIndex.Normalisation { index.normalisation }
+    public var shards: [FeatureSetIndex.Shard] { index.shards }
+    /// The dtype the index declares (float32 when absent: older sets), nil for an unknown name.
+    public var dtype: FeatureDType? { FeatureDType(rawValue: index.options["dtype"] ?? FeatureDType.float32.rawValue) }
+
+    public func path(of shard: FeatureSetIndex.Shard) -> String {
+        (directory as NSString).appendingPathComponent(shard.file)
+    }
+
+    /// Opens one listed shard; it must exist and its `fbank` must have the indexed shape.
+    public func open(_ shard: FeatureSetIndex.Shard) throws -> ShardFile {
+        let path = path(of: shard)
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw StoreError.io(path: path, reason: "shard listed in index.json is missing (rerun `prep features`)")
+        }
+        let file = try ShardFile(path: path)
+        guard file.fbankShape == [shard.rows, frames, bins] else {
+            throw StoreError.mismatch(path: path, reason: "fbank shape \(file.fbankShape), index says [\(shard.rows), \(frames), \(bins)]")
+        }
+        return file
+    }
+
+    /// Every row of one split's shards (`train`, `test`, `unassigned`).
+    public func rows(split: String) throws -> Selection {
+        try select(index.shards.filter { $0.split == split }) { _ in true }
+    }
+
+    /// Rows of every shard whose patient-wise fold is in `folds`.
+    public func rows(folds: Set<Int>) throws -> Selection {
+        try select(index.shards) { row in row.fold.map { folds.contains($0) } ?? false }
+    }
+
+    private func select(_ shards: [FeatureSetIndex.Shard], where keep: (Selection.Row) -> Bool) throws -> Selection {
+        var files: [ShardFile] = [], rows: [Selection.Row] = []
+        for shard in shards {
+            let file = try open(shard)
+            let metadata = try file.selectionMetadata(rows: shard.rows)
+            let kept = metadata.filter(keep)
+            guard !kept.isEmpty else { continue }
+            let number = files.count
+            files.append(file)
+            rows += kept.map { row in var row = row; row.shard = number; return row }
+        }
+        return Selection(frames: frames, bins: bins, rows: rows, shards: files)
+    }
+
+    /// Chosen rows of a feature set with the metadata training needs, readable as float32.
+    public final class Selection: Sendable {
+        public struct Row: Sendable, Equatable {
+            /// Position of the row's shard among the selection's shards, and the row in it.
+            public internal(set) var shard: Int
+            public let row: Int
+            public let cycleID: String
+            /// 4-class label (0 normal, 1 crackle, 2 wheeze, 3 both).
+            public let label: Int
+            /// 2-class label as stored in `/label2` (0 normal, 1 abnormal).
+            public let binaryLabel: Int
+            /// -1 when the shard has no `/patient`.
+            public let patient: Int
+            public let fold: Int?
+        }
+
+        public let frames: Int
+        public let bins: Int
+        public let rows: [Row]
+        private let shards: [ShardFile]
+
+        init(frames: Int, bins: Int, rows: [Row], shards: [ShardFile]) {
+            self.frames = frames
+            self.bins = bins
+            self.rows = rows
+            self.shards = shards
+        }
+
+        public var count: Int { rows.count }
+
+        /// Copies row `i` of the selection (float32, whatever the stored dtype) into `buffer`.
+        public func read(_ i: Int, into buffer: UnsafeMutableBufferPointer<Float>) throws {
+            let row = rows[i]
+            try shards[row.shard].read(rowsAt: row.row, into: buffer)
+        }
+    }
+}
+
+/// One shard file opened read-only. Reads are serialised by one process-wide lock: the HDF5
+/// library is not thread-safe and the batch loader reads on its own thread.
+public final class ShardFile: @unchecked Sendable {
+    static let library = NSLock()
+
+    public let path: String
+    private let file: HDF5File
+    private let fbank: Dataset
+    /// `fbank`'s shape: [rows, frames, bins].
+    public let fbankShape: [Int]
+
+    public init(path: String) throws {
+        self.path = path
+        do {
+            let opened = try Self.library.withLock {
+                let file = try HDF5File(path: path, mode: .readOnly)
+                return (file, try file.dataset("/fbank"))
+            }
+            file = opened.0
+            fbank = opened.1
+            fbankShape = opened.1.shape
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError.io(path: path, reason: "\(error)")
+        }
+        guard fbankShape.count == 3, fbankShape[1] > 0, fbankShape[2] > 0 else {
+            throw StoreError.mismatch(path: path, reason: "/fbank has shape \(fbankShape), expected [rows, frames, bins]")
+        }
+    }
+
+    public var rowCount: Int { fbankShape[0] }
+    public var frames: Int { fbankShape[1] }
+    public var bins: Int { fbankShape[2] }
+    /// Values per row (frames x bins).
+    public var rowLength: Int { frames * bins }
+    /// The stored dtype of `fbank`, nil when neither float32 nor float16.
+    public var storedDType: FeatureDType? { FeatureDType(of: fbank) }
+
+    /// A root attribute (the feature set's options, `feature_set_id`, `rows`, ...), nil when absent.
+    public func attribute(_ name: String) -> ShardAttributeValue? {
+        Self.library.withLock {
+            guard let value = try? file.attribute(name) else { return nil }
+            return ShardAttributeValue(value)
+        }
+    }
+
+    /// The shape of a dataset (`cycle_id`, `label`, ...), nil when the shard lacks it.
+    public func shape(ofDataset name: String) -> [Int]? {
+        Self.library.withLock { file.contains("/" + name) ? (try? file.dataset("/" + name))?.shape : nil }
+    }
+
+    /// Reads `count` consecutive rows starting at `row` into `buffer` as float32, whatever the stored dtype.
+    public func read(rowsAt row: Int, count: Int = 1, into buffer: UnsafeMutableBufferPointer<Float>) throws {
+        precondition(buffer.count == count * rowLength, "buffer of the wrong size")
+        guard row >= 0, count >= 0, row + count <= rowCount else {
+            throw StoreError.mismatch(path: path, reason: "no rows \(row)..<\(row + count) (the shard has \(rowCount) rows)")
+        }
+        try Self.library.withLock { try FeatureShard.readRows(of: fbank, at: row, count: count, into: buffer) }
+    }
+
+    /// One row as float32.
+    public func features(ofRow row: Int) throws -> [Float] {
+        try [Float](unsafeUninitializedCapacity: rowLength) { buffer, initialized in
+            try read(rowsAt: row, into: buffer)
+            initialized = buffer.count
+        }
+    }
+
+    /// Every `/cycle_id`.
+    public func cycleIDs() throws -> [String] { try strings("cycle_id") }
+
+    /// The row of a cycle id, nil when the shard does not hold it.
+    public func row(ofCycle id: String) throws -> Int? { try cycleIDs().firstIndex(of: id) }
+
+    /// The full metadata of one row (every per-row dataset the writer stores).
+    public func metadata(ofRow row: Int) throws -> ShardRow {
+        guard (0..<rowCount).contains(row) else {
+            throw StoreError.mismatch(path: path, reason: "no row \(row) (the shard has \(rowCount) rows)")
+        }
+        let fold = Int(try integers("fold")[row])
+        return ShardRow(
+            id: try strings("cycle_id")[row], recording: try strings("recording")[row], patient: Int(try integers("patient")[row]),
+            label: Int(try integers("label")[row]), binaryLabel: Int(try integers("label2")[row]),
+            crackle: try integers("crackle")[row] != 0, wheeze: try integers("wheeze")[row] != 0,
+            split: try strings("split")[row], fold: fold >= 0 ? fold : nil,
+            device: try strings("device")[row], location: try strings("location")[row],
+            start: try doubles("start")[row], end: try doubles("end")[row])
+    }
+
+    /// What a selection needs of every row; `cycle_id` and `patient` may be absent (ids then name
+    /// the file and row), `label` and `label2` may not.
+    func selectionMetadata(rows: Int) throws -> [FeatureSet.Selection.Row] {
+        let labels = try integers("label"), binary = try integers("label2")
+        for (name, column) in [("label", labels), ("label2", binary)] where column.count != rows {
+            throw StoreError.mismatch(path: path, reason: "\(name) has \(column.count) rows, expected \(rows)")
+        }
+        let ids = shape(ofDataset: "cycle_id") != nil ? try cycleIDs() : []
+        let patients = shape(ofDataset: "patient") != nil ? try integers("patient") : []
+        let folds = shape(ofDataset: "fold") != nil ? try integers("fold") : []
+        let name = URL(fileURLWithPath: path).lastPathComponent
+        return try (0..<rows).map { r in
+            guard (0...3).contains(labels[r]) else {
+                throw StoreError.mismatch(path: path, reason: "label \(labels[r]) at row \(r) is not a 4-class label")
+            }
+            let fold = r < folds.count && folds[r] >= 0 ? Int(folds[r]) : nil
+            return .init(shard: 0, row: r, cycleID: r < ids.count ? ids[r] : "\(name):\(r)", label: Int(labels[r]),
+                         binaryLabel: Int(binary[r]), patient: r < patients.count ? Int(patients[r]) : -1, fold: fold)
+        }
+    }
+
+    private func strings(_ name: String) throws -> [String] {
+        try Self.library.withLock { try file.readStrings("/" + name) }
+    }
+
+    private func integers(_ name: String) throws -> [Int64] {
+        try Self.library.withLock { try file.read("/" + name, as: Int64.self).0 }
+    }
+
+    private func doubles(_ name: String) throws -> [Double] {
+        try Self.library.withLock { try file.read("/" + name, as: Double.self).0 }
+    }
+}
