@@ -100,14 +100,26 @@ extension ManifestStatistics {
         var problems = Problems(recorded: records != nil, skippedFiles: [], skippedCycles: [], clampedCycles: 0, notices: 0)
         for record in records ?? [] {
             let item = ProblemItem(file: record.file, line: record.line, reason: record.reason)
-            switch (record.severity, record.line) {
-            case ("skipped", nil): problems.skippedFiles.append(item)
-            case ("skipped", _): problems.skippedCycles.append(item)
-            default:
-                if record.reason.contains("clamped") { problems.clampedCycles += 1 } else { problems.notices += 1 }
+            switch kind(of: record) {
+            case .skippedFile: problems.skippedFiles.append(item)
+            case .skippedCycle: problems.skippedCycles.append(item)
+            case .clampedCycle: problems.clampedCycles += 1
+            case .notice: problems.notices += 1
             }
         }
         return problems
+    }
+
+    /// The row's `kind`. A row without one (a file written before the column existed) is
+    /// classified as its writer did: by severity and line, and a notice that ends in
+    /// ": clamped" (that writer's fixed wording) is a clamped cycle.
+    static func kind(of record: ProblemRecord) -> Problem.Kind {
+        if let kind = record.kind.flatMap(Problem.Kind.init(rawValue:)) { return kind }
+        switch (record.severity, record.line) {
+        case ("skipped", nil): return .skippedFile
+        case ("skipped", _): return .skippedCycle
+        default: return record.kind == nil && record.reason.hasSuffix(": clamped") ? .clampedCycle : .notice
+        }
     }
 
     static func featureSets(in cacheDirectory: String) -> [FeatureSet] {
