@@ -55,7 +55,7 @@ public struct FeatureOptions: Sendable {
         return String(FileDigest.sha256(of: source.joined(separator: "\n")).prefix(16))
     }
 
-    /// e.g. `icbhi-16k-8s-fbank128-sinc-medium-3fa2c19b`.
+    /// e.g. `icbhi-16k-8s-fbank128-reference-3fa2c19b`.
     func featureSetName(ingest: IngestState, id: String) -> String {
         if let name { return name }
         let seconds = Double(lengthFixing.length) / fbank.sampleFrequency

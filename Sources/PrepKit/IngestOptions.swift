@@ -10,7 +10,7 @@ public struct IngestOptions: Sendable {
     public var manifestDirectory: String = "manifests"
     /// The vendored ICBHI metadata (split, folds, demographics, diagnoses, old names).
     public var metadataDirectory: String = "manifests/icbhi"
-    public var resampler: ResamplerKind = .sincMedium
+    public var resampler: ResamplerKind = .default
     public var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
     public var strict = false
     /// Seconds to wait for another run holding the cache lock (0: refuse at once).

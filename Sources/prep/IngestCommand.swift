@@ -19,8 +19,8 @@ struct IngestCommand: ParsableCommand {
 
     @OptionGroup var common: CacheOptions
 
-    @Option(help: "16 kHz resampler: reference (torchaudio's, exact), sinc-best, sinc-medium, sinc-fastest (libsamplerate).")
-    var resampler: ResamplerKind = .sincMedium
+    @Option(help: "16 kHz resampler: reference (torchaudio's: exact, the paper's numbers, fastest), sinc-best, sinc-medium, sinc-fastest (libsamplerate).")
+    var resampler: ResamplerKind = .default
 
     @Option(help: "Directory with the ICBHI metadata tables (split, folds, demographics, diagnoses).")
     var metadata: String?

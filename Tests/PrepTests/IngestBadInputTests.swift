@@ -139,7 +139,7 @@ final class IngestBadInputTests: PrepTestCase {
         XCTAssertTrue(result.stderr.contains("--strict"), result.stderr)
         XCTAssertTrue(result.stderr.contains("clamped"), result.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: manifests + "/cycles.csv"))
-        let audio = (try? FileManager.default.contentsOfDirectory(atPath: cache + "/audio16k/sinc-medium")) ?? []
+        let audio = (try? FileManager.default.contentsOfDirectory(atPath: cache + "/audio16k/reference")) ?? []
         XCTAssertEqual(audio, [], "strict run left files behind")
 
         // A clean dataset passes --strict.
