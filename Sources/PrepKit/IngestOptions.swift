@@ -19,4 +19,23 @@ public struct IngestOptions: Sendable {
     public init(datasetDirectory: String) {
         self.datasetDirectory = datasetDirectory
     }
+
+    /// Every rule on these options, in one place: `prep ingest` checks them before it starts.
+    ///
+    /// - Throws: `PrepError.invalidOptions`, listing every problem.
+    public func validate() throws(PrepError) {
+        let problems = Self.problems(jobs: jobs, lockTimeout: lockTimeout)
+        if !problems.isEmpty { throw .invalidOptions(problems) }
+    }
+
+    /// The rules `prep ingest` and `prep features` share: at least one thread, a wait that is
+    /// a finite, non-negative number of seconds.
+    static func problems(jobs: Int, lockTimeout: Double) -> [String] {
+        var problems: [String] = []
+        if jobs < 1 { problems.append("--jobs must be at least 1, got \(jobs)") }
+        if !(lockTimeout >= 0 && lockTimeout.isFinite) {
+            problems.append("--wait must be a finite number of seconds >= 0, got \(lockTimeout)")
+        }
+        return problems
+    }
 }

@@ -33,6 +33,7 @@ public struct IngestPipeline {
 
     public func run() throws -> IngestReport {
         let started = Date()
+        try options.validate()
         let metadata: DatasetMetadata
         do {
             metadata = try DatasetMetadata(directory: URL(fileURLWithPath: options.metadataDirectory))
