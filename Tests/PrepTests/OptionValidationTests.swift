@@ -1,4 +1,5 @@
 import Foundation
+import PrepKit
 import TestSupport
 import XCTest
 
@@ -52,5 +53,21 @@ final class OptionValidationTests: PrepTestCase {
             XCTAssertFalse(FileManager.default.fileExists(atPath: cache), "wrote the cache: " + described)
             XCTAssertFalse(FileManager.default.fileExists(atPath: manifests), "wrote the manifests: " + described)
         }
+    }
+
+    /// Lengths in seconds give the options (and so the feature-set ids) the command gave before
+    /// the conversion moved into the library: whole samples at 16 kHz, a 1000-sample fade-out.
+    func testLengthInSecondsDescribesTheSameFeatureSetAsBefore() throws {
+        var options = FeatureOptions()
+        try options.setLength(seconds: 8, padding: .repeat)
+        XCTAssertEqual(options.describedOptions, FeatureOptions().describedOptions)
+        XCTAssertEqual(options.lengthSeconds, 8)
+        try options.setLength(seconds: 2.5, padding: .zero)
+        XCTAssertEqual(options.describedOptions["length_samples"], "40000")
+        XCTAssertEqual(options.describedOptions["pad"], "zero")
+        XCTAssertEqual(options.describedOptions["pad_fade_out_samples"], "1000")
+        options.isCompressed = true
+        XCTAssertEqual(options.describedOptions["deflate_level"], "4")
+        XCTAssertNoThrow(try options.validate())
     }
 }
