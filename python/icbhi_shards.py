@@ -12,7 +12,7 @@ Needs h5py and numpy; PyTorch is optional (with it, items are tensors)::
 
     from icbhi_shards import FeatureSet, ShardDataset
 
-    features = FeatureSet("cache/icbhi-16k-8s-fbank128-sinc-medium-3fa2c19b")
+    features = FeatureSet("cache/icbhi-16k-8s-fbank128-reference-3fa2c19b")
     print(features)                          # name, shape, rows per split
     print(features.class_counts("train"))    # {'normal': ..., 'crackle': ..., ...}
 

@@ -16,7 +16,7 @@ rm -rf "$WORK" && mkdir -p "$WORK"
 step "1/5 prep synth: $RECORDINGS synthetic recordings from the real ICBHI annotations (seed 1)"
 "$BIN/prep" synth --out "$WORK/corpus" --recordings "$RECORDINGS" --seed 1
 step "2/5 prep ingest: decode, resample to 16 kHz (torchaudio-exact reference resampler), fade, slice"
-"$BIN/prep" ingest "$WORK/corpus" --resampler reference --cache "$WORK/cache" --manifests "$WORK/manifests"
+"$BIN/prep" ingest "$WORK/corpus" --cache "$WORK/cache" --manifests "$WORK/manifests"
 step "3/5 prep features: 8 s repeat padding, 128-bin Kaldi fbank, AudioSet normalisation -> HDF5 shards"
 "$BIN/prep" features --cache "$WORK/cache" --manifests "$WORK/manifests" --name demo
 "$BIN/prep" verify demo --cache "$WORK/cache"

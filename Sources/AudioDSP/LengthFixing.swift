@@ -38,6 +38,28 @@ public struct LengthFixing: Sendable, Hashable, Codable, CustomStringConvertible
     /// The reference: 128,000 samples, repeat, 1,000-sample fade-out.
     public static let reference = LengthFixing()
 
+    /// The reference's fade-out after tiling, as a fraction of the sample rate: `int(rate / 16)`
+    /// samples (1,000 at 16 kHz).
+    public static let fadeOutDivisor = 16
+
+    /// A length given in seconds, as people give it: `seconds * sampleRate` rounded to whole
+    /// samples, with the reference's fade-out (`int(sampleRate / 16)` samples, or the whole
+    /// length if that is shorter).
+    ///
+    /// - Throws: ``LengthFixingError/invalidOptions(_:)`` unless `seconds` is finite and gives
+    ///   at least one sample, and `sampleRate` is positive.
+    public init(seconds: Double, sampleRate: Int, mode: Mode = .repeat) throws(LengthFixingError) {
+        guard sampleRate > 0 else { throw .invalidOptions("sample rate must be > 0 Hz, got \(sampleRate)") }
+        let samples = (seconds * Double(sampleRate)).rounded()
+        guard seconds.isFinite, samples >= 1, samples <= Double(Int32.max) else {
+            throw .invalidOptions("length must be a finite number of seconds giving 1 to \(Int32.max) samples at \(sampleRate) Hz, got \(seconds) s")
+        }
+        self.init(length: Int(samples), mode: mode, fadeOutLength: min(sampleRate / Self.fadeOutDivisor, Int(samples)))
+    }
+
+    /// ``length`` in seconds at `sampleRate`.
+    public func seconds(sampleRate: Int) -> Double { Double(length) / Double(sampleRate) }
+
     public var description: String {
         "LengthFixing(length: \(length), mode: \(mode.rawValue), fadeOutLength: \(fadeOutLength))"
     }

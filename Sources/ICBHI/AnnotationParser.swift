@@ -25,7 +25,7 @@ public enum AnnotationParser {
         var problems: [Problem] = []
         for record in TextRecords.split(text) {
             func skip(_ reason: String) {
-                problems.append(Problem(file: file, line: record.line, reason: reason, severity: .skipped))
+                problems.append(Problem(file: file, line: record.line, reason: reason, kind: .skippedCycle))
             }
             let fields = record.fields
             guard fields.count >= 4 else {
@@ -59,13 +59,13 @@ public enum AnnotationParser {
             if fields.count > 4 {
                 problems.append(Problem(
                     file: file, line: record.line,
-                    reason: "\(fields.count - 4) extra field(s) after the 4th ignored", severity: .notice))
+                    reason: "\(fields.count - 4) extra field(s) after the 4th ignored", kind: .notice))
             }
             cycles.append(AnnotatedCycle(
                 index: cycles.count, start: start, end: end, crackle: crackle, wheeze: wheeze, line: record.line))
         }
         if cycles.isEmpty {
-            problems.append(Problem(file: file, line: nil, reason: emptyFileReason, severity: .skipped))
+            problems.append(Problem(file: file, line: nil, reason: emptyFileReason, kind: .skippedFile))
         }
         return (cycles, problems)
     }
@@ -78,7 +78,7 @@ public enum AnnotationParser {
         }
         let result = parse(String(decoding: data, as: UTF8.self), file: file)
         let notice = Problem(
-            file: file, line: nil, reason: "not valid UTF-8; undecodable bytes replaced", severity: .notice)
+            file: file, line: nil, reason: "not valid UTF-8; undecodable bytes replaced", kind: .notice)
         return (result.cycles, [notice] + result.problems)
     }
 

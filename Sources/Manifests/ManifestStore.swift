@@ -43,7 +43,12 @@ public struct ManifestStore: Sendable {
         let table = try CSVTable(parsing: Self.text(at: problemsPath), path: problemsPath)
         let c = try (severity: table.column("severity", path: problemsPath), file: table.column("file", path: problemsPath),
                      line: table.column("line", path: problemsPath), reason: table.column("reason", path: problemsPath))
-        return table.rows.map { ProblemRecord(severity: $0[c.severity], file: $0[c.file], line: Int($0[c.line]), reason: $0[c.reason]) }
+        // Files written before the `kind` column have none: their rows read with `kind == nil`.
+        let kind = table.header.firstIndex(of: "kind")
+        return table.rows.map { row in
+            ProblemRecord(severity: row[c.severity], kind: kind.map { row[$0] }, file: row[c.file],
+                          line: Int(row[c.line]), reason: row[c.reason])
+        }
     }
 
     public func readRecordings() throws -> [RecordingRecord] {
@@ -69,19 +74,25 @@ public struct ManifestStore: Sendable {
 }
 
 /// One row of `ingest-problems.csv`: something ingest skipped, clamped or noticed.
+///
+/// `kind` says what happened (`skipped_file`, `skipped_cycle`, `clamped_cycle`, `notice`; see
+/// `ICBHI.Problem.Kind`); it is `nil` for a row read from a file written before the column existed.
+/// The column comes last so that readers of the older four columns by position still work.
 public struct ProblemRecord: Sendable, Equatable {
     public var severity: String
+    public var kind: String?
     public var file: String
     public var line: Int?
     public var reason: String
 
-    public init(severity: String, file: String, line: Int?, reason: String) {
+    public init(severity: String, kind: String?, file: String, line: Int?, reason: String) {
         self.severity = severity
+        self.kind = kind
         self.file = file
         self.line = line
         self.reason = reason
     }
 
-    public static let header = ["severity", "file", "line", "reason"]
-    public var fields: [String] { [severity, file, line.map(String.init) ?? "", reason] }
+    public static let header = ["severity", "file", "line", "reason", "kind"]
+    public var fields: [String] { [severity, file, line.map(String.init) ?? "", reason, kind ?? ""] }
 }

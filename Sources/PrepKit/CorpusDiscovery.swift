@@ -41,37 +41,37 @@ enum CorpusDiscovery {
                 // Plain text files that are not recordings (README.txt, the metadata tables) are not errors
                 // unless they come with audio.
                 if wavs.contains(source) {
-                    problems.append(Problem(file: wavPath, line: nil, reason: "file name does not parse as an ICBHI stem: \(error.reason)", severity: .skipped))
+                    problems.append(Problem(file: wavPath, line: nil, reason: "file name does not parse as an ICBHI stem: \(error.reason)", kind: .skippedFile))
                 } else if source.contains("_") {
-                    problems.append(Problem(file: txtPath, line: nil, reason: "file name does not parse as an ICBHI stem: \(error.reason)", severity: .skipped))
+                    problems.append(Problem(file: txtPath, line: nil, reason: "file name does not parse as an ICBHI stem: \(error.reason)", kind: .skippedFile))
                 }
                 continue
             }
             guard wavs.contains(source) else {
-                problems.append(Problem(file: txtPath, line: nil, reason: "annotation without audio (\(source).wav missing)", severity: .skipped))
+                problems.append(Problem(file: txtPath, line: nil, reason: "annotation without audio (\(source).wav missing)", kind: .skippedFile))
                 continue
             }
             guard txts.contains(source) else {
-                problems.append(Problem(file: wavPath, line: nil, reason: "audio without annotation (\(source).txt missing)", severity: .skipped))
+                problems.append(Problem(file: wavPath, line: nil, reason: "audio without annotation (\(source).txt missing)", kind: .skippedFile))
                 continue
             }
             var current = stem
             if let renamed = metadata.currentName(forOldName: source), let renamedStem = try? RecordingStem(parsing: renamed) {
                 current = renamedStem
-                problems.append(Problem(file: wavPath, line: nil, reason: "old archive name, ingested as \(renamed)", severity: .notice))
+                problems.append(Problem(file: wavPath, line: nil, reason: "old archive name, ingested as \(renamed)", kind: .notice))
             }
             if let existing = found[current] {
                 // Both the old and the current name are present: keep the current one.
                 let loser = existing.sourceStem == current.name ? source : existing.sourceStem
                 problems.append(Problem(file: directory + "/" + loser + ".wav", line: nil,
-                                        reason: "duplicate of \(current.name) under another name", severity: .skipped))
+                                        reason: "duplicate of \(current.name) under another name", kind: .skippedFile))
                 if loser == existing.sourceStem {
                     found[current] = DiscoveredRecording(stem: current, sourceStem: source, wavPath: wavPath, txtPath: txtPath)
                 }
                 continue
             }
             if metadata.split(of: current) == .unassigned {
-                problems.append(Problem(file: wavPath, line: nil, reason: "not in the official split: split 'unassigned'", severity: .notice))
+                problems.append(Problem(file: wavPath, line: nil, reason: "not in the official split: split 'unassigned'", kind: .notice))
             }
             found[current] = DiscoveredRecording(stem: current, sourceStem: source, wavPath: wavPath, txtPath: txtPath)
         }

@@ -28,7 +28,58 @@ public struct FeatureOptions: Sendable {
     public var jobs = ProcessInfo.processInfo.activeProcessorCount
     public var lockTimeout: Double = 0
 
+    /// The paper's options (8 s repeat padding, 128-bin Kaldi fbank, AudioSet normalisation,
+    /// float32, uncompressed shards of 1024 cycles).
     public init() {}
+
+    /// HDF5 deflate level of compressed shards (with shuffle).
+    public static let compressedDeflateLevel = 4
+
+    /// Whether shards are compressed (`deflateLevel` > 0); setting it chooses
+    /// `compressedDeflateLevel` or none.
+    public var isCompressed: Bool {
+        get { deflateLevel > 0 }
+        set { deflateLevel = newValue ? Self.compressedDeflateLevel : 0 }
+    }
+
+    /// The cycle length in seconds of the ingest's 16 kHz audio.
+    public var lengthSeconds: Double { lengthFixing.seconds(sampleRate: IngestPipeline.sampleRate) }
+
+    /// Sets the cycle length from seconds, as people give it: whole samples of the ingest's
+    /// 16 kHz audio, with the reference's fade-out after tiling.
+    ///
+    /// - Throws: `PrepError.invalidOptions` for a length that gives no sample (or is not finite).
+    public mutating func setLength(seconds: Double, padding: LengthFixing.Mode) throws(PrepError) {
+        do {
+            lengthFixing = try LengthFixing(seconds: seconds, sampleRate: IngestPipeline.sampleRate, mode: padding)
+        } catch {
+            throw .invalidOptions(["--length: \(error)"])
+        }
+    }
+
+    /// Every rule on these options, in one place: `prep features` checks them before it starts,
+    /// and `FeaturePipeline` again before it reads anything.
+    ///
+    /// - Throws: `PrepError.invalidOptions`, listing every problem.
+    public func validate() throws(PrepError) {
+        var problems: [String] = []
+        var partsAreValid = true
+        do { try lengthFixing.validate() } catch { problems.append(error.description); partsAreValid = false }
+        do { try fbank.validate() } catch { problems.append(error.description); partsAreValid = false }
+        if fbank.sampleFrequency != Double(IngestPipeline.sampleRate) {
+            problems.append("the fbank's sample frequency must be the ingest's \(IngestPipeline.sampleRate) Hz, got \(fbank.sampleFrequency)")
+        } else if partsAreValid, fbank.frameCount(sampleCount: lengthFixing.length) < 1 {
+            problems.append("a cycle of \(lengthFixing.length) samples (--length \(lengthSeconds) s) gives no fbank frame of "
+                            + "\(fbank.windowSize) samples (--frame-length \(fbank.frameLengthMs) ms)")
+        }
+        if shardSize < 1 { problems.append("--shard-size must be at least 1, got \(shardSize)") }
+        if !(0...9).contains(deflateLevel) { problems.append("deflate level must be 0 (none) to 9, got \(deflateLevel)") }
+        if let name, name.isEmpty || name.contains("/") || name.hasPrefix(".") {
+            problems.append("--name must be a plain directory name (not empty, no '/', not starting with '.'), got '\(name)'")
+        }
+        problems += IngestOptions.problems(jobs: jobs, lockTimeout: lockTimeout)
+        if !problems.isEmpty { throw .invalidOptions(problems) }
+    }
 
     /// The defining options as `key=value` pairs (index.json and shard attributes).
     public var describedOptions: [String: String] {
@@ -57,7 +108,7 @@ public struct FeatureOptions: Sendable {
         return String(FileDigest.sha256(of: source.joined(separator: "\n")).prefix(16))
     }
 
-    /// e.g. `icbhi-16k-8s-fbank128-sinc-medium-3fa2c19b`.
+    /// e.g. `icbhi-16k-8s-fbank128-reference-3fa2c19b`.
     func featureSetName(ingest: IngestState, id: String) -> String {
         if let name { return name }
         let seconds = Double(lengthFixing.length) / fbank.sampleFrequency

@@ -39,9 +39,7 @@ public struct FeaturePipeline {
 
     public func run() throws -> Outcome {
         let started = Date()
-        try options.fbank.validate()
-        try options.lengthFixing.validate()
-        guard options.shardSize >= 1 else { throw PrepError.input("--shard-size must be at least 1") }
+        try options.validate()
         let ingest: IngestState
         do { ingest = try IngestState.read(cacheDirectory: options.cacheDirectory) } catch { throw PrepError.input("\(error)") }
         let id = options.identity(ingest: ingest)

@@ -35,6 +35,7 @@ public struct IngestPipeline {
 
     public func run() throws -> IngestReport {
         let started = Date()
+        try options.validate()
         let metadata: DatasetMetadata
         do {
             metadata = try DatasetMetadata(directory: URL(fileURLWithPath: options.metadataDirectory))
@@ -59,9 +60,9 @@ public struct IngestPipeline {
         let manifests = ManifestStore(directory: options.manifestDirectory)
         let previous = Dictionary((try? manifests.readRecordings())?.map { ($0.stem, $0) } ?? [], uniquingKeysWith: { a, _ in a })
 
-        if options.strict, discoveryProblems.contains(where: { $0.severity == .skipped }) {
+        if options.strict, discoveryProblems.contains(where: Self.failsStrictRun) {
             report(problems: discoveryProblems)
-            throw PrepError.strict(problems: discoveryProblems.filter { $0.severity == .skipped }.count)
+            throw PrepError.strict(problems: discoveryProblems.filter(Self.failsStrictRun).count)
         }
 
         let total = recordings.count
@@ -82,7 +83,7 @@ public struct IngestPipeline {
         }
 
         let problems = discoveryProblems + outcomes.flatMap(\.problems)
-        let failing = problems.filter { $0.severity == .skipped || $0.reason.contains("clamped") }
+        let failing = problems.filter(Self.failsStrictRun)
         if options.strict, !failing.isEmpty {
             for staged in outcomes.compactMap(\.stagedAudio) { unlink(staged) }
             report(problems: problems)
@@ -109,7 +110,7 @@ public struct IngestPipeline {
             try manifests.write(recordings: encoded.recordings, cycles: encoded.cycles)
         }
         try manifests.writeProblems(problems.map {
-            ProblemRecord(severity: $0.severity.rawValue, file: $0.file, line: $0.line, reason: $0.reason)
+            ProblemRecord(severity: $0.severity.rawValue, kind: $0.kind.rawValue, file: $0.file, line: $0.line, reason: $0.reason)
         })
         let state = IngestState(resampler: options.resampler.rawValue, audioDirectory: store.directory,
                                 manifestDirectory: options.manifestDirectory,
@@ -120,6 +121,16 @@ public struct IngestPipeline {
         return IngestReport(recordings: records, cycles: cycles, problems: problems, reused: reused,
                             processed: records.count - reused, manifestsChanged: !unchanged,
                             seconds: Date().timeIntervalSince(started), options: options)
+    }
+
+    /// Whether `--strict` refuses a run with this problem: anything skipped or clamped does,
+    /// plain notices (old archive names, extra fields, ...) do not. Decided by kind, never by
+    /// the wording of the reason.
+    public static func failsStrictRun(_ problem: Problem) -> Bool {
+        switch problem.kind {
+        case .skippedFile, .skippedCycle, .clampedCycle: true
+        case .notice: false
+        }
     }
 
     private func report(problems: [Problem]) {

@@ -8,6 +8,9 @@ public enum PrepError: Error, CustomStringConvertible, Sendable {
     case nothingValid(String)
     /// Writing the outputs failed (disk full, file-size limit, read-only cache).
     case output(String)
+    /// Options that break a rule (see `IngestOptions.validate()`, `FeatureOptions.validate()`);
+    /// every problem is listed, named as the command line spells the option.
+    case invalidOptions([String])
 
     public var description: String {
         switch self {
@@ -15,6 +18,7 @@ public enum PrepError: Error, CustomStringConvertible, Sendable {
         case .strict(let count): "--strict: \(count) problem\(count == 1 ? "" : "s") found (listed above); nothing was written"
         case .nothingValid(let message): message
         case .output(let message): message
+        case .invalidOptions(let problems): problems.joined(separator: "\n")
         }
     }
 }

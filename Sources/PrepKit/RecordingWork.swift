@@ -16,7 +16,7 @@ struct RecordingWork {
     func run(_ recording: DiscoveredRecording) -> IngestPipeline.RecordingOutcome {
         var outcome = IngestPipeline.RecordingOutcome()
         guard let txtData = FileManager.default.contents(atPath: recording.txtPath) else {
-            outcome.problems.append(Problem(file: recording.txtPath, line: nil, reason: "cannot read annotation file", severity: .skipped))
+            outcome.problems.append(Problem(file: recording.txtPath, line: nil, reason: "cannot read annotation file", kind: .skippedFile))
             return outcome
         }
         let txtSHA256 = FileDigest.sha256(of: txtData)
@@ -79,7 +79,7 @@ struct RecordingWork {
                 wavModified: wavModified)
             outcome.cycles = sliced.cycles
         } catch {
-            outcome.problems.append(Problem(file: recording.wavPath, line: nil, reason: "\(error)", severity: .skipped))
+            outcome.problems.append(Problem(file: recording.wavPath, line: nil, reason: "\(error)", kind: .skippedFile))
             outcome.record = nil
             outcome.cycles = []
         }
@@ -111,13 +111,13 @@ struct RecordingWork {
             if bounds.isEmpty {
                 problems.append(Problem(file: recording.txtPath, line: cycle.line,
                                         reason: "cycle \(cycle.start)-\(cycle.end) s is empty after clamping to the audio (\(seconds) s): rejected, it cannot be padded",
-                                        severity: .skipped))
+                                        kind: .skippedCycle))
                 continue
             }
             if cycle.end * Double(IngestPipeline.sampleRate) > Double(frames16k) {
                 problems.append(Problem(file: recording.txtPath, line: cycle.line,
                                         reason: "cycle ends at \(cycle.end) s, after the audio (\(seconds) s): clamped",
-                                        severity: .notice))
+                                        kind: .clampedCycle))
             }
             let patient = recording.stem.patient
             records.append(CycleRecord(

@@ -26,6 +26,22 @@ public struct SynthesisOptions: Sendable {
     }
 
     public var annotationsDirectory: String { metadataDirectory + "/annotations" }
+
+    /// The sample rates `sampleRateOverride` may take, Hz.
+    public static let overrideRates = 1000...192_000
+
+    /// Every rule on these options, in one place: `prep synth` checks them before it starts.
+    ///
+    /// - Throws: ``SynthesisError/input(_:)`` listing every problem, one per line.
+    public func validate() throws(SynthesisError) {
+        var problems: [String] = []
+        if jobs < 1 { problems.append("--jobs must be at least 1, got \(jobs)") }
+        if let recordings, recordings < 1 { problems.append("--recordings must be at least 1, got \(recordings)") }
+        if let rate = sampleRateOverride, !Self.overrideRates.contains(rate) {
+            problems.append("--sample-rate-override must be between \(Self.overrideRates.lowerBound) and \(Self.overrideRates.upperBound) Hz, got \(rate)")
+        }
+        if !problems.isEmpty { throw .input(problems.joined(separator: "\n")) }
+    }
 }
 
 /// What a run wrote.
@@ -121,6 +137,7 @@ public struct CorpusSynthesizer: Sendable {
     /// Writes the corpus; `progress(done, total)` is called from worker threads after each recording.
     public func run(progress: @escaping @Sendable (Int, Int) -> Void = { _, _ in }) throws(SynthesisError) -> SynthesisReport {
         let started = Date()
+        try options.validate()
         let plans = try plan()
         let output = options.outputDirectory
         let removed = try prepareDirectory(output, keeping: Set(plans.map(\.stem.name)))

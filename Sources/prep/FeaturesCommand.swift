@@ -16,78 +16,88 @@ struct FeaturesCommand: ParsableCommand {
 
     @OptionGroup var common: CacheOptions
 
+    /// The defaults shown in `--help` are the library's.
+    private static let defaults = FeatureOptions()
+
     @Option(help: "Cycle length in seconds after padding/cutting.")
-    var length: Double = 8
+    var length = Self.defaults.lengthSeconds
 
     @Option(help: "Padding of short cycles: repeat (the paper's: tile, cut, fade out) or zero (centred).")
-    var pad: LengthFixing.Mode = .repeat
+    var pad = Self.defaults.lengthFixing.mode
 
     @Option(help: "Normalisation: audioset (the paper's), none, train (training split mean/std).")
-    var norm: FeatureOptions.Normalisation = .audioset
+    var norm = Self.defaults.normalisation
 
     @Option(help: "Cycles per shard.")
-    var shardSize = 1024
+    var shardSize = Self.defaults.shardSize
 
-    @Flag(help: "Compress shards (HDF5 shuffle + deflate level 4): smaller, slower to write and read.")
-    var compress = false
+    @Flag(help: "Compress shards (HDF5 shuffle + deflate level \(FeatureOptions.compressedDeflateLevel)): smaller, slower to write and read.")
+    var compress = Self.defaults.isCompressed
 
     @Option(help: "Stored value type: float32 (exact, the paper's) or float16 (IEEE half: half the size, rounding error <= 2^-11 relative).")
-    var dtype: FeatureDType = .float32
+    var dtype = Self.defaults.dtype
 
     @Option(help: "Feature set directory name under the cache (default: derived from the options).")
     var name: String?
 
-    @Option(help: "Mel bins.") var numMelBins = 128
-    @Option(help: "Frame length, ms.") var frameLength: Double = 25
-    @Option(help: "Frame shift, ms.") var frameShift: Double = 10
-    @Option(help: "Window: hanning, hamming, povey, rectangular, blackman.") var window: FbankOptions.WindowType = .hanning
-    @Option(help: "Lowest mel frequency, Hz.") var lowFreq: Double = 20
-    @Option(help: "Highest mel frequency, Hz (<= 0: offset from Nyquist).") var highFreq: Double = 0
-    @Option(help: "Pre-emphasis coefficient.") var preemphasis: Double = 0.97
-    @Flag(inversion: .prefixedNo, help: "Remove each frame's DC offset.") var removeDcOffset = true
-    @Flag(inversion: .prefixedNo, help: "Kaldi snip_edges (frames only where they fit).") var snipEdges = true
-    @Flag(inversion: .prefixedNo, help: "Round the FFT size up to a power of two.") var roundToPowerOfTwo = true
-    @Flag(help: "Add a log-energy column.") var useEnergy = false
-    @Flag(inversion: .prefixedNo, help: "HTK compatibility (energy column last).") var htkCompat = true
-    @Flag(inversion: .prefixedNo, help: "Power spectrum (else magnitude).") var usePower = true
-    @Flag(inversion: .prefixedNo, help: "Log of the mel energies.") var useLogFbank = true
+    @Option(help: "Mel bins.") var numMelBins = Self.defaults.fbank.numMelBins
+    @Option(help: "Frame length, ms.") var frameLength = Self.defaults.fbank.frameLengthMs
+    @Option(help: "Frame shift, ms.") var frameShift = Self.defaults.fbank.frameShiftMs
+    @Option(help: "Window: hanning, hamming, povey, rectangular, blackman.") var window = Self.defaults.fbank.windowType
+    @Option(help: "Lowest mel frequency, Hz.") var lowFreq = Self.defaults.fbank.lowFreq
+    @Option(help: "Highest mel frequency, Hz (<= 0: offset from Nyquist).") var highFreq = Self.defaults.fbank.highFreq
+    @Option(help: "Pre-emphasis coefficient.") var preemphasis = Self.defaults.fbank.preemphasisCoefficient
+    @Flag(inversion: .prefixedNo, help: "Remove each frame's DC offset.") var removeDcOffset = Self.defaults.fbank.removeDCOffset
+    @Flag(inversion: .prefixedNo, help: "Kaldi snip_edges (frames only where they fit).") var snipEdges = Self.defaults.fbank.snipEdges
+    @Flag(inversion: .prefixedNo, help: "Round the FFT size up to a power of two.") var roundToPowerOfTwo = Self.defaults.fbank.roundToPowerOfTwo
+    @Flag(help: "Add a log-energy column.") var useEnergy = Self.defaults.fbank.useEnergy
+    @Flag(inversion: .prefixedNo, help: "HTK compatibility (energy column last).") var htkCompat = Self.defaults.fbank.htkCompat
+    @Flag(inversion: .prefixedNo, help: "Power spectrum (else magnitude).") var usePower = Self.defaults.fbank.usePower
+    @Flag(inversion: .prefixedNo, help: "Log of the mel energies.") var useLogFbank = Self.defaults.fbank.useLogFbank
 
+    /// The library's rules, checked before anything runs: a bad value is a usage error.
     func validate() throws {
-        guard length > 0 else { throw ValidationError("--length must be positive") }
-        guard shardSize >= 1 else { throw ValidationError("--shard-size must be at least 1") }
-        guard numMelBins >= 1 else { throw ValidationError("--num-mel-bins must be at least 1") }
+        do {
+            _ = try options()
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
+
+    /// The command line as `FeatureOptions`, validated.
+    private func options() throws(PrepError) -> FeatureOptions {
+        var options = FeatureOptions()
+        options.cacheDirectory = common.cache
+        options.jobs = common.jobs
+        options.lockTimeout = common.wait
+        try options.setLength(seconds: length, padding: pad)
+        options.normalisation = norm
+        options.shardSize = shardSize
+        options.isCompressed = compress
+        options.dtype = dtype
+        options.name = name
+        options.fbank.numMelBins = numMelBins
+        options.fbank.frameLengthMs = frameLength
+        options.fbank.frameShiftMs = frameShift
+        options.fbank.windowType = window
+        options.fbank.lowFreq = lowFreq
+        options.fbank.highFreq = highFreq
+        options.fbank.preemphasisCoefficient = preemphasis
+        options.fbank.removeDCOffset = removeDcOffset
+        options.fbank.snipEdges = snipEdges
+        options.fbank.roundToPowerOfTwo = roundToPowerOfTwo
+        options.fbank.useEnergy = useEnergy
+        options.fbank.htkCompat = htkCompat
+        options.fbank.usePower = usePower
+        options.fbank.useLogFbank = useLogFbank
+        try options.validate()
+        return options
     }
 
     func run() throws {
         try runReportingErrors {
-            var options = FeatureOptions()
-            options.cacheDirectory = common.cache
-            options.jobs = common.jobs
-            options.lockTimeout = common.wait
-            options.lengthFixing = LengthFixing(length: Int((length * 16000).rounded()), mode: pad, fadeOutLength: 1000)
-            options.normalisation = norm
-            options.shardSize = shardSize
-            options.deflateLevel = compress ? 4 : 0
-            options.dtype = dtype
-            options.name = name
-            var fbank = FbankOptions.paper
-            fbank.numMelBins = numMelBins
-            fbank.frameLengthMs = frameLength
-            fbank.frameShiftMs = frameShift
-            fbank.windowType = window
-            fbank.lowFreq = lowFreq
-            fbank.highFreq = highFreq
-            fbank.preemphasisCoefficient = preemphasis
-            fbank.removeDCOffset = removeDcOffset
-            fbank.snipEdges = snipEdges
-            fbank.roundToPowerOfTwo = roundToPowerOfTwo
-            fbank.useEnergy = useEnergy
-            fbank.htkCompat = htkCompat
-            fbank.usePower = usePower
-            fbank.useLogFbank = useLogFbank
-            options.fbank = fbank
             let console = Console()
-            let outcome = try FeaturePipeline(options: options, console: console).run()
+            let outcome = try FeaturePipeline(options: try options(), console: console).run()
             console.say(outcome.summary())
         }
     }

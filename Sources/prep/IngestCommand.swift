@@ -19,8 +19,8 @@ struct IngestCommand: ParsableCommand {
 
     @OptionGroup var common: CacheOptions
 
-    @Option(help: "16 kHz resampler: reference (torchaudio's, exact), sinc-best, sinc-medium, sinc-fastest (libsamplerate).")
-    var resampler: ResamplerKind = .sincMedium
+    @Option(help: "16 kHz resampler: reference (torchaudio's: exact, the paper's numbers, fastest), sinc-best, sinc-medium, sinc-fastest (libsamplerate).")
+    var resampler: ResamplerKind = .default
 
     @Option(help: "Directory with the ICBHI metadata tables (split, folds, demographics, diagnoses).")
     var metadata: String?
@@ -28,18 +28,33 @@ struct IngestCommand: ParsableCommand {
     @Flag(help: "Fail on any problem (skipped item or clamped cycle) and write nothing.")
     var strict = false
 
+    /// The library's rules, checked before anything runs: a bad value is a usage error.
+    func validate() throws {
+        do {
+            _ = try options()
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
+
+    /// The command line as `IngestOptions`, validated.
+    private func options() throws(PrepError) -> IngestOptions {
+        var options = IngestOptions(datasetDirectory: icbhiDirectory)
+        options.cacheDirectory = common.cache
+        options.manifestDirectory = common.manifests
+        options.metadataDirectory = metadata ?? MetadataLocation.default()
+        options.resampler = resampler
+        options.jobs = common.jobs
+        options.strict = strict
+        options.lockTimeout = common.wait
+        try options.validate()
+        return options
+    }
+
     func run() throws {
         try runReportingErrors {
-            var options = IngestOptions(datasetDirectory: icbhiDirectory)
-            options.cacheDirectory = common.cache
-            options.manifestDirectory = common.manifests
-            options.metadataDirectory = metadata ?? MetadataLocation.default()
-            options.resampler = resampler
-            options.jobs = common.jobs
-            options.strict = strict
-            options.lockTimeout = common.wait
             let console = Console()
-            let report = try IngestPipeline(options: options, console: console).run()
+            let report = try IngestPipeline(options: try options(), console: console).run()
             console.say(report.summary())
         }
     }

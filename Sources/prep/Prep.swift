@@ -20,22 +20,21 @@ struct Prep: ParsableCommand {
 
 /// Options every stage shares: where the cache and the manifests live, and how many threads.
 struct CacheOptions: ParsableArguments {
+    /// The defaults are the library's.
+    private static let defaults = IngestOptions(datasetDirectory: "")
+
     @Option(name: .long, help: "Cache directory (cycle audio, feature sets).")
-    var cache = "cache"
+    var cache = Self.defaults.cacheDirectory
 
     @Option(name: .long, help: "Directory for recordings.csv and cycles.csv.")
-    var manifests = "manifests"
+    var manifests = Self.defaults.manifestDirectory
 
     @Option(name: .long, help: "Worker threads (default: all cores). Output is identical for any value.")
-    var jobs = ProcessInfo.processInfo.activeProcessorCount
+    var jobs = Self.defaults.jobs
 
     @Option(name: .long, help: "Seconds to wait for another run holding the cache lock (default: refuse at once).")
-    var wait: Double = 0
-
-    func validate() throws {
-        guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
-        guard wait >= 0 else { throw ValidationError("--wait must not be negative") }
-    }
+    var wait = Self.defaults.lockTimeout
+    // No rules here: each command checks these values with its library options' `validate()`.
 }
 
 extension ResamplerKind: ExpressibleByArgument {}

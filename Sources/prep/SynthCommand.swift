@@ -22,11 +22,14 @@ struct SynthCommand: ParsableCommand {
     @Option(help: "Only the first N recordings of a stratified order (both splits, all classes from N = 8 on).")
     var recordings: Int?
 
+    /// The defaults shown in `--help` are the library's.
+    private static let defaults = SynthesisOptions(outputDirectory: "", metadataDirectory: "")
+
     @Option(help: "Seed of the corpus.")
-    var seed: UInt64 = 1
+    var seed = Self.defaults.seed
 
     @Option(help: "Worker threads (default: all cores). Output is identical for any value.")
-    var jobs = ProcessInfo.processInfo.activeProcessorCount
+    var jobs = Self.defaults.jobs
 
     @Option(help: "Directory with the ICBHI metadata tables and annotations/ (default: the vendored manifests/icbhi).")
     var metadata: String?
@@ -35,23 +38,30 @@ struct SynthCommand: ParsableCommand {
                                visibility: .hidden))
     var sampleRateOverride: Int?
 
+    /// The library's rules, checked before anything runs: a bad value is a usage error.
     func validate() throws {
-        guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
-        if let recordings, recordings < 1 { throw ValidationError("--recordings must be at least 1") }
-        if let rate = sampleRateOverride, !(1000...192_000).contains(rate) {
-            throw ValidationError("--sample-rate-override must be between 1000 and 192000 Hz")
+        do {
+            _ = try options()
+        } catch {
+            throw ValidationError(error.description)
         }
+    }
+
+    /// The command line as `SynthesisOptions`, validated.
+    private func options() throws(SynthesisError) -> SynthesisOptions {
+        var options = SynthesisOptions(outputDirectory: out, metadataDirectory: metadata ?? MetadataLocation.default())
+        options.recordings = recordings
+        options.seed = seed
+        options.jobs = jobs
+        options.sampleRateOverride = sampleRateOverride
+        try options.validate()
+        return options
     }
 
     func run() throws {
         try runReportingErrors {
-            var options = SynthesisOptions(outputDirectory: out, metadataDirectory: metadata ?? MetadataLocation.default())
-            options.recordings = recordings
-            options.seed = seed
-            options.jobs = jobs
-            options.sampleRateOverride = sampleRateOverride
             let console = Console()
-            let report = try CorpusSynthesizer(options: options).run { done, total in
+            let report = try CorpusSynthesizer(options: try options()).run { done, total in
                 console.progress("synth", done: done, total: total)
             }
             console.finishProgress()

@@ -55,6 +55,30 @@ final class FbankUnitTests: XCTestCase {
         XCTAssertNoThrow(try FbankOptions().validate())
     }
 
+    /// `validate()` is where the rules live (`prep features` calls it on the command line): it
+    /// must report, never trap on, values no real option has.
+    func testValidateReportsNonFiniteAndHugeValuesWithoutTrapping() {
+        let cases: [(WritableKeyPath<FbankOptions, Double>, Double, String)] = [
+            (\.frameLengthMs, .nan, "frame-length"), (\.frameLengthMs, .infinity, "frame-length"),
+            (\.frameLengthMs, 1e300, "frame-length"), (\.frameLengthMs, -25, "frame-length"),
+            (\.frameShiftMs, .nan, "frame-shift"), (\.frameShiftMs, -.infinity, "frame-shift"),
+            (\.sampleFrequency, .nan, "sample-frequency"), (\.sampleFrequency, .infinity, "sample-frequency"),
+            (\.lowFreq, .nan, "low-freq"), (\.highFreq, .infinity, "high-freq"),
+            (\.preemphasisCoefficient, .nan, "preemphasis-coefficient"), (\.energyFloor, .nan, "energy-floor"),
+            (\.blackmanCoeff, .infinity, "blackman-coeff"),
+        ]
+        for (keyPath, value, name) in cases {
+            var options = FbankOptions.paper
+            options[keyPath: keyPath] = value
+            XCTAssertThrowsError(try options.validate(), "\(name) \(value)") { error in
+                XCTAssertTrue("\(error)".contains(name), "\(name) \(value): \(error)")
+            }
+        }
+        var options = FbankOptions.paper
+        options.numMelBins = 2
+        XCTAssertThrowsError(try options.validate()) { XCTAssertEqual("\($0)", "invalid fbank options: num-mel-bins must be > 3, got 2") }
+    }
+
     /// With 128 filters on a 512-point FFT at 16 kHz, filter 3 contains no FFT bin: its output is
     /// always log(FLT_EPSILON) = -15.942385, as torchaudio gives (REFERENCE.md step 6).
     func testEmptyMelFilterGivesLogEpsilon() throws {

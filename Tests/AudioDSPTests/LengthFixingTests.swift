@@ -61,6 +61,21 @@ final class LengthFixingTests: XCTestCase {
         XCTAssertEqual(try fixing.apply((1...9).map(Float.init)), (1...8).map(Float.init))   // cut, like repeat
     }
 
+    /// Seconds as people give them: whole samples, the reference's fade-out; no trap on
+    /// values that give no sample.
+    func testLengthInSecondsGivesTheReferenceAndRefusesWhatGivesNoSample() throws {
+        XCTAssertEqual(try LengthFixing(seconds: 8, sampleRate: 16000), .reference)
+        XCTAssertEqual(try LengthFixing(seconds: 2.5, sampleRate: 16000, mode: .zero),
+                       LengthFixing(length: 40000, mode: .zero, fadeOutLength: 1000))
+        XCTAssertEqual(try LengthFixing(seconds: 0.05, sampleRate: 16000).fadeOutLength, 800)
+        XCTAssertEqual(LengthFixing.reference.seconds(sampleRate: 16000), 8)
+        for seconds in [0, -1, 1e-5, .nan, .infinity, -.infinity, 1e300] {
+            XCTAssertThrowsError(try LengthFixing(seconds: seconds, sampleRate: 16000), "\(seconds)") { error in
+                XCTAssertTrue("\(error)".contains("got \(seconds) s"), "\(error)")
+            }
+        }
+    }
+
     func testInvalidSettingsAreRejected() {
         XCTAssertThrowsError(try LengthFixing(length: 0).apply([1]))
         XCTAssertThrowsError(try LengthFixing(length: 10, fadeOutLength: 11).apply([1]))

@@ -8,8 +8,8 @@ final class ResamplerTests: XCTestCase {
 
     func testKindNamesMatchTheCLI() {
         XCTAssertEqual(ResamplerKind.allCases.map(\.rawValue), ["reference", "sinc-best", "sinc-medium", "sinc-fastest"])
-        XCTAssertEqual(ResamplerKind.default, .sincMedium)
-        XCTAssertEqual(Resampler().kind, .sincMedium)
+        XCTAssertEqual(ResamplerKind.default, .reference)
+        XCTAssertEqual(Resampler().kind, .reference)
         XCTAssertEqual(ResamplerKind(rawValue: "sinc-best"), .sincBest)
     }
 

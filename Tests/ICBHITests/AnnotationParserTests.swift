@@ -7,16 +7,16 @@ final class AnnotationParserTests: XCTestCase {
     private let file = "101_1b1_Al_sc_Meditron.txt"
 
     /// Parses `text` and checks that exactly one problem is reported, on `line`, with the
-    /// given severity and a reason containing `reason`; returns the cycles.
+    /// given kind and a reason containing `reason`; returns the cycles.
     @discardableResult
-    private func parse(_ text: String, problemOn line: Int?, severity: Problem.Severity = .skipped,
+    private func parse(_ text: String, problemOn line: Int?, kind: Problem.Kind = .skippedCycle,
                        reason: String, file: StaticString = #filePath, sourceLine: UInt = #line) -> [AnnotatedCycle] {
         let result = AnnotationParser.parse(text, file: self.file)
         let relevant = result.problems.filter { $0.line != nil || line == nil }
         XCTAssertEqual(relevant.count, 1, "problems: \(result.problems)", file: file, line: sourceLine)
         if let problem = relevant.first {
             XCTAssertEqual(problem.line, line, file: file, line: sourceLine)
-            XCTAssertEqual(problem.severity, severity, file: file, line: sourceLine)
+            XCTAssertEqual(problem.kind, kind, file: file, line: sourceLine)
             XCTAssertEqual(problem.file, self.file, file: file, line: sourceLine)
             XCTAssertTrue(problem.reason.contains(reason), "reason: \(problem.reason)", file: file, line: sourceLine)
         }
@@ -95,7 +95,7 @@ final class AnnotationParserTests: XCTestCase {
     }
 
     func testExtraFieldsAreKeptWithANotice() {
-        let cycles = parse("0.1\t0.5\t1\t0\tcomment here\n", problemOn: 1, severity: .notice, reason: "2 extra field(s)")
+        let cycles = parse("0.1\t0.5\t1\t0\tcomment here\n", problemOn: 1, kind: .notice, reason: "2 extra field(s)")
         XCTAssertEqual(cycles, [AnnotatedCycle(index: 0, start: 0.1, end: 0.5, crackle: true, wheeze: false, line: 1)])
     }
 
@@ -104,7 +104,7 @@ final class AnnotationParserTests: XCTestCase {
             let (cycles, problems) = AnnotationParser.parse(text, file: file)
             XCTAssertEqual(cycles, [], text.debugDescription)
             let fileLevel = problems.filter { $0.line == nil }
-            XCTAssertEqual(fileLevel, [Problem(file: file, line: nil, reason: "empty annotation file", severity: .skipped)])
+            XCTAssertEqual(fileLevel, [Problem(file: file, line: nil, reason: "empty annotation file", kind: .skippedFile)])
             XCTAssertEqual(fileLevel.first?.description, "\(file): empty annotation file")
         }
     }
@@ -115,7 +115,7 @@ final class AnnotationParserTests: XCTestCase {
         let (cycles, problems) = AnnotationParser.parse(Data(bytes), file: file)
         XCTAssertEqual(cycles.map(\.line), [1, 3])
         XCTAssertEqual(problems.map(\.line), [nil, 2])
-        XCTAssertEqual(problems.map(\.severity), [.notice, .skipped])
+        XCTAssertEqual(problems.map(\.kind), [.notice, .skippedCycle])
     }
 
     func testNeverTrapsOnArbitraryBytes() {

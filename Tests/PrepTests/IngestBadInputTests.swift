@@ -1,6 +1,8 @@
 import AudioDSP
 import Foundation
+import ICBHI
 import Manifests
+import PrepKit
 import TestSupport
 import XCTest
 
@@ -137,12 +139,52 @@ final class IngestBadInputTests: PrepTestCase {
         XCTAssertTrue(result.stderr.contains("--strict"), result.stderr)
         XCTAssertTrue(result.stderr.contains("clamped"), result.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: manifests + "/cycles.csv"))
-        let audio = (try? FileManager.default.contentsOfDirectory(atPath: cache + "/audio16k/sinc-medium")) ?? []
+        let audio = (try? FileManager.default.contentsOfDirectory(atPath: cache + "/audio16k/reference")) ?? []
         XCTAssertEqual(audio, [], "strict run left files behind")
 
         // A clean dataset passes --strict.
         try "1.0\t2.0\t0\t0\n".write(toFile: directory + "/" + other + ".txt", atomically: true, encoding: .utf8)
         try prep(["ingest", directory, "--strict"])
+    }
+
+    /// `--strict` and `prep stats` decide by a problem's kind, never by its wording: rewording a
+    /// reason changes neither. `ingest-problems.csv` records the kind; a file from before the
+    /// `kind` column still reads (classified as its writer did).
+    func testStrictAndStatsDecideByKindNotByWording() throws {
+        XCTAssertTrue(IngestPipeline.failsStrictRun(Problem(file: "a.txt", line: 2, reason: "cut to the audio's end", kind: .clampedCycle)))
+        XCTAssertTrue(IngestPipeline.failsStrictRun(Problem(file: "a.txt", line: 2, reason: "unusable", kind: .skippedCycle)))
+        XCTAssertTrue(IngestPipeline.failsStrictRun(Problem(file: "a.wav", line: nil, reason: "unusable", kind: .skippedFile)))
+        XCTAssertFalse(IngestPipeline.failsStrictRun(Problem(file: "a.wav", line: nil, reason: "clamped, skipped", kind: .notice)))
+
+        let directory = try dataset(annotation: "1.0\t2.0\t0\t0\n14.5\t20.0\t1\t0\n16.0\t17.0\t0\t1\n1\t2\t0\t0\textra\n")
+        try prep(["ingest", directory])
+        let path = ManifestStore(directory: manifests).problemsPath
+        let written = try CSVTable(parsing: String(contentsOfFile: path, encoding: .utf8), path: path)
+        XCTAssertEqual(written.header, ["severity", "file", "line", "reason", "kind"])
+        XCTAssertEqual(written.rows.map { $0[4] }.sorted(), ["clamped_cycle", "notice", "skipped_cycle"])
+        let clamped = try XCTUnwrap(written.rows.firstIndex { $0[4] == "clamped_cycle" })
+        let notice = try XCTUnwrap(written.rows.firstIndex { $0[4] == "notice" })
+
+        func statistics(_ table: CSVTable) throws -> [String: Any] {
+            try table.encoded().write(toFile: path, atomically: true, encoding: .utf8)
+            let json = try JSONSerialization.jsonObject(with: Data(try prep(["stats", "--json", "--manifests", manifests]).stdout.utf8))
+            return try XCTUnwrap((json as? [String: Any])?["problems"] as? [String: Any])
+        }
+        // Reasons reworded: the clamped cycle no longer says "clamped", the notice does.
+        var reworded = written
+        reworded.rows[clamped][3] = "cycle cut to the audio's end"
+        reworded.rows[notice][3] = "extra field ignored, nothing clamped"
+        var problems = try statistics(reworded)
+        XCTAssertEqual(problems["clamped_cycles"] as? Int, 1, "\(problems)")
+        XCTAssertEqual(problems["notices"] as? Int, 1, "\(problems)")
+        XCTAssertEqual((problems["skipped_cycles"] as? [Any])?.count, 1, "\(problems)")
+
+        // A file written before the kind column: the same counts.
+        let legacy = CSVTable(header: Array(written.header.prefix(4)), rows: written.rows.map { Array($0.prefix(4)) })
+        problems = try statistics(legacy)
+        XCTAssertEqual(problems["clamped_cycles"] as? Int, 1, "\(problems)")
+        XCTAssertEqual(problems["notices"] as? Int, 1, "\(problems)")
+        XCTAssertEqual((problems["skipped_cycles"] as? [Any])?.count, 1, "\(problems)")
     }
 
     func testNothingValidExitsNonZero() throws {

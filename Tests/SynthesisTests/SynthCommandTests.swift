@@ -116,7 +116,12 @@ final class SynthCommandTests: XCTestCase {
         XCTAssertTrue(refused.stderr.contains("refusing to write into a non-empty directory"), refused.stderr)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: foreign), ["101_1b1_Al_sc_Meditron.wav"])
 
-        try synth(["--out", out, "--recordings", "0"], expectStatus: 64)
-        try synth(["--out", out, "--jobs", "0"], expectStatus: 64)
+        for (arguments, message) in [(["--recordings", "0"], "--recordings must be at least 1, got 0"),
+                                     (["--jobs", "0"], "--jobs must be at least 1, got 0"),
+                                     (["--sample-rate-override", "999"], "--sample-rate-override must be between 1000 and 192000 Hz")] {
+            let result = try synth(["--out", out] + arguments, expectStatus: 64)
+            XCTAssertTrue(result.stderr.contains(message), result.stderr)
+            XCTAssertEqual(result.stderr.components(separatedBy: "Error:").count - 1, 1, result.stderr)
+        }
     }
 }

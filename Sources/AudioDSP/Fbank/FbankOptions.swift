@@ -114,13 +114,24 @@ public struct FbankOptions: Sendable, Hashable, Codable, CustomStringConvertible
     }
 
     /// Checks every option against Kaldi's / torchaudio's constraints and throws
-    /// ``FbankError/invalidOptions(_:)`` naming all problems at once.
+    /// ``FbankError/invalidOptions(_:)`` naming all problems at once. The one place these rules
+    /// live: `prep features` calls it before anything runs, ``KaldiFbank`` again on creation.
+    /// Never traps, whatever the values (NaN, infinities, huge numbers included).
     public func validate() throws(FbankError) {
         var problems: [String] = []
-        if !(sampleFrequency > 0) { problems.append("sample-frequency must be > 0, got \(sampleFrequency)") }
-        if windowSize < 2 { problems.append("frame-length \(frameLengthMs) ms gives \(windowSize) samples; need at least 2") }
-        if windowShift <= 0 { problems.append("frame-shift \(frameShiftMs) ms gives \(windowShift) samples; need at least 1") }
-        if windowSize >= 2 && paddedWindowSize % 2 != 0 {
+        // The frame sizes in samples, as Doubles: converting NaN or huge values to Int would trap.
+        let maximumSamples = Double(1 << 24)
+        let frameSamples = sampleFrequency * frameLengthMs * 0.001, shiftSamples = sampleFrequency * frameShiftMs * 0.001
+        let framesAreSized = frameSamples.isFinite && shiftSamples.isFinite
+            && frameSamples < maximumSamples && shiftSamples < maximumSamples
+        if !(sampleFrequency > 0 && sampleFrequency.isFinite) { problems.append("sample-frequency must be > 0, got \(sampleFrequency)") }
+        if !(frameSamples >= 2 && frameSamples < maximumSamples) {
+            problems.append("frame-length \(frameLengthMs) ms gives \(framesAreSized ? String(windowSize) : String(frameSamples)) samples; need 2 to \(Int(maximumSamples) - 1)")
+        }
+        if !(shiftSamples >= 1 && shiftSamples < maximumSamples) {
+            problems.append("frame-shift \(frameShiftMs) ms gives \(framesAreSized ? String(windowShift) : String(shiftSamples)) samples; need 1 to \(Int(maximumSamples) - 1)")
+        }
+        if framesAreSized && windowSize >= 2 && paddedWindowSize % 2 != 0 {
             problems.append("the padded window size \(paddedWindowSize) must be even: use round-to-power-of-two or change frame-length")
         }
         if !(0...1).contains(preemphasisCoefficient) {
@@ -131,7 +142,8 @@ public struct FbankOptions: Sendable, Hashable, Codable, CustomStringConvertible
         if !(0 <= lowFreq && lowFreq < nyquist && 0 < high && high <= nyquist && lowFreq < high) {
             problems.append("bad low-freq \(lowFreq) and high-freq \(highFreq) (resolved \(high)) vs. Nyquist \(nyquist)")
         }
-        if energyFloor < 0 { problems.append("energy-floor must be >= 0, got \(energyFloor)") }
+        if !(energyFloor >= 0 && energyFloor.isFinite) { problems.append("energy-floor must be >= 0, got \(energyFloor)") }
+        if !(blackmanCoeff.isFinite) { problems.append("blackman-coeff must be finite, got \(blackmanCoeff)") }
         if dither != 0 {
             problems.append("dither \(dither) is not supported: features must be deterministic; use dither 0")
         }
