@@ -1,3 +1,4 @@
+import FeatureStore
 import Foundation
 
 /// What a checkpoint's "meta" holds besides the tensors.
@@ -35,6 +36,20 @@ public struct CheckpointMeta: Codable, Sendable {
     }
 }
 
+extension ASTModel {
+    /// Writes the checkpoint bytes (`checkpointBytes(meta:)`) to `path` through `AtomicFile`: a
+    /// temp file beside it, fsynced, renamed over `path`, then the directory fsynced. A kill or a
+    /// power loss leaves the previous checkpoint or the new one, never a torn file; the temp file
+    /// of an interrupted write is swept when the run starts again.
+    public func saveCheckpoint(path: String, meta: String) throws(TrainingError) {
+        let bytes: Data
+        do { bytes = try checkpointBytes(meta: meta) } catch { throw .torch(error) }
+        do { try AtomicFile.write(bytes, to: path) } catch {
+            throw .checkpoint(path: path, message: "cannot write: \(error)")
+        }
+    }
+}
+
 extension Trainer {
     /// Saves the model, optimizer and this run's meta after `epoch` to `path`.
     func save(path: String, epoch: Int) throws(TrainingError) {
@@ -44,6 +59,6 @@ extension Trainer {
         do { json = String(decoding: try JSONEncoder().encode(meta), as: UTF8.self) } catch {
             throw .checkpoint(path: path, message: "cannot encode meta: \(error)")
         }
-        do { try model.saveCheckpoint(path: path, meta: json) } catch { throw .torch(error) }
+        try model.saveCheckpoint(path: path, meta: json)
     }
 }

@@ -213,8 +213,11 @@ public final class Trainer {
                           epoch, options.epochs, lr, record.trainLoss, s.specificity, s.sensitivity, s.score,
                           s2.specificity, s2.sensitivity, s2.score, isBest ? "  *best*" : "", trainSeconds, evalSeconds,
                           record.dataWaitFraction * 100))
-            try save(path: lastCheckpoint, epoch: epoch)
+            // best.pth first: a run killed between the two resumes from the previous last.pth and
+            // redoes this epoch (deterministically, so it is best again and rewrites best.pth); the
+            // other order would resume believing best.pth holds this epoch when it holds an older one.
             if isBest { try save(path: bestCheckpoint, epoch: epoch) }
+            try save(path: lastCheckpoint, epoch: epoch)
         }
         if history.count == options.epochs, let last = history.last, last.epoch == options.epochs {
             try RunResult(options: options, history: history, best: best, threads: Torch.threads)
