@@ -141,7 +141,7 @@ extension TrainingSession {
     /// implies (its meta's, or the tensors' shape for `frames` x `bins` inputs), loads it as
     /// `--init` would, and reports the process's peak resident memory.
     public static func inspect(checkpoint: String, heads: Int?, posEmbed: PositionalEmbeddingInit,
-                               frames: Int = 798, bins: Int = 128, device: String = "cpu",
+                               frames: Int = ModelConfig.paperInputFrames, bins: Int = ModelConfig.paperInputBins, device: String = "cpu",
                                report: @escaping (String) -> Void = writeLine) throws(TrainingError) {
         guard FileManager.default.fileExists(atPath: checkpoint) else {
             throw .checkpoint(path: checkpoint, message: "no such checkpoint")

@@ -27,13 +27,9 @@ public final class Trainer {
 
     /// Builds the model (seeded), the optimizer, and loads `--init` weights when given.
     public init(options: TrainingOptions, train: any CycleSource, test: any CycleSource) throws(TrainingError) {
+        try options.validate()
         try Self.checkShapes(options.model, train, "train")
         try Self.checkShapes(options.model, test, "test")
-        guard options.batchSize >= 2 else { throw .invalidOption("--batch-size must be at least 2") }
-        guard options.epochs >= 1 else { throw .invalidOption("--epochs must be at least 1") }
-        guard options.model.projDim == options.model.embedDim || options.method != .patchmix_cl else {
-            throw .invalidOption("projector width \(options.model.projDim) must equal the model width \(options.model.embedDim)")
-        }
         let trainLabels = train.labels(classes: options.model.numClasses)
         if options.weightedSampler || options.classWeightedLoss {
             let counts = Self.classCounts(trainLabels, classes: options.model.numClasses)

@@ -55,3 +55,32 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
                       classWeights: nil, maBeta: maBeta)
     }
 }
+
+extension TrainingOptions {
+    /// Every rule on a run's options, in one place. The `train` command calls it before it writes
+    /// anything (so a bad option fails there, with this one message), `Trainer` before it builds a
+    /// model. The messages name the command-line option that sets the value.
+    public func validate() throws(TrainingError) {
+        try model.validate(method: method)
+        guard batchSize >= 2 else { throw .invalidOption("--batch-size must be at least 2") }
+        guard evalBatchSize >= 1 else { throw .invalidOption("the evaluation batch size must be at least 1") }
+        guard epochs >= 1 else { throw .invalidOption("--epochs must be at least 1") }
+        guard learningRate.isFinite && learningRate > 0 else { throw .invalidOption("--lr must be a positive number") }
+        guard weightDecay.isFinite && weightDecay >= 0 else { throw .invalidOption("--weight-decay must be a number >= 0") }
+        guard maBeta.isFinite && maBeta >= 0 && maBeta < 1 else {
+            throw .invalidOption("--ma-beta must be in [0, 1) (0 disables the moving average)")
+        }
+        guard alpha.isFinite && alpha >= 0 else { throw .invalidOption("--alpha must be a number >= 0") }
+        guard temperature.isFinite && temperature > 0 else { throw .invalidOption("--temperature must be positive") }
+        guard mixBeta.isFinite && mixBeta > 0 else { throw .invalidOption("--mix-beta must be positive") }
+        try Self.validate(device: device)
+        if let testFold, !FoldSelection.folds.contains(testFold) {
+            throw .invalidOption("--test-fold \(testFold): folds are \(FoldSelection.folds.lowerBound)-\(FoldSelection.folds.upperBound)")
+        }
+    }
+
+    /// `--device`: cpu, or cuda with an optional index (cuda:1).
+    public static func validate(device: String) throws(TrainingError) {
+        guard device == "cpu" || device.hasPrefix("cuda") else { throw .invalidOption("--device must be cpu or cuda") }
+    }
+}
