@@ -65,7 +65,8 @@ extension TrainingOptions {
         guard batchSize >= 2 else { throw .invalidOption("--batch-size must be at least 2") }
         guard evalBatchSize >= 1 else { throw .invalidOption("the evaluation batch size must be at least 1") }
         guard epochs >= 1 else { throw .invalidOption("--epochs must be at least 1") }
-        guard learningRate.isFinite && learningRate > 0 else { throw .invalidOption("--lr must be a positive number") }
+        // --lr 0 is allowed: an untrained baseline (scripts/train_synthetic.sh, SyntheticTrainingTests).
+        guard learningRate.isFinite && learningRate >= 0 else { throw .invalidOption("--lr must be a number >= 0") }
         guard weightDecay.isFinite && weightDecay >= 0 else { throw .invalidOption("--weight-decay must be a number >= 0") }
         guard maBeta.isFinite && maBeta >= 0 && maBeta < 1 else {
             throw .invalidOption("--ma-beta must be in [0, 1) (0 disables the moving average)")

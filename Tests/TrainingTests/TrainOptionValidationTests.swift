@@ -15,8 +15,8 @@ final class TrainOptionValidationTests: XCTestCase {
             (["--heads", "0"], "--heads must be at least 1"),
             (["--heads", "0", "--init", dir + "/none.pth"], "--heads must be at least 1"),
             (["--heads", "5"], "--heads 5 does not divide the model width 64"),
-            (["--lr", "0"], "--lr must be a positive number"),
-            (["--lr", "nan"], "--lr must be a positive number"),
+            (["--lr=-1e-3"], "--lr must be a number >= 0"),
+            (["--lr", "nan"], "--lr must be a number >= 0"),
             (["--weight-decay=-1"], "--weight-decay must be a number >= 0"),
             (["--ma-beta", "1"], "--ma-beta must be in [0, 1)"),
             (["--alpha=-0.5"], "--alpha must be a number >= 0"),
@@ -43,6 +43,18 @@ final class TrainOptionValidationTests: XCTestCase {
             XCTAssertTrue(errors.first?.contains(message) ?? false, "\(context): expected \(message)\n\(result.stderr)")
             XCTAssertEqual(result.stdout, "", context)
             XCTAssertFalse(FileManager.default.fileExists(atPath: output), "\(context): nothing written")
+        }
+    }
+
+    /// Edge values that are valid pass validation (and fail later only for the missing shards):
+    /// --lr 0 is the untrained baseline of scripts/train_synthetic.sh.
+    func testValidEdgeValuesPassTheCommandLine() throws {
+        let dir = try Paths.temporaryDirectory("edges")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for arguments in [["--lr", "0"], ["--ma-beta", "0"], ["--alpha", "0"], ["--weight-decay", "0"], ["--classes", "2"]] {
+            let result = try Products.run("train", ["--shards", dir + "/none", "--model", "ast-tiny", "--output", dir + "/run"] + arguments)
+            XCTAssertEqual(result.status, 1, "\(arguments): \(result.stderr)")
+            XCTAssertTrue(result.stderr.contains("no index.json"), "\(arguments): \(result.stderr)")
         }
     }
 
