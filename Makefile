@@ -9,7 +9,7 @@ DEMO_DIR ?= cache/demo
 
 APT_PACKAGES = pkg-config libsndfile1-dev libsamplerate0-dev libfftw3-dev libhdf5-dev hdf5-tools \
                python3-h5py python3-numpy \
-               libtorch-dev libopenblas0-pthread python3-torch libpng-dev python3-pip
+               libtorch-dev libopenblas0-pthread python3-torch libpng-dev python3-pip strace
 PYTOOLS = .build/pytools
 PYTOOLS_PACKAGES = kubernetes-validate==1.37.0
 

@@ -1,41 +1,15 @@
-// Checkpoints: written with torch::pickle_save (Python's torch.load reads them) in the paper
+// Checkpoints: serialised with torch::pickle_save (Python's torch.load reads them) in the paper
 // code's layout; read back in Swift (Sources/TorchCheckpoint), which hands tensors over through
 // the model-state functions below. Also the AST code's positional-embedding cut/interpolation.
 #include "compat.hpp"
 #include "internal.hpp"
 
-#include <cstdio>
-#include <fcntl.h>
+#include <cstring>
 #include <sstream>
-#include <unistd.h>
 
 using namespace ctorch;
 
 namespace {
-
-/// Writes `data` to a temp file beside `path`, fsyncs it and renames it over `path`.
-void write_file_atomically(const std::string &path, const std::vector<char> &data) {
-    const std::string tmp = path + ".tmp";
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    TORCH_CHECK(fd >= 0, "cannot write ", tmp, ": ", std::strerror(errno));
-    size_t done = 0;
-    while (done < data.size()) {
-        const auto n = ::write(fd, data.data() + done, data.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-            const int e = errno;
-            ::close(fd);
-            std::remove(tmp.c_str());
-            TORCH_CHECK(false, "short write to ", tmp, ": ", std::strerror(e));
-        }
-        done += size_t(n);
-    }
-    const bool synced = ::fsync(fd) == 0;
-    ::close(fd);
-    if (!synced) std::remove(tmp.c_str());
-    TORCH_CHECK(synced, "cannot fsync ", tmp);
-    TORCH_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "cannot rename ", tmp, " to ", path);
-}
 
 compat::OptimizerStateKey adam_key(const torch::Tensor &p) { return compat::optimizer_state_key(p); }
 
@@ -148,9 +122,10 @@ ct_status ct_pos_embed_adapt(const float *pos, int64_t dim, int64_t grid_f, int6
     });
 }
 
-ct_status ct_model_save_checkpoint(ct_model *model, const char *path, const char *meta_json) {
-    return guarded("ct_model_save_checkpoint", [&] {
-        TORCH_CHECK(path, "null path");
+ct_status ct_model_checkpoint_bytes(ct_model *model, const char *meta_json, ct_buffer *out) {
+    return guarded("ct_model_checkpoint_bytes", [&] {
+        TORCH_CHECK(out, "null buffer");
+        *out = ct_buffer{nullptr, 0, nullptr};
         // The paper code's save_model() layout: model (AST, keys v.*), classifier (0 = LayerNorm,
         // 1 = Linear), plus our projector, optimizer and meta.
         c10::Dict<std::string, torch::Tensor> model_sd, classifier_sd, projector_sd, opt_sd;
@@ -177,9 +152,19 @@ ct_status ct_model_save_checkpoint(ct_model *model, const char *path, const char
         top.insert("projector", projector_sd);
         top.insert("optimizer", opt_sd);
         top.insert("meta", std::string(meta_json ? meta_json : "{}"));
-        write_file_atomically(path, torch::pickle_save(top));
+        // The vector itself is handed over (no copy of a checkpoint that may be a gigabyte).
+        auto bytes = std::make_unique<std::vector<char>>(torch::pickle_save(top));
+        out->data = bytes->data();
+        out->size = bytes->size();
+        out->owner = bytes.release();
         return CT_OK;
     });
+}
+
+void ct_buffer_free(ct_buffer *buffer) {
+    if (!buffer) return;
+    delete static_cast<std::vector<char> *>(buffer->owner);
+    *buffer = ct_buffer{nullptr, 0, nullptr};
 }
 
 } // extern "C"

@@ -16,8 +16,14 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     /// so it must equal `embedDim` (768 = D for ast-base, as in the paper).
     public var projDim: Int
 
+    /// The paper's input: 798 frames (8 s at a 10 ms hop, as the AST code pads) x 128 mel bins.
+    public static let paperInputFrames = 798
+    public static let paperInputBins = 128
+    /// The class counts the trainer knows: 4 (normal/crackle/wheeze/both) or 2 (normal/abnormal).
+    public static let supportedClassCounts = [4, 2]
+
     public init(embedDim: Int, depth: Int, heads: Int, mlpHidden: Int? = nil, patchSize: Int = 16,
-                fstride: Int, tstride: Int, inputFrames: Int = 798, inputBins: Int = 128,
+                fstride: Int, tstride: Int, inputFrames: Int = paperInputFrames, inputBins: Int = paperInputBins,
                 numClasses: Int = 4, projDim: Int? = nil) {
         self.embedDim = embedDim
         self.depth = depth
@@ -35,6 +41,23 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     /// Patch grid for this input: (frequency, time) patches.
     public var patchGrid: (f: Int, t: Int) {
         ((inputBins - patchSize) / fstride + 1, (inputFrames - patchSize) / tstride + 1)
+    }
+
+    /// The shape's rules (`TrainingOptions.validate` checks them with the rest).
+    public func validate(method: TrainingMethod) throws(TrainingError) {
+        guard Self.supportedClassCounts.contains(numClasses) else { throw .invalidOption("--classes must be 4 or 2") }
+        try Self.validate(heads: heads)
+        guard embedDim % heads == 0 else {
+            throw .invalidOption("--heads \(heads) does not divide the model width \(embedDim)")
+        }
+        guard projDim == embedDim || method != .patchmix_cl else {
+            throw .invalidOption("projector width \(projDim) must equal the model width \(embedDim)")
+        }
+    }
+
+    /// `--heads` on its own (with `--init` the width it must divide comes from the file).
+    public static func validate(heads: Int) throws(TrainingError) {
+        guard heads >= 1 else { throw .invalidOption("--heads must be at least 1") }
     }
 
     var cConfig: ct_ast_config {
@@ -105,4 +128,12 @@ public struct ModelPreset: Sendable {
     public static let all: [ModelPreset] = [astTiny, astSmall, astBase]
 
     public static func named(_ name: String) -> ModelPreset? { all.first { $0.name == name } }
+
+    /// The preset called `name`, or an error listing the presets (`--model`).
+    public static func resolve(_ name: String) throws(TrainingError) -> ModelPreset {
+        guard let preset = named(name) else {
+            throw .invalidOption("unknown --model \(name); presets: \(all.map(\.name).joined(separator: ", "))")
+        }
+        return preset
+    }
 }

@@ -28,6 +28,12 @@ public enum TrainingSession {
             runLock = try CacheLock(path: (options.outputDirectory as NSString).appendingPathComponent(".lock"), purpose: "train")
         } catch { throw .invalidOption("\(options.outputDirectory): another train process is working on this run (\(error))") }
         defer { withExtendedLifetime(runLock) {} }
+        // Under the lock no other process writes here: temp files are leftovers of a killed run
+        // (AtomicFile's `.<name>.partial-<pid>`, and `<name>.tmp` of trainers before it).
+        AtomicFile.sweepPartials(in: options.outputDirectory)
+        for name in ["last.pth.tmp", "best.pth.tmp"] {
+            try? FileManager.default.removeItem(atPath: (options.outputDirectory as NSString).appendingPathComponent(name))
+        }
         let train: ShardCycles, test: ShardCycles
         if let fold = options.testFold {
             train = try ShardCycles(directory: shards, selection: FoldSelection.trainRows(testFold: fold))
@@ -135,7 +141,7 @@ extension TrainingSession {
     /// implies (its meta's, or the tensors' shape for `frames` x `bins` inputs), loads it as
     /// `--init` would, and reports the process's peak resident memory.
     public static func inspect(checkpoint: String, heads: Int?, posEmbed: PositionalEmbeddingInit,
-                               frames: Int = 798, bins: Int = 128, device: String = "cpu",
+                               frames: Int = ModelConfig.paperInputFrames, bins: Int = ModelConfig.paperInputBins, device: String = "cpu",
                                report: @escaping (String) -> Void = writeLine) throws(TrainingError) {
         guard FileManager.default.fileExists(atPath: checkpoint) else {
             throw .checkpoint(path: checkpoint, message: "no such checkpoint")

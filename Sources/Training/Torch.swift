@@ -1,4 +1,5 @@
 import CTorch
+import Foundation
 
 /// A libtorch call failed (the C API's status and message, with the C function's name).
 public struct TorchError: Error, CustomStringConvertible, Sendable {
@@ -239,9 +240,21 @@ public final class ASTModel {
         try torchCheck("ct_model_clear_adam_state", ct_model_clear_adam_state(handle))
     }
 
-    /// Saves weights, Adam state and `meta` in the paper code's layout (`ct_model_save_checkpoint`, atomic).
-    public func saveCheckpoint(path: String, meta: String) throws(TorchError) {
-        try torchCheck("ct_model_save_checkpoint", ct_model_save_checkpoint(handle, path, meta))
+    /// A checkpoint's bytes: weights, Adam state and `meta` in the paper code's layout
+    /// (`ct_model_checkpoint_bytes`, handed over without a copy). `saveCheckpoint` writes them.
+    public func checkpointBytes(meta: String) throws(TorchError) -> Data {
+        var buffer = ct_buffer()
+        try torchCheck("ct_model_checkpoint_bytes", ct_model_checkpoint_bytes(handle, meta, &buffer))
+        guard let base = buffer.data, buffer.size > 0 else {
+            ct_buffer_free(&buffer)
+            return Data()
+        }
+        let owner = UInt(bitPattern: buffer.owner)
+        return Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: base), count: buffer.size,
+                    deallocator: .custom { _, _ in
+                        var released = ct_buffer(data: nil, size: 0, owner: UnsafeMutableRawPointer(bitPattern: owner))
+                        ct_buffer_free(&released)
+                    })
     }
 
     /// Test hook: adds `value` to every parameter (`ct_model_debug_fill`).

@@ -1,129 +1,4 @@
-import Durability
 import Foundation
-
-/// Everything that defines a training run; stored in every checkpoint's meta.
-public struct TrainingOptions: Codable, Sendable, Equatable {
-    public var preset: String
-    public var model: ModelConfig
-    public var method: TrainingMethod = .patchmix_cl
-    public var alpha: Float = 1
-    public var temperature: Float = 0.06
-    public var mixBeta: Double = 1
-    public var negativePair: NegativePair = .all
-    public var learningRate: Double
-    public var weightDecay: Double
-    public var batchSize: Int
-    public var evalBatchSize: Int = 32
-    public var epochs: Int
-    public var maBeta: Float
-    public var seed: UInt64 = 1
-    public var specAugment: Bool = true
-    public var classWeightedLoss: Bool = false
-    public var weightedSampler: Bool = false
-    public var device: String = "cpu"
-    public var initCheckpoint: String?
-    /// How `--init` adapts the AudioSet positional-embedding grid (nil in checkpoints written
-    /// before this option existed: those runs used `aligned`).
-    public var posEmbed: PositionalEmbeddingInit? = .paper
-    /// Drop each epoch's last incomplete batch, as the paper's loader (`drop_last=True`). nil in
-    /// checkpoints written before this option existed: those runs kept it.
-    public var dropLastBatch: Bool? = true
-    /// `--test-fold k`: train on the other patient-wise folds, test on fold k (nil: official split).
-    public var testFold: Int?
-    /// Where checkpoints (best.pth, last.pth) and log.jsonl go.
-    public var outputDirectory: String
-    /// Feature set the run trains on (name and id from index.json), when known.
-    public var featureSet: String?
-    public var featureSetID: String?
-    /// Mixed precision (`--amp`): autocast plus a `GradScaler`. Optional so that checkpoints
-    /// written before it existed still decode (nil: off).
-    public var amp: Bool?
-
-    /// Options with the preset's recipe defaults.
-    public init(preset: ModelPreset, outputDirectory: String) {
-        self.preset = preset.name
-        model = preset.model
-        learningRate = preset.learningRate
-        weightDecay = preset.weightDecay
-        batchSize = preset.batchSize
-        epochs = preset.epochs
-        maBeta = preset.maBeta
-        self.outputDirectory = outputDirectory
-    }
-
-    var objective: StepObjective {
-        StepObjective(method: method, alpha: alpha, temperature: temperature, negativePair: negativePair,
-                      classWeights: nil, maBeta: maBeta)
-    }
-}
-
-/// One epoch's numbers (a line of log.jsonl).
-public struct EpochRecord: Codable, Sendable, Equatable {
-    public var epoch: Int
-    public var learningRate: Double
-    public var trainLoss: Double
-    public var trainCELoss: Double
-    public var trainConLoss: Double
-    public var steps: Int
-    public var specificity: Double
-    public var sensitivity: Double
-    public var score: Double
-    public var specificity2: Double
-    public var sensitivity2: Double
-    public var score2: Double
-    public var best: Bool
-    public var trainSeconds: Double
-    public var evalSeconds: Double
-    /// Fraction of the training time spent waiting for data.
-    public var dataWaitFraction: Double
-    public var confusion: [[Int]]
-    /// The positional-embedding init of the run (`paper` / `aligned`) when it started from an
-    /// AudioSet-grid `--init`; nil otherwise.
-    public var posEmbed: PositionalEmbeddingInit?
-}
-
-/// What a checkpoint's "meta" holds besides the tensors.
-public struct CheckpointMeta: Codable, Sendable {
-    /// /2: tensors in the paper code's layout (model v.*, classifier, projector); /1 (everything
-    /// under model) still reads.
-    public static let currentFormat = "icbhi-ast-checkpoint/2"
-    static let readableFormats = ["icbhi-ast-checkpoint/1", currentFormat]
-    public var format: String = CheckpointMeta.currentFormat
-    public var options: TrainingOptions
-    public var epoch: Int
-    public var best: BestEpochTracker
-    public var history: [EpochRecord]
-    public var torch: String
-    /// What `--init` loaded (the loader's one-line report), for runs that started from one.
-    public var initialization: String?
-    /// The loss scaler's state after `epoch` (runs with `--amp` only).
-    public var gradScaler: GradScaler?
-
-    public static func read(path: String) throws(TrainingError) -> CheckpointMeta {
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw .checkpoint(path: path, message: "no such checkpoint")
-        }
-        return try read(LoadedCheckpoint(path: path))
-    }
-
-    /// The meta of an opened checkpoint; an error when it was not written by this trainer.
-    public static func read(_ checkpoint: LoadedCheckpoint) throws(TrainingError) -> CheckpointMeta {
-        let path = checkpoint.path
-        guard let json = checkpoint.meta else {
-            throw .checkpoint(path: path, message: "is not a checkpoint of this trainer (no meta entry; it is a \(checkpoint.layout.rawValue))")
-        }
-        return try decodeVersioned(CheckpointMeta.self, from: Data(json.utf8), path: path,
-                                   formats: readableFormats, format: \.format, what: "unreadable meta")
-    }
-}
-
-/// Result of evaluating a model on a split.
-public struct Evaluation: Sendable {
-    public var confusion: ConfusionMatrix
-    public var predictions: [Int]
-    public var score: ICBHIScore { confusion.score }
-    public var twoClass: ICBHIScore { confusion.twoClassScore }
-}
 
 /// Trains an AST on a train split, evaluating on a test split after every epoch.
 public final class Trainer {
@@ -143,7 +18,8 @@ public final class Trainer {
     private var startEpoch = 1
     /// The `--init` load's report, kept in checkpoint meta and the log.
     public private(set) var initReport: LoadedCheckpoint.Report?
-    private var initialization: String?
+    /// What `--init` loaded, as checkpoint meta records it.
+    private(set) var initialization: String?
 
     public var lastCheckpoint: String { (options.outputDirectory as NSString).appendingPathComponent("last.pth") }
     public var bestCheckpoint: String { (options.outputDirectory as NSString).appendingPathComponent("best.pth") }
@@ -151,13 +27,9 @@ public final class Trainer {
 
     /// Builds the model (seeded), the optimizer, and loads `--init` weights when given.
     public init(options: TrainingOptions, train: any CycleSource, test: any CycleSource) throws(TrainingError) {
+        try options.validate()
         try Self.checkShapes(options.model, train, "train")
         try Self.checkShapes(options.model, test, "test")
-        guard options.batchSize >= 2 else { throw .invalidOption("--batch-size must be at least 2") }
-        guard options.epochs >= 1 else { throw .invalidOption("--epochs must be at least 1") }
-        guard options.model.projDim == options.model.embedDim || options.method != .patchmix_cl else {
-            throw .invalidOption("projector width \(options.model.projDim) must equal the model width \(options.model.embedDim)")
-        }
         let trainLabels = train.labels(classes: options.model.numClasses)
         if options.weightedSampler || options.classWeightedLoss {
             let counts = Self.classCounts(trainLabels, classes: options.model.numClasses)
@@ -337,8 +209,11 @@ public final class Trainer {
                           epoch, options.epochs, lr, record.trainLoss, s.specificity, s.sensitivity, s.score,
                           s2.specificity, s2.sensitivity, s2.score, isBest ? "  *best*" : "", trainSeconds, evalSeconds,
                           record.dataWaitFraction * 100))
-            try save(path: lastCheckpoint, epoch: epoch)
+            // best.pth first: a run killed between the two resumes from the previous last.pth and
+            // redoes this epoch (deterministically, so it is best again and rewrites best.pth); the
+            // other order would resume believing best.pth holds this epoch when it holds an older one.
             if isBest { try save(path: bestCheckpoint, epoch: epoch) }
+            try save(path: lastCheckpoint, epoch: epoch)
         }
         if history.count == options.epochs, let last = history.last, last.epoch == options.epochs {
             try RunResult(options: options, history: history, best: best, threads: Torch.threads)
@@ -359,82 +234,4 @@ public final class Trainer {
     private var posEmbedUsed: PositionalEmbeddingInit? {
         initReport?.posEmbed ?? history.last?.posEmbed
     }
-
-    func save(path: String, epoch: Int) throws(TrainingError) {
-        let meta = CheckpointMeta(options: options, epoch: epoch, best: best, history: history, torch: Torch.version,
-                                  initialization: initialization, gradScaler: gradScaler)
-        let json: String
-        do { json = String(decoding: try JSONEncoder().encode(meta), as: UTF8.self) } catch {
-            throw .checkpoint(path: path, message: "cannot encode meta: \(error)")
-        }
-        do { try model.saveCheckpoint(path: path, meta: json) } catch { throw .torch(error) }
-    }
-
-    func rewriteLog() throws(TrainingError) {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        do {
-            var data = Data()
-            for record in history {
-                data.append(try encoder.encode(record))
-                data.append(0x0A)
-            }
-            try AtomicFile.write(data, to: logPath)
-        } catch { throw .invalidOption("cannot write \(logPath): \(error)") }
-    }
-
-    func appendLog(_ record: EpochRecord) throws(TrainingError) {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        do {
-            var line = try encoder.encode(record)
-            line.append(0x0A)
-            if !FileManager.default.fileExists(atPath: logPath) {
-                _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-            }
-            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-            defer { try? handle.close() }
-            try handle.seekToEnd()
-            try handle.write(contentsOf: line)
-        } catch { throw .invalidOption("cannot write \(logPath): \(error)") }
-    }
-}
-
-/// Evaluates `model` on every cycle of `source` (no augmentation): argmax predictions.
-public func evaluate(model: ASTModel, source: any CycleSource, classes: Int,
-                     batchSize: Int = 32) throws(TrainingError) -> Evaluation {
-    let labels = source.labels(classes: classes)
-    let batches = stride(from: 0, to: source.count, by: batchSize).map {
-        Array($0..<min($0 + batchSize, source.count))
-    }
-    let loader = BatchLoader(source: source, batches: batches, labels: labels, augment: nil, seed: 0, epoch: 0)
-    defer { loader.cancel() }
-    var confusion = ConfusionMatrix(classes: classes)
-    var predictions: [Int] = []
-    while true {
-        let batch: Batch?
-        do { batch = try loader.next() } catch {
-            throw .shards(path: "(evaluation data)", message: "reading a batch failed: \(error)")
-        }
-        guard let batch else { break }
-        let logits: [Float]
-        do { logits = try model.logits(x: batch.x, batch: batch.count) } catch { throw .torch(error) }
-        for k in 0..<batch.count {
-            let row = logits[(k * classes)..<((k + 1) * classes)]
-            let p = row.indices.max { row[$0] < row[$1] }! - k * classes
-            predictions.append(p)
-            confusion.add(label: Int(batch.labels[k]), prediction: p)
-        }
-    }
-    return Evaluation(confusion: confusion, predictions: predictions)
-}
-
-/// The confusion matrix as an aligned text table.
-public func formatConfusion(_ m: [[Int]]) -> String {
-    let names = m.count == 4 ? ["normal", "crackle", "wheeze", "both"] : (m.count == 2 ? ["normal", "abnormal"] : m.indices.map { "c\($0)" })
-    let width = max(9, (m.joined().map { String($0).count }.max() ?? 1) + 2)
-    func pad(_ s: String) -> String { String(repeating: " ", count: max(0, width - s.count)) + s }
-    var lines = [pad("") + names.map(pad).joined()]
-    for (i, row) in m.enumerated() { lines.append(pad(names[i]) + row.map { pad(String($0)) }.joined()) }
-    return lines.joined(separator: "\n")
 }

@@ -92,7 +92,7 @@ struct Train: ParsableCommand {
     @Option(help: ArgumentHelp("Benchmark N training steps (after one warm-up step) and print one JSON line; uses the shards' train split, or random data when --shards is 'random'.", valueName: "N"))
     var benchmarkSteps: Int?
 
-    @Option(help: ArgumentHelp("Read a checkpoint, print its layout, format and model shape, load it into that model (798 x 128 input) and print the loader's report and peak memory; no shards needed.", valueName: "file"))
+    @Option(help: ArgumentHelp("Read a checkpoint, print its layout, format and model shape, load it into that model (\(ModelConfig.paperInputFrames) x \(ModelConfig.paperInputBins) input) and print the loader's report and peak memory; no shards needed.", valueName: "file"))
     var inspectCheckpoint: String?
 
     @Option(help: "Sweeps: runs at once on this machine (cores split between them; CUDA: one device each).")
@@ -107,27 +107,25 @@ struct Train: ParsableCommand {
     @Flag(help: "Only evaluate --checkpoint on the test split.") var eval = false
     @Option(help: "Checkpoint to evaluate with --eval.") var checkpoint: String?
 
+    /// Command-line structure here; every rule on a run's options is `TrainingOptions.validate`'s,
+    /// checked on the options of every run the command would do, before anything is written.
     func validate() throws {
         if shards == nil && inspectCheckpoint == nil { throw ValidationError("--shards is required") }
-        if let model, ModelPreset.named(model) == nil {
-            throw ValidationError("unknown --model \(model); presets: \(ModelPreset.all.map(\.name).joined(separator: ", "))")
-        }
         if eval && checkpoint == nil { throw ValidationError("--eval needs --checkpoint") }
         if !eval && checkpoint != nil { throw ValidationError("--checkpoint is only used with --eval") }
         if resume && `init` != nil { throw ValidationError("--resume continues a run; --init starts a new one") }
-        if let device, device != "cpu" && !device.hasPrefix("cuda") {
-            throw ValidationError("--device must be cpu or cuda")
-        }
-        if ![2, 4].contains(classes) { throw ValidationError("--classes must be 4 or 2") }
-        if let batchSize, batchSize < 2 { throw ValidationError("--batch-size must be at least 2") }
-        if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1") }
-        if let heads, heads < 1 { throw ValidationError("--heads must be at least 1") }
-        if temperature <= 0 { throw ValidationError("--temperature must be positive") }
-        if mixBeta <= 0 { throw ValidationError("--mix-beta must be positive") }
         let plan: SweepPlan
-        do { plan = try sweepPlan() } catch { throw ValidationError("\(error)") }
+        do {
+            plan = try sweepPlan()
+            let preset = try ModelPreset.resolve(model ?? ModelPreset.astBase.name)
+            if let heads { try ModelConfig.validate(heads: heads) }
+            for run in plan.runs {
+                try runOptions(run, preset: preset, device: device ?? "cpu", outputDirectory: output ?? "").validate()
+            }
+        } catch { throw ValidationError("\(error)") }
         if let parallel, parallel < 1 { throw ValidationError("--parallel must be at least 1") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if let benchmarkSteps, benchmarkSteps < 1 { throw ValidationError("--benchmark-steps must be at least 1") }
         if isSweep(plan) {
             if eval || benchmarkSteps != nil { throw ValidationError("--eval and --benchmark-steps take one method and seed, not lists") }
             if resume { throw ValidationError("sweeps resume by themselves: rerun the same command without --resume") }
@@ -146,8 +144,12 @@ struct Train: ParsableCommand {
         plan.count > 1 || sweepIndex != nil || parallel != nil || emit != nil
     }
 
+    /// Whether the model's shape comes from a file (--init, --resume, --eval, --inspect-checkpoint):
+    /// then --heads applies to that shape, not the preset's.
+    var shapeFromFile: Bool { `init` != nil || resume || eval || inspectCheckpoint != nil }
+
     /// The options of one run: the command line's, with the run's swept values.
-    func runOptions(_ run: SweepRun, preset: ModelPreset, device: String, outputDirectory: String) throws -> TrainingOptions {
+    func runOptions(_ run: SweepRun, preset: ModelPreset, device: String, outputDirectory: String) -> TrainingOptions {
         var options = TrainingOptions(preset: preset, outputDirectory: outputDirectory)
         options.model.numClasses = classes
         options.method = run.method
@@ -168,12 +170,7 @@ struct Train: ParsableCommand {
         options.device = device
         options.amp = amp ?? device.hasPrefix("cuda")
         options.initCheckpoint = `init`
-        if let heads, `init` == nil {   // with --init the session takes the shape from the file
-            guard options.model.embedDim % heads == 0 else {
-                throw ValidationError("--heads \(heads) does not divide the model width \(options.model.embedDim)")
-            }
-            options.model.heads = heads
-        }
+        if let heads, !shapeFromFile { options.model.heads = heads }
         options.posEmbed = posEmbed
         options.dropLastBatch = !keepLastBatch
         return options
@@ -241,7 +238,7 @@ struct Train: ParsableCommand {
                 return
             }
             let modelName = model ?? ModelPreset.astBase.name
-            let preset = ModelPreset.named(modelName)!
+            let preset = try ModelPreset.resolve(modelName)
             if let steps = benchmarkSteps {
                 var options = TrainingOptions(preset: preset, outputDirectory: "")
                 options.method = try sweepPlan().runs[0].method
@@ -251,7 +248,8 @@ struct Train: ParsableCommand {
                 options.amp = amp ?? device.hasPrefix("cuda")
                 options.specAugment = !noSpecAugment
                 let source: any CycleSource = shards == "random"
-                    ? StepBenchmark.randomCycles(count: 2 * options.batchSize, frames: 798, bins: 128)
+                    ? StepBenchmark.randomCycles(count: 2 * options.batchSize, frames: ModelConfig.paperInputFrames,
+                                                 bins: ModelConfig.paperInputBins)
                     : try ShardCycles(directory: shards, split: "train")
                 options.model.inputFrames = source.frames
                 options.model.inputBins = source.bins
@@ -266,7 +264,7 @@ struct Train: ParsableCommand {
             }
             let run = plan.runs[0]
             let defaultOutput = "runs/\(modelName)-\(run.method.rawValue)-s\(run.seed)" + (run.testFold.map { "-fold\($0)" } ?? "")
-            let options = try runOptions(run, preset: preset, device: device, outputDirectory: output ?? defaultOutput)
+            let options = runOptions(run, preset: preset, device: device, outputDirectory: output ?? defaultOutput)
             try TrainingSession.train(shards: shards, options: options, resume: resume, presetGiven: model != nil, heads: heads)
         } catch {
             FileHandle.standardError.write(Data("train: error: \(error)\n".utf8))

@@ -4,7 +4,8 @@
  * Tensor math only: the Audio Spectrogram Transformer (AST), its classifier head and the
  * Patch-Mix projector, one training step (forward, loss, backward, Adam step, moving-average
  * update), evaluation, the Patch-Mix contrastive loss, access to the model state, checkpoint
- * writing and the AudioSet positional-embedding adaptation. Checkpoint files are read in Swift.
+ * serialisation and the AudioSet positional-embedding adaptation. Checkpoint files are read and
+ * written in Swift.
  * All policy (random decisions, schedules, data, metrics) lives in Swift: the Patch-Mix
  * permutation, mask and lambda arrive here as plain arrays.
  *
@@ -166,12 +167,22 @@ ct_status ct_model_clear_adam_state(ct_model *model);
 ct_status ct_pos_embed_adapt(const float *pos, int64_t dim, int64_t grid_f, int64_t grid_t, int64_t f_dim,
                              int64_t t_dim, float *out);
 
+/** Bytes owned by the bridge (a serialised checkpoint); release with ct_buffer_free. */
+typedef struct {
+    const void *data;
+    size_t size;
+    void *owner; /* private */
+} ct_buffer;
+
 /**
- * Saves {"model": AST state dict (keys v.*), "classifier": {0.*, 1.*}, "projector": {0.*, 1.*, 3.*},
- * "optimizer": Adam state, "meta": meta_json} with torch::pickle_save, atomically (temp file,
- * fsync, rename). Python: torch.load(path); the paper code loads "model" and "classifier".
+ * Serialises {"model": AST state dict (keys v.*), "classifier": {0.*, 1.*}, "projector": {0.*, 1.*, 3.*},
+ * "optimizer": Adam state, "meta": meta_json} with torch::pickle_save into *out (the bytes of a
+ * .pth file: Python's torch.load reads them; the paper code loads "model" and "classifier").
+ * Writing the file (durably) is the caller's job. On success the caller owns *out.
  */
-ct_status ct_model_save_checkpoint(ct_model *model, const char *path, const char *meta_json);
+ct_status ct_model_checkpoint_bytes(ct_model *model, const char *meta_json, ct_buffer *out);
+/** Releases a buffer from ct_model_checkpoint_bytes (a zeroed buffer is fine); zeroes it. */
+void ct_buffer_free(ct_buffer *buffer);
 
 /** Adds `value` to every model parameter (tests: NaN injection). */
 ct_status ct_model_debug_fill(ct_model *model, float value);

@@ -1,0 +1,48 @@
+import Foundation
+
+/// Result of evaluating a model on a split.
+public struct Evaluation: Sendable {
+    public var confusion: ConfusionMatrix
+    public var predictions: [Int]
+    public var score: ICBHIScore { confusion.score }
+    public var twoClass: ICBHIScore { confusion.twoClassScore }
+}
+
+/// Evaluates `model` on every cycle of `source` (no augmentation): argmax predictions.
+public func evaluate(model: ASTModel, source: any CycleSource, classes: Int,
+                     batchSize: Int = 32) throws(TrainingError) -> Evaluation {
+    let labels = source.labels(classes: classes)
+    let batches = stride(from: 0, to: source.count, by: batchSize).map {
+        Array($0..<min($0 + batchSize, source.count))
+    }
+    let loader = BatchLoader(source: source, batches: batches, labels: labels, augment: nil, seed: 0, epoch: 0)
+    defer { loader.cancel() }
+    var confusion = ConfusionMatrix(classes: classes)
+    var predictions: [Int] = []
+    while true {
+        let batch: Batch?
+        do { batch = try loader.next() } catch {
+            throw .shards(path: "(evaluation data)", message: "reading a batch failed: \(error)")
+        }
+        guard let batch else { break }
+        let logits: [Float]
+        do { logits = try model.logits(x: batch.x, batch: batch.count) } catch { throw .torch(error) }
+        for k in 0..<batch.count {
+            let row = logits[(k * classes)..<((k + 1) * classes)]
+            let p = row.indices.max { row[$0] < row[$1] }! - k * classes
+            predictions.append(p)
+            confusion.add(label: Int(batch.labels[k]), prediction: p)
+        }
+    }
+    return Evaluation(confusion: confusion, predictions: predictions)
+}
+
+/// The confusion matrix as an aligned text table.
+public func formatConfusion(_ m: [[Int]]) -> String {
+    let names = m.count == 4 ? ["normal", "crackle", "wheeze", "both"] : (m.count == 2 ? ["normal", "abnormal"] : m.indices.map { "c\($0)" })
+    let width = max(9, (m.joined().map { String($0).count }.max() ?? 1) + 2)
+    func pad(_ s: String) -> String { String(repeating: " ", count: max(0, width - s.count)) + s }
+    var lines = [pad("") + names.map(pad).joined()]
+    for (i, row) in m.enumerated() { lines.append(pad(names[i]) + row.map { pad(String($0)) }.joined()) }
+    return lines.joined(separator: "\n")
+}
