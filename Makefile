@@ -13,7 +13,7 @@ APT_PACKAGES = pkg-config libsndfile1-dev libsamplerate0-dev libfftw3-dev libhdf
 PYTOOLS = .build/pytools
 PYTOOLS_PACKAGES = kubernetes-validate==1.37.0
 
-.PHONY: setup build test demo bench bench-ingest bench-fbank check-libtorch gpu-smoke check-slurm reproduce clean
+.PHONY: setup build test test-fast test-release-binaries demo bench bench-ingest bench-fbank check-libtorch gpu-smoke check-slurm reproduce clean
 
 setup:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -32,9 +32,25 @@ setup:
 build: setup
 	$(SWIFT) build -c $(CONFIG)
 
-test: setup
+# `make test`: every test target, end to end included. The learning test (SyntheticTrainingTests)
+# trains with the release `train` (and prepares its corpus with the release `prep`), built first.
+test: setup test-release-binaries
 	$(SWIFT) build -c debug --build-tests
 	$(SWIFT) test --skip-build --disable-swift-testing
+
+test-release-binaries:
+	$(SWIFT) build -c release --product prep
+	$(SWIFT) build -c release --product train
+
+# `make test-fast`: the unit and stage tests (libraries called directly, PrepKit included), not the
+# EndToEndTests target (real binaries as processes) nor the two TrainingTests classes that run the
+# `train` binary; the fuzz targets get FAST_FUZZ_SECONDS in total instead of 60.
+# One test: swift test --skip-build --filter '^PrepKitTests\.StageTests/testIngest'
+FAST_FUZZ_SECONDS ?= 6
+FAST_SKIP = --skip '^EndToEndTests\.' --skip '^TrainingTests\.(SweepTests|CheckpointInterchangeTests)/'
+test-fast: setup
+	$(SWIFT) build -c debug --build-tests
+	FUZZ_SECONDS=$(FAST_FUZZ_SECONDS) $(SWIFT) test --skip-build --disable-swift-testing $(FAST_SKIP)
 
 demo: build
 	bash scripts/demo.sh $(BIN) $(DEMO_DIR)

@@ -92,19 +92,25 @@ let package = Package(
             "Training", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
-        .testTarget(name: "ICBHITests", dependencies: ["ICBHI", "Synthesis"]),
-        .testTarget(name: "HDF5Tests", dependencies: ["HDF5"]),
-        .testTarget(name: "AudioDSPTests", dependencies: ["AudioDSP", "HDF5"]),
+        .testTarget(name: "ICBHITests", dependencies: ["ICBHI", "Synthesis", "TestSupport"]),
+        .testTarget(name: "HDF5Tests", dependencies: ["HDF5", "TestSupport"]),
+        .testTarget(name: "AudioDSPTests", dependencies: ["AudioDSP", "HDF5", "TestSupport"]),
         .testTarget(name: "FeatureStoreTests", dependencies: ["FeatureStore", "Durability", "Manifests", "HDF5", "ICBHI"]),
-        .testTarget(name: "SynthesisTests", dependencies: ["Synthesis", "ICBHI", "AudioDSP", "TestSupport", "prep"]),
-        .testTarget(name: "PrepTests", dependencies: ["PrepKit", "HDF5", "FeatureStore", "Durability", "Manifests", "AudioDSP", "ICBHI", "TestSupport", "Visualization", "prep", "train"]),
+        .testTarget(name: "SynthesisTests", dependencies: ["Synthesis", "ICBHI", "AudioDSP", "TestSupport"]),
+        // Stage tests: the `prep` stages (ingest, features, verify) called as library code on the real sample.
+        .testTarget(name: "PrepKitTests", dependencies: ["PrepKit", "FeatureStore", "Durability", "Manifests", "AudioDSP", "ICBHI", "TestSupport"]),
+        // End to end: the real `prep` and `train` binaries run as processes (`make test`, not `make test-fast`).
+        .testTarget(name: "EndToEndTests", dependencies: [
+            "PrepKit", "HDF5", "FeatureStore", "Durability", "Manifests", "AudioDSP", "ICBHI", "Synthesis", "TestSupport",
+            "Visualization", "prep", "train",
+        ]),
         .testTarget(name: "VisualizationTests", dependencies: ["Visualization"]),
         // Seeded, time-bounded fuzzing of the untrusted-input parsers (FUZZ_SECONDS, default 60).
         .testTarget(name: "FuzzTests", dependencies: ["ICBHI", "AudioDSP", "TestSupport", "Synthesis"]),
         // Fixtures shared by the test targets (paths to ../shared, running the real binaries).
         .target(name: "TestSupport", path: "Sources/TestSupport"),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "CTorch", "HDF5", "FeatureStore", "Durability", "TorchCheckpoint", "train"]),
-        .testTarget(name: "TorchCheckpointTests", dependencies: ["TorchCheckpoint"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "CTorch", "HDF5", "FeatureStore", "Durability", "TorchCheckpoint", "TestSupport", "train"]),
+        .testTarget(name: "TorchCheckpointTests", dependencies: ["TorchCheckpoint", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

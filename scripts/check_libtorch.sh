@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SWIFT=${SWIFT:-swift}
 SCRATCH=${SCRATCH:-.build-libtorch2}
-FILTER=${FILTER:-'^TrainingTests\.'}  # the TrainingTests target (not PrepTests.SyntheticTrainingTests)
+FILTER=${FILTER:-'^TrainingTests\.'}  # the TrainingTests target (not EndToEndTests.SyntheticTrainingTests)
 source scripts/libtorch_wheel.sh
 echo "check-libtorch: libtorch $TORCH_LABEL, cxx11 ABI $LIBTORCH_CXX11_ABI, from $LIBTORCH_DIR"
 mkdir -p "$SCRATCH"

@@ -1,4 +1,5 @@
 import Foundation
+import XCTest
 
 /// Shared fixtures for the test targets: where the repository, `../shared` and the built
 /// binaries are, scratch directories, and running the real executables.
@@ -15,6 +16,12 @@ public enum Fixtures {
     public static var edgeDirectory: String { shared.appendingPathComponent("golden/edge").path }
     public static var annotationsDirectory: String { repositoryRoot.appendingPathComponent("manifests/icbhi/annotations").path }
     public static var metadataDirectory: String { repositoryRoot.appendingPathComponent("manifests/icbhi").path }
+
+    /// A path under `../shared` (`golden/golden.h5`, `icbhi/sample`, …).
+    public static func shared(_ relative: String) -> String { shared.appendingPathComponent(relative).path }
+
+    /// A path under the repository root (`manifests/icbhi`, `scripts/…`).
+    public static func repository(_ relative: String) -> String { repositoryRoot.appendingPathComponent(relative).path }
 
     /// Throws a readable error when `../shared` is absent, so tests fail (never skip silently).
     public static func requireShared() throws {
@@ -45,12 +52,63 @@ public enum Fixtures {
         return repositoryRoot.appendingPathComponent(".build/debug")
     }
 
+    /// The path of a built executable of this configuration (beside the test bundle); throws a
+    /// readable error when it is not built.
+    public static func executable(_ name: String) throws -> String {
+        let path = productsDirectory.appendingPathComponent(name).path
+        guard FileManager.default.isExecutableFile(atPath: path) else {
+            throw FixtureError("\(path) is not built (run `swift build --build-tests`, or `make test-fast`)")
+        }
+        return path
+    }
+
+    /// The release build of an executable, `.build/release/<name>` (the learning test trains with
+    /// it: the debug trainer is several times slower). `make test` builds it before the tests; a
+    /// plain `swift test` without it fails here, saying so (never silently falls back to debug).
+    public static func releaseExecutable(_ name: String) throws -> String {
+        let path = repositoryRoot.appendingPathComponent(".build/release/\(name)").path
+        guard FileManager.default.isExecutableFile(atPath: path) else {
+            throw FixtureError("\(path) is missing: this test runs the release `\(name)`; run `make test`, "
+                               + "or build it first with `swift build -c release --product \(name)`")
+        }
+        return path
+    }
+
     /// Runs a built executable and returns its exit status and output.
     @discardableResult
     public static func run(_ executable: String, _ arguments: [String], in directory: String? = nil,
                            environment: [String: String] = [:]) throws -> RunResult {
-        try run(executableAt: productsDirectory.appendingPathComponent(executable).path, arguments,
-                in: directory, environment: environment)
+        try run(executableAt: Self.executable(executable), arguments, in: directory, environment: environment)
+    }
+
+    /// Runs a command through `/usr/bin/env` (test plumbing: pkill, mount, chattr, python3 with a
+    /// PYTHONPATH); stdout and stderr together in `output`. Status -1 when it cannot start.
+    @discardableResult
+    public static func system(_ command: [String], environment: [String: String] = [:]) -> (status: Int32, output: String) {
+        do {
+            let process = try RunningProcess(executableAt: "/usr/bin/env", command, environment: environment, mergeOutput: true)
+            let result = process.finish().result
+            return (result.status, result.stdout)
+        } catch {
+            return (-1, "cannot run \(command): \(error)")
+        }
+    }
+
+    /// Runs a Python script with Debian's python3 and torch (the reference stack that writes test
+    /// checkpoints); skips the test visibly when python3 or torch is missing, fails on any other error.
+    public static func python(_ script: String, _ arguments: [String] = [], file: StaticString = #filePath, line: UInt = #line) throws {
+        let executable = "/usr/bin/python3"
+        guard FileManager.default.isExecutableFile(atPath: executable) else {
+            throw XCTSkip("\(executable) is missing: cannot generate what this test needs (install python3-torch)")
+        }
+        let result = try run(executableAt: executable, ["-c", script] + arguments)
+        if result.status != 0 && result.stderr.contains("No module named 'torch'") {
+            throw XCTSkip("python3-torch is not installed: cannot generate what this test needs")
+        }
+        guard result.status == 0 else {
+            XCTFail("python failed (\(result.status)): \(result.stderr)", file: file, line: line)
+            throw FixtureError("python failed (\(result.status))")
+        }
     }
 
     /// Runs any executable, by absolute path (python3, h5dump, /bin/sh), and returns its exit
@@ -58,32 +116,18 @@ public enum Fixtures {
     @discardableResult
     public static func run(executableAt path: String, _ arguments: [String], in directory: String? = nil,
                            environment: [String: String] = [:]) throws -> RunResult {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let outPath = try scratchDirectory("out") + "/out", errPath = outPath + ".err"
-        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
-        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
-        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
-        let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        process.waitUntilExit()
-        try out.close()
-        try err.close()
-        defer { try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: outPath).deletingLastPathComponent().path) }
-        return RunResult(status: process.terminationStatus,
-                         stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
-                         stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
+        try RunningProcess(executableAt: path, arguments, in: directory, environment: environment).finish().result
     }
 
     /// Starts an executable without waiting (for kill tests).
     public static func start(_ executable: String, _ arguments: [String], in directory: String? = nil) throws -> Process {
+        try start(executableAt: Self.executable(executable), arguments, in: directory)
+    }
+
+    /// Starts any executable, by absolute path, without waiting; its output is discarded.
+    public static func start(executableAt path: String, _ arguments: [String], in directory: String? = nil) throws -> Process {
         let process = Process()
-        process.executableURL = productsDirectory.appendingPathComponent(executable)
+        process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         process.standardOutput = FileHandle.nullDevice
@@ -105,6 +149,53 @@ public enum Fixtures {
             }
         }
         return result
+    }
+}
+
+/// A started process whose stdout and stderr go to files, read after it ends (no pipe to fill up
+/// and block the child).
+public final class RunningProcess {
+    public let process: Process
+    public let started = Date()
+    private let outPath: String
+    private let errPath: String
+    private let scratch: String
+
+    /// `mergeOutput`: stderr goes to the same file as stdout (`finish().result.stdout` holds both).
+    public init(executableAt path: String, _ arguments: [String], in directory: String? = nil,
+                environment: [String: String] = [:], mergeOutput: Bool = false) throws {
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        scratch = try Fixtures.scratchDirectory("run")
+        outPath = scratch + "/out"
+        errPath = scratch + "/err"
+        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
+        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
+        process.standardOutput = out
+        process.standardError = mergeOutput ? out : try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
+        try process.run()
+    }
+
+    /// Waits for the end; returns status, output, and the seconds it ran.
+    public func finish() -> (result: RunResult, seconds: Double) {
+        process.waitUntilExit()
+        let seconds = Date().timeIntervalSince(started)
+        let result = RunResult(status: process.terminationStatus,
+                               stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
+                               stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
+        try? FileManager.default.removeItem(atPath: scratch)
+        return (result, seconds)
+    }
+
+    /// kill -9 if still running; true when the kill interrupted it.
+    public func killNow() -> Bool {
+        guard process.isRunning else { return false }
+        kill(process.processIdentifier, SIGKILL)
+        return true
     }
 }
 

@@ -1,16 +1,14 @@
 import Foundation
 import HDF5
+import TestSupport
 import XCTest
 
-/// Where the shared goldens and audio live (`<repo>/../shared`), found from this file's path.
+/// The shared goldens and audio (`<repo>/../shared`, located by TestSupport's `Fixtures`).
 /// Missing data is a test failure with a clear message, never a silent skip.
 enum AudioFixtures {
-    static let repositoryRoot: URL = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let shared = repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared")
-    static let goldenPath = shared.appendingPathComponent("golden/golden.h5").path
-    static let sampleDirectory = shared.appendingPathComponent("icbhi/sample")
-    static let edgeDirectory = shared.appendingPathComponent("golden/edge")
+    static let goldenPath = Fixtures.goldenPath
+    static let sampleDirectory = URL(fileURLWithPath: Fixtures.sampleDirectory)
+    static let edgeDirectory = URL(fileURLWithPath: Fixtures.edgeDirectory)
 
     /// The sample recordings (`icbhi/sample/*.wav`), sorted by stem.
     static func sampleRecordings(file: StaticString = #filePath, line: UInt = #line) -> [URL] {

@@ -1,12 +1,11 @@
 import Foundation
 import HDF5
+import TestSupport
 import XCTest
 
-/// `../shared/golden/golden.h5` beside the repository (REFERENCE.md), found from this file's path.
+/// `../shared/golden/golden.h5` beside the repository (REFERENCE.md), located by TestSupport.
 enum FbankGolden {
-    static let path: String = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("shared/golden/golden.h5").path
+    static let path: String = Fixtures.goldenPath
 
     /// Opens the golden file, or fails the test with a clear message (never skips silently).
     static func open(file: StaticString = #filePath, line: UInt = #line) throws -> HDF5File {

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 @testable import HDF5
 
@@ -103,8 +104,7 @@ final class HDF5FileTests: XCTestCase {
     }
 
     func testReadsTheSharedGoldenFile() throws {
-        let golden = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .appendingPathComponent("../../../shared/golden/golden.h5").standardized.path
+        let golden = Fixtures.goldenPath
         guard FileManager.default.fileExists(atPath: golden) else {
             return XCTFail("golden file missing at \(golden): ../shared must sit beside the repository")
         }

@@ -1,13 +1,11 @@
 import Foundation
 import ICBHI
+import TestSupport
 
-/// Locations of the vendored ICBHI files, found from this source file's path so the tests
+/// Locations of the vendored ICBHI files (the repository root from TestSupport), so the tests
 /// work from any working directory.
 enum Fixtures {
-    static let repositoryRoot = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent()  // ICBHITests
-        .deletingLastPathComponent()  // Tests
-        .deletingLastPathComponent()
+    static let repositoryRoot = TestSupport.Fixtures.repositoryRoot
 
     static let metadataDirectory = DatasetMetadata.bundledDirectory(repositoryRoot: repositoryRoot)
     static let annotationDirectory = metadataDirectory.appendingPathComponent("annotations", isDirectory: true)

@@ -1,40 +1,22 @@
 import Foundation
+import TestSupport
 import TorchCheckpoint
 import XCTest
 
-/// Paths and Debian's Python with torch (the reference writer of .pth files).
+/// Paths and Debian's Python with torch (the reference writer of .pth files), through TestSupport.
 enum Fixture {
-    static let shared = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath()
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("shared")
     static let goldenFiles = [
         "golden/checkpoints/audioset_dataparallel_zip.pth", "golden/checkpoints/audioset_dataparallel_legacy.pth",
         "golden/checkpoints/official_patchmix_cl_best.pth", "golden/ast_tiny_audioset_layout.pth", "golden/step/initial.pth",
-    ].map { shared.appendingPathComponent($0).path }
+    ].map { Fixtures.shared($0) }
 
     static func temporaryDirectory() throws -> String {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("torch-checkpoint-tests-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url.path
+        try Fixtures.scratchDirectory("torch-checkpoint-tests")
     }
 
     /// Runs a Python script with torch; skips visibly when python3-torch is missing.
-    static func python(_ script: String, _ arguments: [String]) throws {
-        let executable = "/usr/bin/python3"
-        guard FileManager.default.isExecutableFile(atPath: executable) else { throw XCTSkip("\(executable) missing (install python3-torch)") }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = ["-c", script] + arguments
-        let errors = Pipe()
-        process.standardError = errors
-        try process.run()
-        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        if process.terminationStatus != 0 && message.contains("No module named 'torch'") { throw XCTSkip("python3-torch is not installed") }
-        guard process.terminationStatus == 0 else {
-            XCTFail("python failed: \(message)")
-            throw CocoaError(.fileWriteUnknown)
-        }
+    static func python(_ script: String, _ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws {
+        try Fixtures.python(script, arguments, file: file, line: line)
     }
 }
 

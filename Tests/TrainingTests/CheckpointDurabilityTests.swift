@@ -1,5 +1,6 @@
 import Durability
 import Foundation
+import TestSupport
 import Training
 import XCTest
 
@@ -63,7 +64,7 @@ final class CheckpointDurabilityTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try writeShards(dir)
         let run = URL(fileURLWithPath: dir + "/run").resolvingSymlinksInPath().path
-        let train = Products.directory.appendingPathComponent("train").path
+        let train = try Fixtures.executable("train")
         let traced = try PythonTool.system([Self.strace, "-f", "-y", "-e", "trace=openat,fsync,fdatasync,rename,renameat,renameat2",
                                             "-o", dir + "/strace.log", train, "--shards", dir + "/shards", "--model", "ast-tiny",
                                             "--epochs", "2", "--method", "ce", "--threads", "1", "--output", run])
@@ -151,13 +152,7 @@ final class CheckpointDurabilityTests: XCTestCase {
         let fm = FileManager.default
         func partials() -> [String] { ((try? fm.contentsOfDirectory(atPath: run)) ?? []).filter { $0.contains(AtomicFile.partialMarker) } }
         func start(_ arguments: [String]) throws -> Process {
-            let process = Process()
-            process.executableURL = Products.directory.appendingPathComponent("train")
-            process.arguments = arguments
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            return process
+            try Fixtures.start("train", arguments)
         }
         var killedMidWrite = 0
         // Kill 1: once best.pth exists. Kills 2-4: the moment a checkpoint's temp file shows up

@@ -1,5 +1,6 @@
 import Foundation
 import Training
+import TestSupport
 import XCTest
 
 /// Sweeps (seeds x folds x methods), the patient-wise fold protocol, the results table and the
@@ -97,7 +98,7 @@ final class SweepTests: XCTestCase {
     // MARK: Results table
 
     func result(method: TrainingMethod, seed: UInt64, score: (sp: Double, se: Double), featureSetID: String = "fs1",
-                lr: Double = 1e-3) -> RunResult {
+                lr: Double = 1e-3) -> Training.RunResult {
         var options = TrainingOptions(preset: .astTiny, outputDirectory: "/somewhere/\(seed)")
         options.method = method
         options.seed = seed
@@ -116,7 +117,7 @@ final class SweepTests: XCTestCase {
         var best = BestEpochTracker()
         _ = best.offer(epoch: 1, score: ICBHIScore(normalHits: Int(score.sp), normalCount: 100,
                                                    abnormalHits: Int(score.se), abnormalCount: 100))
-        return RunResult(options: options, history: [record], best: best, threads: 1)
+        return Training.RunResult(options: options, history: [record], best: best, threads: 1)
     }
 
     func testTableShowsMeanAndSampleStdOverSeeds() throws {
@@ -270,12 +271,7 @@ final class SweepTests: XCTestCase {
                                   test: SyntheticCorpus.make(count: 20, seed: 2))
         let args = ["--shards", dir + "/shards", "--model", "ast-tiny", "--epochs", "3", "--method", "ce",
                     "--seed", "1-3", "--output", dir + "/sweep"]
-        let process = Process()
-        process.executableURL = Products.directory.appendingPathComponent("train")
-        process.arguments = args
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try Fixtures.start("train", args)
         // Kill everything once seed 1 is finished and seed 2 has checkpointed an epoch.
         let deadline = Date().addingTimeInterval(120)
         while Date() < deadline && !FileManager.default.fileExists(atPath: dir + "/sweep/ce/official/seed-2/last.pth") {
@@ -337,7 +333,7 @@ final class SweepTests: XCTestCase {
     }
 }
 
-/// Runs helper programs for these tests (python with a PYTHONPATH, mount, pkill).
+/// Runs helper programs for these tests (python with a PYTHONPATH, mount, pkill) through TestSupport.
 enum PythonTool {
     struct Output {
         var status: Int32
@@ -350,16 +346,7 @@ enum PythonTool {
 
     @discardableResult
     static func system(_ command: [String], environment: [String: String] = [:]) throws -> Output {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = command
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Output(status: process.terminationStatus, output: String(decoding: data, as: UTF8.self))
+        let result = Fixtures.system(command, environment: environment)
+        return Output(status: result.status, output: result.output)
     }
 }

@@ -135,9 +135,9 @@ final class HardeningDiskTests: HardeningTestCase {
         func run(_ arguments: [String]) throws -> RunResult {
             if runAs.isEmpty { return try prep(arguments, expectStatus: nil) }
             // As nobody: exec prep through setpriv.
-            let binary = Fixtures.productsDirectory.appendingPathComponent("prep").path
+            let binary = try Fixtures.executable("prep")
             let command = runAs[0] + " " + ([binary] + prepArguments(arguments)).map(Self.shellQuoted).joined(separator: " ")
-            return try Running(executable: URL(fileURLWithPath: "/bin/sh"), arguments: ["-c", command], directory: workspace).finish().result
+            return try Running(executableAt: "/bin/sh", ["-c", command], in: workspace).finish().result
         }
         let reasons = ["Read-only file system", "Permission denied"]
         let ingest = try run(["ingest", dataset, "--jobs", "2"])

@@ -122,11 +122,8 @@ final class HardeningCrashTests: HardeningTestCase {
             ["--shards", shards, "--model", "ast-tiny", "--epochs", "\(epochs)", "--batch-size", "8", "--threads", "1",
              "--device", "cpu", "--output", output]
         }
-        let trainURL = Fixtures.productsDirectory.appendingPathComponent("train")
-        guard FileManager.default.isExecutableFile(atPath: trainURL.path) else {
-            throw FixtureError("\(trainURL.path) is missing: build the train product")
-        }
-        let reference = try Running(executable: trainURL, arguments: trainArguments(workspace + "/runs/reference"), directory: workspace).finish()
+        let train = try Fixtures.executable("train")
+        let reference = try Running(executableAt: train, trainArguments(workspace + "/runs/reference"), in: workspace).finish()
         XCTAssertEqual(reference.result.status, 0, reference.result.description)
 
         let delays = Self.killDelays(count: 8, over: reference.seconds, seed: 0x7EA1)
@@ -134,7 +131,7 @@ final class HardeningCrashTests: HardeningTestCase {
         var leftovers: [String] = [], tornLogLines = 0
         for (point, delay) in delays.enumerated() {
             let output = workspace + "/runs/kill-\(point)"
-            let run = try Running(executable: trainURL, arguments: trainArguments(output), directory: workspace)
+            let run = try Running(executableAt: train, trainArguments(output), in: workspace)
             Thread.sleep(forTimeInterval: delay)
             if run.killNow() { interrupted += 1 }
             _ = run.finish()

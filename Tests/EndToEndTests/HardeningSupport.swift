@@ -82,76 +82,25 @@ class HardeningTestCase: PrepTestCase {
         return full
     }
 
-    /// A started process whose stdout and stderr go to files, read after it ends.
-    final class Running {
-        let process: Process
-        let outPath: String
-        let errPath: String
-        let started = Date()
-
-        init(executable: URL, arguments: [String], directory: String) throws {
-            process = Process()
-            process.executableURL = executable
-            process.arguments = arguments
-            process.currentDirectoryURL = URL(fileURLWithPath: directory)
-            let base = directory + "/.run-\(UUID().uuidString)"
-            outPath = base + ".out"
-            errPath = base + ".err"
-            _ = FileManager.default.createFile(atPath: outPath, contents: nil)
-            _ = FileManager.default.createFile(atPath: errPath, contents: nil)
-            process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
-            process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-            try process.run()
-        }
-
-        /// Waits for the end; returns status, output, and the seconds it ran.
-        func finish() -> (result: RunResult, seconds: Double) {
-            process.waitUntilExit()
-            let seconds = Date().timeIntervalSince(started)
-            let result = RunResult(status: process.terminationStatus,
-                                   stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
-                                   stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
-            try? FileManager.default.removeItem(atPath: outPath)
-            try? FileManager.default.removeItem(atPath: errPath)
-            return (result, seconds)
-        }
-
-        /// kill -9 if still running; true when the kill interrupted it.
-        func killNow() -> Bool {
-            guard process.isRunning else { return false }
-            kill(process.processIdentifier, SIGKILL)
-            return true
-        }
-    }
+    /// A started process with captured output (TestSupport's `RunningProcess`).
+    typealias Running = RunningProcess
 
     func startPrep(_ arguments: [String]) throws -> Running {
-        try Running(executable: Fixtures.productsDirectory.appendingPathComponent("prep"),
-                    arguments: prepArguments(arguments), directory: workspace)
+        try Running(executableAt: Fixtures.executable("prep"), prepArguments(arguments), in: workspace)
     }
 
     /// `prep` through `/bin/sh -c "<setup>; exec prep ..."` (file-size limits and the like).
     func prepInShell(_ setup: String, _ arguments: [String]) throws -> RunResult {
-        let binary = Fixtures.productsDirectory.appendingPathComponent("prep").path
+        let binary = try Fixtures.executable("prep")
         let command = setup + "; exec " + ([binary] + prepArguments(arguments)).map(Self.shellQuoted).joined(separator: " ")
-        return try Running(executable: URL(fileURLWithPath: "/bin/sh"), arguments: ["-c", command], directory: workspace).finish().result
+        return try Running(executableAt: "/bin/sh", ["-c", command], in: workspace).finish().result
     }
 
     static func shellQuoted(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'" }
 
     /// Runs a command line (test plumbing: mount, chattr); returns its status and output.
     @discardableResult
-    static func system(_ arguments: [String]) -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        guard (try? process.run()) != nil else { return (-1, "cannot run \(arguments)") }
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, output)
-    }
+    static func system(_ arguments: [String]) -> (status: Int32, output: String) { Fixtures.system(arguments) }
 
     // MARK: Kill schedules
 

@@ -1,0 +1,55 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// Issue 4, acceptance 4: on shards made from an ICBHI-shaped synthetic corpus with audible
+/// crackles and wheezes, the small preset (`ast-tiny`, its defaults: Patch-Mix CL, 5 epochs)
+/// trained for a few minutes on CPU reaches an ICBHI score of at least 80 on the test split;
+/// the same model untrained (learning rate 0) does not. Real binaries end to end.
+///
+/// It runs the release `prep` and `train` (`.build/release`, which `make test` builds before the
+/// tests): the debug trainer made this one test take ~8 minutes. Without a release build it fails
+/// at once, saying to run `make test` or `swift build -c release --product train --product prep`.
+/// Measured on the shared 2-core machine (2026-12-01): 300 recordings, untrained 5.7, trained 88.2
+/// after 299 s of training, 386 s in all (release; the debug build took 473 s). The training is
+/// libtorch's, so release gains little. Smaller corpora do not reach 80 with the preset's 5
+/// epochs: 200 recordings gave 67.0, 120 gave 56.3; the corpus stays at 300.
+final class SyntheticTrainingTests: PrepTestCase {
+    private func bestScore(_ log: String) throws -> Double {
+        let records = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").map {
+            try XCTUnwrap(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+        return records.filter { ($0["sensitivity"] as? Double ?? 0) > 5 }.compactMap { $0["score"] as? Double }.max() ?? 0
+    }
+
+    @discardableResult
+    private func run(_ executable: String, _ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> RunResult {
+        let result = try Fixtures.run(executableAt: executable, arguments, in: workspace)
+        XCTAssertEqual(result.status, 0, "\(executable) \(arguments.joined(separator: " ")):\n\(result)", file: file, line: line)
+        return result
+    }
+
+    func testSmallPresetLearnsTheSyntheticCorpus() throws {
+        let prep = try Fixtures.releaseExecutable("prep"), train = try Fixtures.releaseExecutable("train")
+        let recordings = 300
+        let corpus = workspace + "/synthetic"
+        let prepared = Date()
+        try run(prep, ["synth", "--out", corpus, "--recordings", "\(recordings)", "--seed", "1",
+                       "--metadata", Fixtures.metadataDirectory, "--sample-rate-override", "16000"])
+        try run(prep, ["ingest", corpus, "--cache", cache, "--manifests", manifests, "--metadata", Fixtures.metadataDirectory])
+        try run(prep, ["features", "--name", "synthetic", "--cache", cache, "--manifests", manifests])
+        let shards = cache + "/synthetic"
+        let preparation = Date().timeIntervalSince(prepared)
+
+        try run(train, ["--shards", shards, "--model", "ast-tiny", "--epochs", "1", "--lr", "0", "--output", workspace + "/untrained"])
+        let started = Date()
+        let trained = try run(train, ["--shards", shards, "--model", "ast-tiny", "--output", workspace + "/run"])
+        let before = try bestScore(workspace + "/untrained/log.jsonl")
+        let after = try bestScore(workspace + "/run/log.jsonl")
+        print(String(format: "synthetic corpus (%d recordings, release binaries): synth+ingest+features %.0f s; "
+                     + "untrained score %.2f, trained ast-tiny %.2f after %.0f s of training",
+                     recordings, preparation, before, after, Date().timeIntervalSince(started)))
+        XCTAssertLessThan(before, 80)
+        XCTAssertGreaterThanOrEqual(after, 80, trained.stdout)
+    }
+}
