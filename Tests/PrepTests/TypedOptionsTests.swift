@@ -2,7 +2,7 @@ import AudioDSP
 import FeatureStore
 import Foundation
 import HDF5
-import PrepKit
+@testable import PrepKit
 import TestSupport
 import XCTest
 
@@ -108,5 +108,18 @@ final class TypedOptionsTests: PrepTestCase {
         let alonePNG = workspace + "/alone.png"
         try prep(["show", "--shard", copy, "--row", String(row), "--png", alonePNG])
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: alonePNG)), try Data(contentsOf: URL(fileURLWithPath: typedPNG)))
+    }
+
+    /// `prep show` labels every stored column: the mel filters' centres from AudioDSP, an energy
+    /// column (last with `htkCompat`, else first) with its neighbour's.
+    func testShowBinCentresComeFromTheFilterbank() {
+        var fbank = FbankOptions.paper
+        let centres = fbank.melFilterCentresHz
+        XCTAssertEqual(StoredRow.binCentres(of: fbank, bins: 128), centres)
+        fbank.useEnergy = true
+        XCTAssertEqual(StoredRow.binCentres(of: fbank, bins: 129), centres + [centres[127]])
+        fbank.htkCompat = false
+        XCTAssertEqual(StoredRow.binCentres(of: fbank, bins: 129), [centres[0]] + centres)
+        XCTAssertEqual(StoredRow.binCentres(of: .paper, bins: 64), StoredRow.defaultFbank(bins: 64).melFilterCentresHz)
     }
 }

@@ -196,7 +196,7 @@ struct StoredRow {
     /// (`useEnergy`: last with `htkCompat`, else first) repeats its neighbour's.
     static func binCentres(of fbank: FbankOptions, bins: Int) -> [Double] {
         var centres = fbank.melFilterCentresHz
-        if centres.count == bins - 1, let first = centres.first, let last = centres.last {
+        if fbank.useEnergy, centres.count == bins - 1, let first = centres.first, let last = centres.last {
             if fbank.htkCompat { centres.append(last) } else { centres.insert(first, at: 0) }
         }
         return centres.count == bins ? centres : defaultFbank(bins: bins).melFilterCentresHz
