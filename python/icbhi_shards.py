@@ -97,7 +97,9 @@ class FeatureSet:
     ``path`` is the directory or its ``index.json``. The index's format is checked and every
     listed shard must exist. Attributes: ``name``, ``id``, ``frames``, ``bins``,
     ``normalisation`` (``kind``, ``mean``, ``std``, ``scale``: stored = (fbank - mean) / (scale * std)),
-    ``options`` (the options that define the set, as strings), ``dtype`` (how ``fbank`` is
+    ``options`` (the options that define the set: ``int``, ``float``, ``bool`` or ``str`` as
+    ``index.json`` types them; indexes written by older ``prep`` hold every value as a string,
+    e.g. ``"128"``, and read as they are), ``dtype`` (how ``fbank`` is
     stored: ``"float32"`` or ``"float16"``), ``rows_by_split``, ``shards``.
     """
 
@@ -121,8 +123,8 @@ class FeatureSet:
         self.frames: int = int(index["frames"])
         self.bins: int = int(index["bins"])
         self.normalisation: Dict[str, Any] = dict(index["normalisation"])
-        self.options: Dict[str, str] = dict(index.get("options", {}))
-        self.dtype: str = self.options.get("dtype", "float32")
+        self.options: Dict[str, Union[str, int, float, bool]] = dict(index.get("options", {}))
+        self.dtype: str = str(self.options.get("dtype", "float32"))
         if self.dtype not in ("float32", "float16"):
             raise FormatError(f"{index_path}: fbank dtype {self.dtype!r}, expected float32 or float16")
         self.rows_by_split: Dict[str, int] = {k: int(v) for k, v in index["rows_by_split"].items()}

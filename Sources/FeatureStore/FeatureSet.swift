@@ -27,7 +27,10 @@ public final class FeatureSet: Sendable {
     public var normalisation: FeatureSetIndex.Normalisation { index.normalisation }
     public var shards: [FeatureSetIndex.Shard] { index.shards }
     /// The dtype the index declares (float32 when absent: older sets), nil for an unknown name.
-    public var dtype: FeatureDType? { FeatureDType(rawValue: index.options["dtype"] ?? FeatureDType.float32.rawValue) }
+    public var dtype: FeatureDType? {
+        guard let value = index.options["dtype"] else { return .float32 }
+        return value.stringValue.flatMap(FeatureDType.init(rawValue:))
+    }
 
     public func path(of shard: FeatureSetIndex.Shard) -> String {
         (directory as NSString).appendingPathComponent(shard.file)

@@ -44,15 +44,17 @@ public struct FeatureSetIndex: Codable, Sendable, Equatable {
     public var bins: Int
     public var createdAt: String
     public var toolVersion: String
-    /// The options that define the feature set, as `key=value` strings (also root attributes of each shard).
-    public var options: [String: String]
+    /// The options that define the feature set, as typed JSON values (each shard holds them too,
+    /// as string root attributes). Indexes written before typed options hold every value as a
+    /// string; ``OptionValue``'s accessors read both.
+    public var options: [String: OptionValue]
     public var normalisation: Normalisation
     public var source: [String: String]
     public var rowsBySplit: [String: Int]
     public var shards: [Shard]
 
     public init(featureSet: String, id: String, frames: Int, bins: Int, createdAt: String, toolVersion: String,
-                options: [String: String], normalisation: Normalisation, source: [String: String],
+                options: [String: OptionValue], normalisation: Normalisation, source: [String: String],
                 rowsBySplit: [String: Int], shards: [Shard]) {
         self.featureSet = featureSet
         self.id = id
@@ -96,5 +98,93 @@ public struct FeatureSetIndex: Codable, Sendable, Equatable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         try AtomicFile.write(try encoder.encode(self), to: directory + "/" + Self.fileName)
+    }
+}
+
+extension FeatureSetIndex {
+    /// One option's value in `index.json`: a JSON string, integer, other number or boolean.
+    ///
+    /// Decoding keeps whatever JSON type it finds, so indexes written before options were typed
+    /// (every value a string, e.g. `"128"`, `"0.97"`, `"1"` for true) still read; the accessors
+    /// convert such strings, so callers need not know which kind of index they read.
+    public enum OptionValue: Codable, Sendable, Hashable, CustomStringConvertible,
+        ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral, ExpressibleByBooleanLiteral {
+        case string(String)
+        case integer(Int)
+        case number(Double)
+        case boolean(Bool)
+
+        public init(stringLiteral value: String) { self = .string(value) }
+        public init(integerLiteral value: Int) { self = .integer(value) }
+        public init(floatLiteral value: Double) { self = .number(value) }
+        public init(booleanLiteral value: Bool) { self = .boolean(value) }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if let value = try? container.decode(Bool.self) {
+                self = .boolean(value)
+            } else if let value = try? container.decode(Int.self) {
+                self = .integer(value)
+            } else if let value = try? container.decode(Double.self) {
+                self = .number(value)
+            } else {
+                self = .string(try container.decode(String.self))
+            }
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.singleValueContainer()
+            switch self {
+            case .string(let value): try container.encode(value)
+            case .integer(let value): try container.encode(value)
+            case .number(let value): try container.encode(value)
+            case .boolean(let value): try container.encode(value)
+            }
+        }
+
+        /// The text of a string value; nil for numbers and booleans.
+        public var stringValue: String? {
+            if case .string(let value) = self { value } else { nil }
+        }
+
+        /// A number (or numeric string) as a Double; nil for booleans and other text.
+        public var doubleValue: Double? {
+            switch self {
+            case .integer(let value): Double(value)
+            case .number(let value): value
+            case .string(let text): Double(text)
+            case .boolean: nil
+            }
+        }
+
+        /// A whole number (or a string of one) as an Int; nil for fractions, booleans and other text.
+        public var integerValue: Int? {
+            switch self {
+            case .integer(let value): value
+            case .number(let value): Int(exactly: value)
+            case .string(let text): Int(text) ?? Double(text).flatMap { Int(exactly: $0) }
+            case .boolean: nil
+            }
+        }
+
+        /// A boolean; of strings, `true`/`false` and `1`/`0` (how older indexes wrote booleans).
+        public var boolValue: Bool? {
+            switch self {
+            case .boolean(let value): value
+            case .string("true"), .string("1"): true
+            case .string("false"), .string("0"): false
+            case .string, .integer, .number: nil
+            }
+        }
+
+        /// The value as text: strings as they are, numbers in Swift's shortest form, `true`/`false`.
+        public var description: String {
+            switch self {
+            case .string(let value): value
+            case .integer(let value): String(value)
+            case .number(let value): String(value)
+            case .boolean(let value): String(value)
+            }
+        }
     }
 }

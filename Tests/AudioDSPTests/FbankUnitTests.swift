@@ -39,6 +39,32 @@ final class FbankUnitTests: XCTestCase {
         XCTAssertFalse(k.htkCompat)
     }
 
+    /// The filters' centres are Kaldi's: `mel(f) = 1127 ln(1 + f / 700)`, centre of filter m at
+    /// `mel_low + (m + 1) * (mel_high - mel_low) / (bins + 1)`, back in hertz.
+    func testMelFilterCentresFollowKaldisMelScale() {
+        func mel(_ f: Double) -> Double { 1127 * log(1 + f / 700) }
+        func hz(_ m: Double) -> Double { 700 * (exp(m / 1127) - 1) }
+        for options in [FbankOptions.paper, FbankOptions()] {
+            let centres = options.melFilterCentresHz
+            XCTAssertEqual(centres.count, options.numMelBins)
+            let low = mel(options.lowFreq), high = mel(options.effectiveHighFreq)
+            for (m, centre) in centres.enumerated() {
+                XCTAssertEqual(centre, hz(low + Double(m + 1) * (high - low) / Double(options.numMelBins + 1)), accuracy: 1e-9, "filter \(m)")
+            }
+            XCTAssertEqual(centres, centres.sorted())
+            XCTAssertGreaterThan(centres[0], options.lowFreq)
+            XCTAssertLessThan(centres[centres.count - 1], options.effectiveHighFreq)
+        }
+        // Each centre lies inside its filter's FFT bins (filter 3 of the paper's options has none).
+        let paper = FbankOptions.paper
+        let melBanks = MelBanks(options: paper)
+        let binWidth = paper.sampleFrequency / Double(paper.paddedWindowSize)
+        for (m, centre) in paper.melFilterCentresHz.enumerated() where melBanks.width(m) > 0 {
+            let first = Double(melBanks.first[m]) * binWidth, last = Double(melBanks.first[m] + melBanks.width(m) - 1) * binWidth
+            XCTAssertTrue(first - binWidth < centre && centre < last + binWidth, "filter \(m): \(centre) Hz, bins \(first)...\(last) Hz")
+        }
+    }
+
     func testDitherAndBadOptionsAreRefusedWithEveryProblemListed() {
         var o = FbankOptions.paper
         o.dither = 1

@@ -91,4 +91,58 @@ final class FeatureStoreTests: XCTestCase {
         let text = try String(contentsOfFile: directory + "/index.json", encoding: .utf8)
         XCTAssertTrue(text.contains("\"rows_by_split\""), text)
     }
+
+    /// Options keep their JSON types; an older index's strings read through the same accessors.
+    func testIndexOptionValuesKeepTheirTypesAndReadOldStrings() throws {
+        let json = #"{"a": 128, "b": 0.97, "c": true, "d": "hanning", "e": "128", "f": "0.97", "g": "1", "h": "0", "i": 25.5}"#
+        let options = try JSONDecoder().decode([String: FeatureSetIndex.OptionValue].self, from: Data(json.utf8))
+        XCTAssertEqual(options["a"], .integer(128))
+        XCTAssertEqual(options["b"], .number(0.97))
+        XCTAssertEqual(options["c"], .boolean(true))
+        XCTAssertEqual(options["d"], .string("hanning"))
+        XCTAssertEqual(options["e"], .string("128"))
+        // Typed accessors read typed values and the strings of older indexes alike.
+        XCTAssertEqual(options["a"]?.integerValue, 128)
+        XCTAssertEqual(options["e"]?.integerValue, 128)
+        XCTAssertEqual(options["a"]?.doubleValue, 128)
+        XCTAssertEqual(options["b"]?.doubleValue, 0.97)
+        XCTAssertEqual(options["f"]?.doubleValue, 0.97)
+        XCTAssertNil(options["b"]?.integerValue)
+        XCTAssertNil(options["i"]?.integerValue)
+        XCTAssertEqual(options["c"]?.boolValue, true)
+        XCTAssertEqual(options["g"]?.boolValue, true)
+        XCTAssertEqual(options["h"]?.boolValue, false)
+        XCTAssertNil(options["a"]?.boolValue)
+        XCTAssertNil(options["d"]?.doubleValue)
+        XCTAssertNil(options["c"]?.doubleValue)
+        XCTAssertEqual(options["d"]?.stringValue, "hanning")
+        XCTAssertNil(options["a"]?.stringValue)
+        XCTAssertEqual(options.mapValues(\.description),
+                       ["a": "128", "b": "0.97", "c": "true", "d": "hanning", "e": "128", "f": "0.97", "g": "1", "h": "0", "i": "25.5"])
+
+        // Written as JSON numbers, booleans and strings, and read back equal.
+        let index = FeatureSetIndex(featureSet: "x", id: "00", frames: 798, bins: 128, createdAt: "now", toolVersion: "0",
+                                    options: options, normalisation: .init(kind: "none", mean: 0, std: 0.5, scale: 2),
+                                    source: [:], rowsBySplit: [:], shards: [])
+        try index.write(directory: directory)
+        XCTAssertEqual(try FeatureSetIndex.read(directory: directory), index)
+        let data = try Data(contentsOf: URL(fileURLWithPath: directory + "/index.json"))
+        let written = try XCTUnwrap((try JSONSerialization.jsonObject(with: data) as? [String: Any])?["options"] as? [String: Any])
+        XCTAssertEqual((written["a"] as? NSNumber)?.intValue, 128)
+        XCTAssertNil(written["a"] as? String)
+        XCTAssertEqual(written["e"] as? String, "128")
+        let text = try String(contentsOfFile: directory + "/index.json", encoding: .utf8)
+        XCTAssertTrue(text.contains(#""c" : true"#) && text.contains(#""b" : 0.97"#), text)
+    }
+
+    /// The dtype of an index, typed or as older indexes wrote it; unknown names and non-strings are nil.
+    func testFeatureSetDTypeFromTypedAndOldIndexes() throws {
+        for (options, expected) in [([:], FeatureDType.float32), (["dtype": "float16"], .float16),
+                                    (["dtype": "float64"], nil), (["dtype": 16], nil)] as [([String: FeatureSetIndex.OptionValue], FeatureDType?)] {
+            try FeatureSetIndex(featureSet: "x", id: "00", frames: 1, bins: 1, createdAt: "now", toolVersion: "0",
+                                options: options, normalisation: .init(kind: "none", mean: 0, std: 0.5, scale: 2),
+                                source: [:], rowsBySplit: [:], shards: []).write(directory: directory)
+            XCTAssertEqual(try FeatureSet(directory: directory).dtype, expected, "\(options)")
+        }
+    }
 }

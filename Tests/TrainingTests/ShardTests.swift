@@ -9,7 +9,7 @@ import XCTest
 enum SyntheticShards {
     /// `patient` and `fold` give row r of a split its patient and patient-wise fold.
     static func write(to directory: String, train: InMemoryCycles, test: InMemoryCycles, featureSet: String = "synthetic",
-                      id: String = "0123abcd", patient: (_ split: String, _ row: Int) -> Int32 = { _, _ in 101 },
+                      id: String = "0123abcd", options: [String: FeatureSetIndex.OptionValue] = [:], patient: (_ split: String, _ row: Int) -> Int32 = { _, _ in 101 },
                       fold: (_ split: String, _ row: Int) -> Int8 = { _, _ in 0 }) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var shards: [FeatureSetIndex.Shard] = []
@@ -38,7 +38,7 @@ enum SyntheticShards {
         }
         let index = FeatureSetIndex(
             featureSet: featureSet, id: id, frames: train.frames, bins: train.bins, createdAt: "2026-01-01T00:00:00Z",
-            toolVersion: "test", options: [:], normalisation: .init(kind: "none", mean: 0, std: 0.5, scale: 2),
+            toolVersion: "test", options: options, normalisation: .init(kind: "none", mean: 0, std: 0.5, scale: 2),
             source: [:], rowsBySplit: ["train": train.count, "test": test.count], shards: shards)
         try index.write(directory: directory)
     }
@@ -64,6 +64,23 @@ final class ShardTests: XCTestCase {
         }
         XCTAssertThrowsError(try ShardCycles(directory: dir + "/nowhere", split: "train")) { error in
             XCTAssertTrue("\(error)".contains("no index.json"), "\(error)")
+        }
+    }
+
+    /// Typed options and the all-string options of indexes written by older `prep` both open.
+    func testShardCyclesReadTypedAndOldStringIndexes() throws {
+        let dir = try Paths.temporaryDirectory("options")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let train = SyntheticCorpus.make(count: 4, seed: 1), test = SyntheticCorpus.make(count: 3, seed: 2)
+        let typed: [String: FeatureSetIndex.OptionValue] = ["dtype": "float32", "length_samples": 128_000, "fbank_htkCompat": true,
+                                                           "fbank_preemphasisCoefficient": 0.97]
+        let old: [String: FeatureSetIndex.OptionValue] = ["dtype": "float32", "length_samples": "128000", "fbank_htkCompat": "1",
+                                                         "fbank_preemphasisCoefficient": "0.97"]
+        for options in [typed, old] {
+            try SyntheticShards.write(to: dir, train: train, test: test, options: options)
+            let cycles = try ShardCycles(directory: dir, split: "test")
+            XCTAssertEqual(cycles.count, 3)
+            XCTAssertEqual(cycles.labels, test.labels)
         }
     }
 

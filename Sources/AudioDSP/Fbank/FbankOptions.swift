@@ -98,6 +98,10 @@ public struct FbankOptions: Sendable, Hashable, Codable, CustomStringConvertible
     public var nyquist: Double { 0.5 * sampleFrequency }
     /// ``highFreq`` resolved: values `<= 0` are offsets from the Nyquist frequency.
     public var effectiveHighFreq: Double { highFreq <= 0 ? highFreq + nyquist : highFreq }
+    /// Centre frequency of each mel filter, Hz, low to high (``numMelBins`` values): the peak of
+    /// the triangle, `mel_low + (m + 1) * (mel_high - mel_low) / (numMelBins + 1)` on the mel scale
+    /// `1127 ln(1 + f / 700)`, as the filters of ``KaldiFbank`` place it. For labelling axes.
+    public var melFilterCentresHz: [Double] { MelBanks.centresHz(options: self) }
     /// Columns of the output: ``numMelBins`` plus one if ``useEnergy``.
     public var featureDimension: Int { numMelBins + (useEnergy ? 1 : 0) }
 

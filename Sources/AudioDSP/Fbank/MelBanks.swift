@@ -25,9 +25,8 @@ struct MelBanks: Sendable {
         let numBins = o.numMelBins
         let fftSize = o.paddedWindowSize
         let numFFTBins = fftSize / 2
-        func melScale(_ f: Double) -> Double { 1127.0 * log(1.0 + f / 700.0) }
-        let melLow = melScale(o.lowFreq)
-        let melHigh = melScale(o.effectiveHighFreq)
+        let melLow = Self.mel(hz: o.lowFreq)
+        let melHigh = Self.mel(hz: o.effectiveHighFreq)
         let delta = Float((melHigh - melLow) / Double(numBins + 1))
         let binWidth = Float(o.sampleFrequency / Double(fftSize))
         let mels: [Float] = (0..<numFFTBins).map { k in
@@ -59,6 +58,20 @@ struct MelBanks: Sendable {
         self.first = first
         self.offsets = offsets
         self.weights = weights
+    }
+
+    /// Kaldi's mel scale: `1127 ln(1 + f / 700)`.
+    static func mel(hz f: Double) -> Double { 1127.0 * log(1.0 + f / 700.0) }
+
+    /// The inverse of ``mel(hz:)``: `700 (e^(m / 1127) - 1)`.
+    static func hz(mel m: Double) -> Double { 700.0 * (exp(m / 1127.0) - 1.0) }
+
+    /// Centre frequency of each filter, Hz: `center = mel_low + (m + 1) * delta` as in `init`,
+    /// in Double (the filters' weights are float32) and mapped back to hertz.
+    static func centresHz(options o: FbankOptions) -> [Double] {
+        let melLow = mel(hz: o.lowFreq)
+        let delta = (mel(hz: o.effectiveHighFreq) - melLow) / Double(o.numMelBins + 1)
+        return (0..<max(o.numMelBins, 0)).map { m in hz(mel: melLow + Double(m + 1) * delta) }
     }
 
     /// Number of FFT bins filter `m` covers (0 for an empty filter).

@@ -81,7 +81,10 @@ public struct FeatureOptions: Sendable {
         if !problems.isEmpty { throw .invalidOptions(problems) }
     }
 
-    /// The defining options as `key=value` pairs (index.json and shard attributes).
+    /// The defining options as `key=value` strings: the feature set id hashes them and every
+    /// shard stores them as root attributes (both must stay as they are: changing a string
+    /// changes the id and the shards' bytes). `index.json` holds the same options typed:
+    /// ``indexedOptions``.
     public var describedOptions: [String: String] {
         var options: [String: String] = [
             "length_samples": String(lengthFixing.length),
@@ -92,13 +95,37 @@ public struct FeatureOptions: Sendable {
             "deflate_level": String(deflateLevel),
             "dtype": dtype.rawValue,
         ]
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        if let data = try? encoder.encode(fbank),
+        if let data = Self.encoded(fbank),
            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] {
-            for (key, value) in object { options["fbank_" + key] = "\(value)" }
+            for (key, value) in object { options[FbankOptions.storedKeyPrefix + key] = "\(value)" }
         }
         return options
+    }
+
+    /// The options of ``describedOptions`` (the same keys, from the same values) as typed JSON
+    /// values for `index.json`: numbers as numbers, booleans as booleans.
+    public var indexedOptions: [String: FeatureSetIndex.OptionValue] {
+        var options: [String: FeatureSetIndex.OptionValue] = [
+            "length_samples": .integer(lengthFixing.length),
+            "pad": .string(lengthFixing.mode.rawValue),
+            "pad_fade_out_samples": .integer(lengthFixing.fadeOutLength),
+            "normalisation": .string(normalisation.rawValue),
+            "shard_size": .integer(shardSize),
+            "deflate_level": .integer(deflateLevel),
+            "dtype": .string(dtype.rawValue),
+        ]
+        if let data = Self.encoded(fbank),
+           let object = try? JSONDecoder().decode([String: FeatureSetIndex.OptionValue].self, from: data) {
+            for (key, value) in object { options[FbankOptions.storedKeyPrefix + key] = value }
+        }
+        return options
+    }
+
+    /// The fbank options' JSON encoding, the one source of their `fbank_*` options.
+    private static func encoded(_ fbank: FbankOptions) -> Data? {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return try? encoder.encode(fbank)
     }
 
     /// Content address of the feature set: options + the exact ingest output it reads.
@@ -119,6 +146,35 @@ public struct FeatureOptions: Sendable {
         if dtype != .float32 { parts.append(dtype.rawValue) }
         parts.append(String(id.prefix(8)))
         return parts.joined(separator: "-")
+    }
+}
+
+extension FbankOptions {
+    /// Prefix of the fbank options among a feature set's options (`fbank_numMelBins`, ...).
+    static let storedKeyPrefix = "fbank_"
+
+    /// The fbank options a feature set was made with, from its `fbank_*` options: typed values
+    /// of `index.json`, or the strings of older indexes and of shard attributes (`"128"`,
+    /// `"0.97"`, `"1"` for true). Decoded with the options' own `Codable` conformance, each value
+    /// read as the type its property has. Nil when one is missing or does not fit.
+    public init?(featureSetOptions options: [String: FeatureSetIndex.OptionValue]) {
+        // The JSON type of every property, from the encoding of the defaults.
+        guard let template = try? JSONDecoder().decode([String: FeatureSetIndex.OptionValue].self,
+                                                       from: JSONEncoder().encode(FbankOptions())) else { return nil }
+        var typed: [String: FeatureSetIndex.OptionValue] = [:]
+        for (key, kind) in template {
+            guard let stored = options[Self.storedKeyPrefix + key] else { return nil }
+            let value: FeatureSetIndex.OptionValue? = switch kind {
+            case .boolean: stored.boolValue.map { .boolean($0) }
+            case .integer, .number: stored.integerValue.map { .integer($0) } ?? stored.doubleValue.map { .number($0) }
+            case .string: stored.stringValue.map { .string($0) }
+            }
+            guard let value else { return nil }
+            typed[key] = value
+        }
+        guard let data = try? JSONEncoder().encode(typed),
+              let decoded = try? JSONDecoder().decode(FbankOptions.self, from: data) else { return nil }
+        self = decoded
     }
 }
 

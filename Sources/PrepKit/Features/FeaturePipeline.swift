@@ -145,7 +145,7 @@ public struct FeaturePipeline {
         let index = FeatureSetIndex(
             featureSet: name, id: id, frames: frames, bins: bins,
             createdAt: ISO8601DateFormatter().string(from: Date()), toolVersion: ToolVersion.current,
-            options: options.describedOptions, normalisation: normalisation.index,
+            options: options.indexedOptions, normalisation: normalisation.index,
             source: ["resampler": ingest.resampler, "cycles_sha256": ingest.cyclesSHA256,
                      "cycles_manifest": manifests.cyclesPath, "audio": ingest.audioDirectory],
             rowsBySplit: rowsBySplit, shards: shards)

@@ -1,3 +1,4 @@
+import AudioDSP
 import Durability
 import FeatureStore
 import Foundation
@@ -132,21 +133,18 @@ struct StoredRow {
             values = try file.features(ofRow: row)
             let metadata = try file.metadata(ofRow: row)
 
-            func option(_ name: String) -> Double? { file.attribute(name)?.stringValue.flatMap(Double.init) }
             cycleID = metadata.id
             labelName = CycleLabel(rawValue: metadata.label)?.name ?? "label \(metadata.label)"
             let start = metadata.start, end = metadata.end
 
-            let sampleRate = option("fbank_sampleFrequency") ?? 16_000
-            frameShiftSeconds = (option("fbank_frameShiftMs") ?? 10) / 1000
-            let lowFreq = option("fbank_lowFreq") ?? 20
-            var highFreq = option("fbank_highFreq") ?? 0
-            if highFreq <= 0 { highFreq += sampleRate / 2 }
-            binCentresHz = Self.melBinCentres(bins: bins, lowHz: lowFreq, highHz: highFreq)
+            let options = Self.featureSetOptions(of: file, at: shard)
+            let fbank = FbankOptions(featureSetOptions: options) ?? Self.defaultFbank(bins: bins)
+            frameShiftSeconds = fbank.frameShiftMs / 1000
+            binCentresHz = Self.binCentres(of: fbank, bins: bins)
 
-            let lengthSeconds = option("length_samples").map { $0 / sampleRate }
-            let pad = file.attribute("pad")?.stringValue
-            markers = Self.paddingMarkers(cycleSeconds: end - start, lengthSeconds: lengthSeconds, pad: pad)
+            let lengthSeconds = options["length_samples"]?.doubleValue.map { $0 / fbank.sampleFrequency }
+            markers = Self.paddingMarkers(cycleSeconds: end - start, lengthSeconds: lengthSeconds,
+                                          pad: options["pad"]?.stringValue)
 
             let featureSet = file.attribute("feature_set")?.stringValue ?? "?"
             let normalisation = file.attribute("normalisation")?.stringValue ?? "?"
@@ -169,13 +167,39 @@ struct StoredRow {
                   binCentresHz: binCentresHz, title: "\(cycleID)  \(labelName)", subtitle: subtitle, markers: markers)
     }
 
-    /// Kaldi's mel filter centres: `mel(f) = 1127 ln(1 + f / 700)`, centre of filter m at
-    /// `mel_low + (m + 1) * (mel_high - mel_low) / (bins + 1)`.
-    static func melBinCentres(bins: Int, lowHz: Double, highHz: Double) -> [Double] {
-        func mel(_ f: Double) -> Double { 1127 * log(1 + f / 700) }
-        func hz(_ m: Double) -> Double { 700 * (exp(m / 1127) - 1) }
-        let low = mel(lowHz), delta = (mel(highHz) - low) / Double(bins + 1)
-        return (0..<bins).map { hz(low + Double($0 + 1) * delta) }
+    /// The options of the shard's feature set, typed: those of the `index.json` beside the shard
+    /// when it lists the shard and has its feature set id, else the shard's root attributes
+    /// (strings; a shard on its own). Absent options are left out.
+    static func featureSetOptions(of file: ShardFile, at shard: String) -> [String: FeatureSetIndex.OptionValue] {
+        let url = URL(fileURLWithPath: shard)
+        if let index = try? FeatureSetIndex.read(directory: url.deletingLastPathComponent().path),
+           index.id == file.attribute("feature_set_id")?.stringValue,
+           index.shards.contains(where: { $0.file == url.lastPathComponent }) {
+            return index.options
+        }
+        var options: [String: FeatureSetIndex.OptionValue] = [:]
+        for key in FeatureOptions().describedOptions.keys {
+            if let text = file.attribute(key)?.stringValue { options[key] = .string(text) }
+        }
+        return options
+    }
+
+    /// Kaldi's defaults (16 kHz, 10 ms shift, filters from 20 Hz to Nyquist) with the shard's bin
+    /// count, for a shard whose fbank options cannot be read.
+    static func defaultFbank(bins: Int) -> FbankOptions {
+        var fbank = FbankOptions()
+        fbank.numMelBins = bins
+        return fbank
+    }
+
+    /// One centre frequency per stored column: the mel filters' (from AudioDSP); an energy column
+    /// (`useEnergy`: last with `htkCompat`, else first) repeats its neighbour's.
+    static func binCentres(of fbank: FbankOptions, bins: Int) -> [Double] {
+        var centres = fbank.melFilterCentresHz
+        if fbank.useEnergy, centres.count == bins - 1, let first = centres.first, let last = centres.last {
+            if fbank.htkCompat { centres.append(last) } else { centres.insert(first, at: 0) }
+        }
+        return centres.count == bins ? centres : defaultFbank(bins: bins).melFilterCentresHz
     }
 
     /// Where a short cycle's own audio ends and padding begins (repeat: the first copy ends;
