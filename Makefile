@@ -32,11 +32,11 @@ setup:
 build: setup
 	$(SWIFT) build -c $(CONFIG)
 
-# `make test`: every test target, end to end included. The learning test (SyntheticTrainingTests)
-# trains with the release `train` (and prepares its corpus with the release `prep`), built first.
+# `make test`: every test target, end to end included. End-to-end tests run the release `prep` and
+# `train` (built first; RESPCACHE_TEST_BINARIES points the tests at them), the binaries users run.
 test: setup test-release-binaries
 	$(SWIFT) build -c debug --build-tests
-	$(SWIFT) test --skip-build --disable-swift-testing
+	RESPCACHE_TEST_BINARIES=$(CURDIR)/.build/release $(SWIFT) test --skip-build --disable-swift-testing
 
 test-release-binaries:
 	$(SWIFT) build -c release --product prep

@@ -37,8 +37,18 @@ public enum Fixtures {
         return path
     }
 
-    /// The directory of the built executables (beside the test bundle).
+    /// The directory of the executables the tests run: `$RESPCACHE_TEST_BINARIES` when set (`make
+    /// test` points it at `.build/release`, built just before, so end-to-end runs exercise what users
+    /// run, at its speed), else the build beside the test bundle (debug, after `swift build --build-tests`).
     public static var productsDirectory: URL {
+        if let directory = ProcessInfo.processInfo.environment["RESPCACHE_TEST_BINARIES"], !directory.isEmpty {
+            return URL(fileURLWithPath: directory)
+        }
+        return testBundleDirectory
+    }
+
+    /// The directory beside the test bundle (the products of the configuration the tests were built in).
+    private static var testBundleDirectory: URL {
         if let bundle = Bundle.allBundles.first(where: { $0.bundlePath.hasSuffix(".xctest") }) {
             return URL(fileURLWithPath: bundle.bundlePath).deletingLastPathComponent()
         }
@@ -57,7 +67,8 @@ public enum Fixtures {
     public static func executable(_ name: String) throws -> String {
         let path = productsDirectory.appendingPathComponent(name).path
         guard FileManager.default.isExecutableFile(atPath: path) else {
-            throw FixtureError("\(path) is not built (run `swift build --build-tests`, or `make test-fast`)")
+            throw FixtureError("\(path) is not built (run `swift build --build-tests`, or `make test-fast`"
+                               + (ProcessInfo.processInfo.environment["RESPCACHE_TEST_BINARIES"] == nil ? ")" : "; RESPCACHE_TEST_BINARIES is set)"))
         }
         return path
     }
