@@ -30,7 +30,7 @@ struct ShowCommand: ParsableCommand {
     var row: Int?
 
     @Option(help: "Cache directory.")
-    var cache = "cache"
+    var cache = IngestOptions(datasetDirectory: "").cacheDirectory
 
     func validate() throws {
         switch (cycleID, shard) {

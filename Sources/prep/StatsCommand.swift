@@ -16,7 +16,7 @@ struct StatsCommand: ParsableCommand {
     var manifests: String?
 
     @Option(help: "Cache directory (its feature sets are listed).")
-    var cache = "cache"
+    var cache = IngestOptions(datasetDirectory: "").cacheDirectory
 
     @Flag(help: "Print JSON for scripts instead of tables.")
     var json = false

@@ -11,7 +11,7 @@ struct VerifyCommand: ParsableCommand {
     var featureSet: String?
 
     @Option(help: "Cache directory.")
-    var cache = "cache"
+    var cache = IngestOptions(datasetDirectory: "").cacheDirectory
 
     func run() throws {
         let console = Console()
