@@ -42,12 +42,12 @@ test-release-binaries:
 	$(SWIFT) build -c release --product prep
 	$(SWIFT) build -c release --product train
 
-# `make test-fast`: the unit and stage tests (libraries called directly, PrepKit included), not the
-# EndToEndTests target (real binaries as processes) nor the two TrainingTests classes that run the
-# `train` binary; the fuzz targets get FAST_FUZZ_SECONDS in total instead of 60.
+# `make test-fast`: the unit and stage tests, which call the libraries directly (PrepKit and
+# Training included), not the EndToEndTests target, the one that runs the real `prep` and `train`
+# binaries as processes; the fuzz targets get FAST_FUZZ_SECONDS in total instead of 60.
 # One test: swift test --skip-build --filter '^PrepKitTests\.StageTests/testIngest'
 FAST_FUZZ_SECONDS ?= 6
-FAST_SKIP = --skip '^EndToEndTests\.' --skip '^TrainingTests\.(SweepTests|CheckpointInterchangeTests)/'
+FAST_SKIP = --skip '^EndToEndTests\.'
 test-fast: setup
 	$(SWIFT) build -c debug --build-tests
 	FUZZ_SECONDS=$(FAST_FUZZ_SECONDS) $(SWIFT) test --skip-build --disable-swift-testing $(FAST_SKIP)

@@ -102,14 +102,19 @@ let package = Package(
         // End to end: the real `prep` and `train` binaries run as processes (`make test`, not `make test-fast`).
         .testTarget(name: "EndToEndTests", dependencies: [
             "PrepKit", "HDF5", "FeatureStore", "Durability", "Manifests", "AudioDSP", "ICBHI", "Synthesis", "TestSupport",
-            "Visualization", "prep", "train",
+            "Visualization", "Training", "TrainingTestSupport", "prep", "train",
         ]),
         .testTarget(name: "VisualizationTests", dependencies: ["Visualization"]),
         // Seeded, time-bounded fuzzing of the untrusted-input parsers (FUZZ_SECONDS, default 60).
         .testTarget(name: "FuzzTests", dependencies: ["ICBHI", "AudioDSP", "TestSupport", "Synthesis"]),
         // Fixtures shared by the test targets (paths to ../shared, running the real binaries).
         .target(name: "TestSupport", path: "Sources/TestSupport"),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "CTorch", "HDF5", "FeatureStore", "Durability", "TorchCheckpoint", "TestSupport", "train"]),
+        // Synthetic corpora and shards, and the checkpoint fixtures, for TrainingTests and EndToEndTests.
+        .target(name: "TrainingTestSupport", dependencies: ["Training", "FeatureStore", "HDF5", "Durability", "TestSupport"],
+                path: "Sources/TrainingTestSupport"),
+        // Unit tests of the trainer as library code (the `train` binary's tests are in EndToEndTests).
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "CTorch", "HDF5", "FeatureStore", "TorchCheckpoint",
+                                                          "TestSupport", "TrainingTestSupport"]),
         .testTarget(name: "TorchCheckpointTests", dependencies: ["TorchCheckpoint", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

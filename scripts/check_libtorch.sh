@@ -4,7 +4,9 @@
 # with it. Not part of `make test`: the first run downloads several GB (cached outside the
 # repository, see scripts/libtorch_wheel.sh) and builds everything a second time.
 #
-#   scripts/check_libtorch.sh                     the TrainingTests target against torch 2.15.0
+#   scripts/check_libtorch.sh                     the trainer's tests against torch 2.15.0: the
+#                                                 TrainingTests target and the EndToEndTests classes
+#                                                 that run the `train` binary (built with the wheel)
 #   TORCH_WHEEL_VERSION=2.4.1 FILTER=MixedPrecisionTests scripts/check_libtorch.sh
 #
 # The build goes to its own scratch path (.build-libtorch2, git-ignored), so the Debian build
@@ -13,7 +15,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SWIFT=${SWIFT:-swift}
 SCRATCH=${SCRATCH:-.build-libtorch2}
-FILTER=${FILTER:-'^TrainingTests\.'}  # the TrainingTests target (not EndToEndTests.SyntheticTrainingTests)
+# The TrainingTests target and the `train` binary's end-to-end classes (not the prep pipeline's
+# tests, nor EndToEndTests.SyntheticTrainingTests, the learning test on the release binaries).
+TRAIN_BINARY_TESTS='TrainCommandTests|TrainOptionValidationTests|CheckpointCommandTests|CheckpointDurabilityTests|SweepCommandTests'
+FILTER=${FILTER:-"^TrainingTests\.|^EndToEndTests\.($TRAIN_BINARY_TESTS)/"}
+# Those classes must run this build's `train` (linked to the wheel), never another build's.
+unset RESPCACHE_TEST_BINARIES
 source scripts/libtorch_wheel.sh
 echo "check-libtorch: libtorch $TORCH_LABEL, cxx11 ABI $LIBTORCH_CXX11_ABI, from $LIBTORCH_DIR"
 mkdir -p "$SCRATCH"

@@ -2,16 +2,16 @@ import Foundation
 import HDF5
 import TorchCheckpoint
 @testable import Training
+import TrainingTestSupport
 import XCTest
 
 extension Paths {
-    static let checkpoints = shared.appendingPathComponent("golden/checkpoints")
-    static let audioSetZip = checkpoints.appendingPathComponent("audioset_dataparallel_zip.pth").path
-    static let audioSetLegacy = checkpoints.appendingPathComponent("audioset_dataparallel_legacy.pth").path
-    static let officialCheckpoint = checkpoints.appendingPathComponent("official_patchmix_cl_best.pth").path
+    static var audioSetZip: String { CheckpointFixtures.audioSetZip }
+    static var audioSetLegacy: String { CheckpointFixtures.audioSetLegacy }
+    static var officialCheckpoint: String { CheckpointFixtures.officialCheckpoint }
     static let step = shared.appendingPathComponent("golden/step")
     /// The three AudioSet-layout files: DataParallel OrderedDict (zip, legacy) and a plain dict.
-    static var audioSetLayouts: [String] { [audioSetZip, audioSetLegacy, astTinyCheckpoint] }
+    static var audioSetLayouts: [String] { CheckpointFixtures.audioSetLayouts }
 }
 
 func maxAbsDifference(_ a: [Float], _ b: [Float]) -> Float {

@@ -1,6 +1,7 @@
 import Foundation
 import HDF5
 import Training
+import TrainingTestSupport
 import XCTest
 
 /// The libtorch bridge against the reference goldens (REFERENCE.md; golden.h5 made by
@@ -89,57 +90,14 @@ final class GoldenTests: XCTestCase {
     }
 
     /// The loader accepts the real AudioSet AST key layout and shapes (ast-base, 12 x 101 grid),
-    /// written the way the real file was (DataParallel state dict: an OrderedDict with _metadata,
-    /// zip format; about 350 MB in a temporary directory, not committed), and loading it into
-    /// ast-base peaks below twice the file's size (`train --inspect-checkpoint` reports VmHWM).
+    /// written the way the real file was (CheckpointFixtures.writeFullSizeAudioSetLayout: about
+    /// 350 MB in a temporary directory, not committed). The memory the load takes is measured by
+    /// `train --inspect-checkpoint` on the same file (EndToEndTests.TrainCommandTests).
     func testLoaderAcceptsFullSizeAudioSetLayout() throws {
         let dir = try Paths.temporaryDirectory("ast-base-layout")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let path = dir + "/audioset_layout.pth"
-        try ReferencePython.run("""
-            import sys, collections, torch, torch.nn as nn
-            D, depth = 768, 12
-            sd = {}
-            def p(k, *shape): sd[k] = torch.full(shape, 0.01)
-            p('v.cls_token', 1, 1, D); p('v.dist_token', 1, 1, D)
-            sd['v.pos_embed'] = torch.arange(1214, dtype=torch.float32).view(1, 1214, 1).expand(1, 1214, D).clone()
-            p('v.patch_embed.proj.weight', D, 1, 16, 16); p('v.patch_embed.proj.bias', D)
-            for i in range(depth):
-                b = f'v.blocks.{i}.'
-                for n in ['norm1', 'norm2']: p(b + n + '.weight', D); p(b + n + '.bias', D)
-                p(b + 'attn.qkv.weight', 3 * D, D); p(b + 'attn.qkv.bias', 3 * D)
-                p(b + 'attn.proj.weight', D, D); p(b + 'attn.proj.bias', D)
-                p(b + 'mlp.fc1.weight', 4 * D, D); p(b + 'mlp.fc1.bias', 4 * D)
-                p(b + 'mlp.fc2.weight', D, 4 * D); p(b + 'mlp.fc2.bias', D)
-            p('v.norm.weight', D); p('v.norm.bias', D)
-            p('v.head.weight', 1000, D); p('v.head.bias', 1000); p('v.head_dist.weight', 1000, D); p('v.head_dist.bias', 1000)
-            p('mlp_head.0.weight', D); p('mlp_head.0.bias', D); p('mlp_head.1.weight', 527, D); p('mlp_head.1.bias', 527)
-            root = nn.Module()
-            for key, value in sd.items():
-                *names, leaf = key.split('.')
-                m = root
-                for name in names:
-                    if not hasattr(m, name): m.add_module(name, nn.Module())
-                    m = getattr(m, name)
-                m.register_parameter(leaf, nn.Parameter(value))
-            state = nn.DataParallel(root).state_dict()   # keys module.*, OrderedDict with _metadata
-            assert isinstance(state, collections.OrderedDict) and hasattr(state, '_metadata')
-            torch.save(state, sys.argv[1])
-            """, [path])
-        let inspect = try Products.run("train", ["--inspect-checkpoint", path, "--threads", "1", "--device", "cpu"])
-        XCTAssertEqual(inspect.status, 0, inspect.stderr)
-        XCTAssertTrue(inspect.stdout.contains("model: D 768, 12 blocks, 12 heads, MLP 3072, strides 10/10"), inspect.stdout)
-        let ratio = try XCTUnwrap(inspect.stdout.split(separator: "\n").first { $0.hasPrefix("peak resident memory") }
-            .flatMap { $0.split(separator: "(").last?.split(separator: " ").first }.flatMap { Double($0) }, inspect.stdout)
-        let loading = try XCTUnwrap(inspect.stdout.split(separator: "\n").first { $0.hasPrefix("of which loading") }
-            .flatMap { $0.split(separator: "(").last?.split(separator: " ").first }.flatMap { Double($0) }, inspect.stdout)
-        XCTAssertLessThan(loading, 2, "memory the load adds, as a multiple of the file size: \(inspect.stdout)")
-        // The whole process under 2x the file is the acceptance figure, measured with Debian's
-        // libtorch; a CUDA build of libtorch 2.x maps more of its own before reading anything.
-        if Torch.version.hasPrefix("1.13") {
-            XCTAssertLessThan(ratio, 2, "peak memory while loading, as a multiple of the file size: \(inspect.stdout)")
-        }
-        print("full-size AudioSet-layout load: \(inspect.stdout)")
+        try CheckpointFixtures.writeFullSizeAudioSetLayout(to: path)
         let model = try ASTModel(config: ModelPreset.astBase.model)
         XCTAssertEqual(model.numPatches, 948)
         let report = try LoadedCheckpoint(path: path).load(into: model, policy: .initialise(posEmbed: .paper)).description

@@ -1,5 +1,6 @@
 import Foundation
 @testable import Training
+import TrainingTestSupport
 import XCTest
 
 /// `--amp`: GradScaler's policy (backoff, growth, skip), its state through checkpoints and
@@ -225,34 +226,5 @@ final class MixedPrecisionTests: XCTestCase {
         XCTAssertEqual(got.map(\.trainLoss), expected.map(\.trainLoss))
         let probe = Array(test.features.prefix(4 * SyntheticCorpus.frames * SyntheticCorpus.bins))
         XCTAssertEqual(try full.model.logits(x: probe, batch: 4), try resumed.model.logits(x: probe, batch: 4))
-    }
-
-    /// `train --amp` on CPU: one epoch of ast-tiny under bfloat16 autocast completes, the
-    /// checkpoint carries the scaler, and `--resume --amp` restores it.
-    func testTrainCommandWithAmpOnCPU() throws {
-        let dir = try Paths.temporaryDirectory("amp-cli")
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        try SyntheticShards.write(to: dir + "/shards", train: SyntheticCorpus.make(count: 48, seed: 28),
-                                  test: SyntheticCorpus.make(count: 20, seed: 29))
-        let trained = try Products.run("train", ["--shards", dir + "/shards", "--model", "ast-tiny", "--epochs", "1",
-                                                 "--threads", "1", "--device", "cpu", "--amp", "--output", dir + "/run"])
-        XCTAssertEqual(trained.status, 0, trained.stderr)
-        XCTAssertTrue(trained.stdout.contains("device cpu (bfloat16)"), trained.stdout)
-        XCTAssertTrue(trained.stdout.contains("epoch   1/1"), trained.stdout)
-        let meta = try CheckpointMeta.read(path: dir + "/run/last.pth")
-        XCTAssertEqual(meta.options.amp, true)
-        XCTAssertEqual(meta.gradScaler?.scale, 65536)
-        XCTAssertEqual(meta.gradScaler?.growthTracker, 3, "48 cycles at batch 16: three clean steps")
-
-        let resumed = try Products.run("train", ["--shards", dir + "/shards", "--resume", "--amp", "--output", dir + "/run"])
-        XCTAssertEqual(resumed.status, 0, resumed.stderr)
-        XCTAssertTrue(resumed.stdout.contains("loss scale 65536 (3 clean steps) restored"), resumed.stdout)
-
-        // Without --amp on CPU the run is fp32 (the default off the GPU).
-        let plain = try Products.run("train", ["--shards", dir + "/shards", "--model", "ast-tiny", "--epochs", "1",
-                                               "--threads", "1", "--device", "cpu", "--output", dir + "/plain"])
-        XCTAssertEqual(plain.status, 0, plain.stderr)
-        XCTAssertTrue(plain.stdout.contains("device cpu (float32)"), plain.stdout)
-        XCTAssertNil(try CheckpointMeta.read(path: dir + "/plain/last.pth").gradScaler)
     }
 }

@@ -1,10 +1,12 @@
 import Foundation
-import Training
 import TestSupport
+import Training
+import TrainingTestSupport
 import XCTest
 
 /// Sweeps (seeds x folds x methods), the patient-wise fold protocol, the results table and the
-/// cluster jobs (REFERENCE.md "Metric"; issue: experiments in one command).
+/// cluster jobs (REFERENCE.md "Metric"; issue: experiments in one command), as library code.
+/// Sweeps run by the `train` binary: EndToEndTests.SweepCommandTests.
 final class SweepTests: XCTestCase {
     // MARK: Lists and plans
 
@@ -195,158 +197,14 @@ final class SweepTests: XCTestCase {
             XCTFail("kubernetes-validate is not installed in \(tools): run `make setup`")
             return
         }
-        let out = try PythonTool.run(["-m", "kubernetes_validate", "--strict", "-k", "1.30.0", path],
-                                     pythonPath: tools)
+        let out = Fixtures.system(["/usr/bin/python3", "-m", "kubernetes_validate", "--strict", "-k", "1.30.0", path],
+                                  environment: ["PYTHONPATH": tools])
         XCTAssertEqual(out.status, 0, out.output)
         XCTAssertTrue(out.output.contains("passed for resource job/icbhi-sweep"), out.output)
         // A broken manifest fails the same check (the check can fail).
         let broken = try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(of: "completionMode: Indexed", with: "completionMode: 7")
         try broken.write(toFile: path, atomically: true, encoding: .utf8)
-        XCTAssertNotEqual(try PythonTool.run(["-m", "kubernetes_validate", "--strict", "-k", "1.30.0", path], pythonPath: tools).status, 0)
-    }
-
-    // MARK: End to end: the `train` binary
-
-    /// Strips the timing fields of a log.jsonl (the only fields allowed to differ).
-    func untimed(_ path: String) throws -> [NSDictionary] {
-        try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map { line in
-            let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
-            return object.filter { !["trainSeconds", "evalSeconds", "dataWaitFraction"].contains($0.key) } as NSDictionary
-        }
-    }
-
-    func testSeedSweepEqualsStandaloneRunsAndItsTableEqualsTheLogs() throws {
-        let dir = try Paths.temporaryDirectory("sweep")
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        try SyntheticShards.write(to: dir + "/shards", train: SyntheticCorpus.make(count: 40, seed: 1),
-                                  test: SyntheticCorpus.make(count: 20, seed: 2))
-        let common = ["--shards", dir + "/shards", "--model", "ast-tiny", "--epochs", "2", "--method", "patchmix_cl"]
-        let sweep = try Products.run("train", common + ["--seed", "1-3", "--output", dir + "/sweep"])
-        XCTAssertEqual(sweep.status, 0, sweep.stdout + sweep.stderr)
-        for s in 1...3 {
-            let alone = try Products.run("train", common + ["--seed", "\(s)", "--output", dir + "/alone-\(s)"])
-            XCTAssertEqual(alone.status, 0, alone.stderr)
-            XCTAssertEqual(try untimed(dir + "/sweep/patchmix_cl/official/seed-\(s)/log.jsonl"),
-                           try untimed(dir + "/alone-\(s)/log.jsonl"), "seed \(s)")
-        }
-        let report = try Products.run("train", ["report", dir + "/sweep"])
-        XCTAssertEqual(report.status, 0, report.stderr)
-        // Recompute the row from the logs: best epoch = highest score with Se > 5.
-        var bests: [Double] = []
-        for s in 1...3 {
-            let epochs = try untimed(dir + "/sweep/patchmix_cl/official/seed-\(s)/log.jsonl")
-            let eligible = epochs.filter { ($0["sensitivity"] as! Double) > 5 }
-            let best = eligible.max { ($0["score"] as! Double) < ($1["score"] as! Double) } ?? epochs.last!
-            bests.append(best["score"] as! Double)
-        }
-        let mean = bests.reduce(0, +) / 3
-        let std = (bests.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / 2).squareRoot()
-        let md = try String(contentsOfFile: dir + "/sweep/results.md", encoding: .utf8)
-        XCTAssertTrue(md.contains(String(format: "| %.2f ± %.2f |", mean, std)), "\(bests) in\n\(md)")
-        XCTAssertTrue(md.contains(zip(1...3, bests).map { String(format: "s%d: %.2f", $0.0, $0.1) }.joined(separator: ", ")), md)
-        let json = try JSONDecoder().decode(ResultsTable.self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/sweep/results.json")))
-        XCTAssertEqual(json.rows.first?.best.score.values, bests)
-
-        // --parallel 2 gives the same results.
-        let parallel = try Products.run("train", common + ["--seed", "1-3", "--output", dir + "/parallel", "--parallel", "2"])
-        XCTAssertEqual(parallel.status, 0, parallel.stdout + parallel.stderr)
-        for s in 1...3 {
-            XCTAssertEqual(try untimed(dir + "/parallel/patchmix_cl/official/seed-\(s)/log.jsonl"),
-                           try untimed(dir + "/sweep/patchmix_cl/official/seed-\(s)/log.jsonl"), "seed \(s)")
-        }
-        // A report mixing two feature sets is refused, naming them.
-        try SyntheticShards.write(to: dir + "/other", train: SyntheticCorpus.make(count: 40, seed: 5),
-                                  test: SyntheticCorpus.make(count: 20, seed: 6), featureSet: "other", id: "feedbeef")
-        let other = try Products.run("train", common + ["--shards", dir + "/other", "--seed", "1", "--output", dir + "/o"])
-        XCTAssertEqual(other.status, 0, other.stderr)
-        let mixed = try Products.run("train", ["report", dir + "/sweep", dir + "/o", "--output", dir + "/mixed"])
-        XCTAssertEqual(mixed.status, 1)
-        XCTAssertTrue(mixed.stderr.contains("feedbeef") && mixed.stderr.contains("0123abcd"), mixed.stderr)
-    }
-
-    func testKilledSweepResumesAndLeavesFinishedRunsUntouched() throws {
-        let dir = try Paths.temporaryDirectory("kill")
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        try SyntheticShards.write(to: dir + "/shards", train: SyntheticCorpus.make(count: 40, seed: 1),
-                                  test: SyntheticCorpus.make(count: 20, seed: 2))
-        let args = ["--shards", dir + "/shards", "--model", "ast-tiny", "--epochs", "3", "--method", "ce",
-                    "--seed", "1-3", "--output", dir + "/sweep"]
-        let process = try Fixtures.start("train", args)
-        // Kill everything once seed 1 is finished and seed 2 has checkpointed an epoch.
-        let deadline = Date().addingTimeInterval(120)
-        while Date() < deadline && !FileManager.default.fileExists(atPath: dir + "/sweep/ce/official/seed-2/last.pth") {
-            usleep(20_000)
-        }
-        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/sweep/ce/official/seed-1/result.json"))
-        kill(process.processIdentifier, SIGKILL)
-        _ = try PythonTool.system(["pkill", "-9", "-P", String(process.processIdentifier)])
-        process.waitUntilExit()
-        usleep(200_000)
-        let finished = dir + "/sweep/ce/official/seed-1"
-        let before = try FileManager.default.contentsOfDirectory(atPath: finished).sorted().map {
-            ($0, try Data(contentsOf: URL(fileURLWithPath: finished + "/" + $0)))
-        }
-        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/sweep/ce/official/seed-3/result.json"))
-
-        let rerun = try Products.run("train", args)
-        XCTAssertEqual(rerun.status, 0, rerun.stdout + rerun.stderr)
-        XCTAssertTrue(rerun.stdout.contains("ce/official/seed-1: finished, left as is"), rerun.stdout)
-        let after = try FileManager.default.contentsOfDirectory(atPath: finished).sorted().map {
-            ($0, try Data(contentsOf: URL(fileURLWithPath: finished + "/" + $0)))
-        }
-        XCTAssertEqual(before.map(\.0), after.map(\.0))
-        XCTAssertEqual(before.map(\.1), after.map(\.1), "finished run untouched, byte for byte")
-        for s in 2...3 {
-            let run = dir + "/sweep/ce/official/seed-\(s)"
-            XCTAssertTrue(FileManager.default.fileExists(atPath: run + "/result.json"), "seed \(s) completed")
-            let alone = try Products.run("train", Array(args.dropLast(4)) + ["--seed", "\(s)", "--output", dir + "/alone-\(s)"])
-            XCTAssertEqual(alone.status, 0, alone.stderr)
-            XCTAssertEqual(try untimed(run + "/log.jsonl"), try untimed(dir + "/alone-\(s)/log.jsonl"), "seed \(s)")
-        }
-    }
-
-    /// Shards on a read-only file system (a read-only bind mount) train; readers take no file lock.
-    func testTrainingFromAReadOnlyFeatureSet() throws {
-        let dir = try Paths.temporaryDirectory("ro")
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        try SyntheticShards.write(to: dir + "/shards", train: SyntheticCorpus.make(count: 20, seed: 1),
-                                  test: SyntheticCorpus.make(count: 10, seed: 2))
-        try FileManager.default.createDirectory(atPath: dir + "/ro", withIntermediateDirectories: true)
-        let bind = try PythonTool.system(["mount", "--bind", dir + "/shards", dir + "/ro"])
-        guard bind.status == 0 else { throw XCTSkip("cannot bind-mount here: \(bind.output)") }
-        defer { _ = try? PythonTool.system(["umount", "-l", dir + "/ro"]) }
-        let remount = try PythonTool.system(["mount", "-o", "remount,bind,ro", dir + "/ro"])
-        XCTAssertEqual(remount.status, 0, remount.output)
-        XCTAssertFalse(FileManager.default.createFile(atPath: dir + "/ro/probe", contents: Data()), "the mount is read-only")
-        // Another process holding an exclusive lock on every shard does not stop a reader.
-        var locks: [Int32] = []
-        for name in try FileManager.default.contentsOfDirectory(atPath: dir + "/shards") where name.hasSuffix(".h5") {
-            let fd = open(dir + "/shards/" + name, O_RDONLY)
-            XCTAssertEqual(flock(fd, LOCK_EX | LOCK_NB), 0)
-            locks.append(fd)
-        }
-        defer { locks.forEach { close($0) } }
-        let run = try Products.run("train", ["--shards", dir + "/ro", "--model", "ast-tiny", "--epochs", "1",
-                                             "--output", dir + "/run"])
-        XCTAssertEqual(run.status, 0, run.stdout + run.stderr)
-        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/run/result.json"))
-    }
-}
-
-/// Runs helper programs for these tests (python with a PYTHONPATH, mount, pkill) through TestSupport.
-enum PythonTool {
-    struct Output {
-        var status: Int32
-        var output: String
-    }
-
-    static func run(_ arguments: [String], pythonPath: String) throws -> Output {
-        try system(["/usr/bin/python3"] + arguments, environment: ["PYTHONPATH": pythonPath])
-    }
-
-    @discardableResult
-    static func system(_ command: [String], environment: [String: String] = [:]) throws -> Output {
-        let result = Fixtures.system(command, environment: environment)
-        return Output(status: result.status, output: result.output)
+        XCTAssertNotEqual(Fixtures.system(["/usr/bin/python3", "-m", "kubernetes_validate", "--strict", "-k", "1.30.0", path],
+                                          environment: ["PYTHONPATH": tools]).status, 0)
     }
 }

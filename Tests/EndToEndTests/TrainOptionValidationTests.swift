@@ -1,12 +1,13 @@
 import Foundation
-import Training
+import TestSupport
 import XCTest
 
 /// Every invalid option fails at the `train` command line: one message, exit code 64 (usage),
-/// nothing written. The rules are `TrainingOptions.validate`'s; the command only forwards.
+/// nothing written. The rules are `TrainingOptions.validate`'s; the command only forwards (the
+/// library's side: TrainingTests.TrainingRunTests.testTheTrainerRefusesInvalidOptions).
 final class TrainOptionValidationTests: XCTestCase {
     func testEveryInvalidOptionFailsAtTheCommandLineWithOneMessage() throws {
-        let dir = try Paths.temporaryDirectory("options")
+        let dir = try Fixtures.scratchDirectory("options")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let cases: [(arguments: [String], message: String)] = [
             (["--batch-size", "1"], "--batch-size must be at least 2"),
@@ -34,7 +35,7 @@ final class TrainOptionValidationTests: XCTestCase {
         ]
         for (arguments, message) in cases {
             let output = dir + "/run"
-            let result = try Products.run("train", ["--shards", dir + "/shards", "--model", "ast-tiny", "--output", output]
+            let result = try Fixtures.run("train", ["--shards", dir + "/shards", "--model", "ast-tiny", "--output", output]
                                                    + arguments)
             let context = arguments.joined(separator: " ")
             XCTAssertEqual(result.status, 64, "\(context): exit status (usage error)\n\(result.stderr)")
@@ -49,23 +50,12 @@ final class TrainOptionValidationTests: XCTestCase {
     /// Edge values that are valid pass validation (and fail later only for the missing shards):
     /// --lr 0 is the untrained baseline of scripts/train_synthetic.sh.
     func testValidEdgeValuesPassTheCommandLine() throws {
-        let dir = try Paths.temporaryDirectory("edges")
+        let dir = try Fixtures.scratchDirectory("edges")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         for arguments in [["--lr", "0"], ["--ma-beta", "0"], ["--alpha", "0"], ["--weight-decay", "0"], ["--classes", "2"]] {
-            let result = try Products.run("train", ["--shards", dir + "/none", "--model", "ast-tiny", "--output", dir + "/run"] + arguments)
+            let result = try Fixtures.run("train", ["--shards", dir + "/none", "--model", "ast-tiny", "--output", dir + "/run"] + arguments)
             XCTAssertEqual(result.status, 1, "\(arguments): \(result.stderr)")
             XCTAssertTrue(result.stderr.contains("no index.json"), "\(arguments): \(result.stderr)")
-        }
-    }
-
-    /// The library enforces the same rules on options built in code.
-    func testTheTrainerRefusesInvalidOptions() throws {
-        let data = SyntheticCorpus.make(count: 10, seed: 6)
-        var options = SyntheticCorpus.options(output: "/tmp/unused", epochs: 1)
-        XCTAssertNoThrow(try options.validate())
-        options.maBeta = 1.5
-        XCTAssertThrowsError(try Trainer(options: options, train: data, test: data)) { error in
-            XCTAssertTrue("\(error)".contains("--ma-beta"), "\(error)")
         }
     }
 }

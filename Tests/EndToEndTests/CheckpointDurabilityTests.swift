@@ -2,6 +2,7 @@ import Durability
 import Foundation
 import TestSupport
 import Training
+import TrainingTestSupport
 import XCTest
 
 /// Checkpoints go through the durable writer: the real `train` binary under strace fsyncs each
@@ -60,14 +61,14 @@ final class CheckpointDurabilityTests: XCTestCase {
         guard FileManager.default.isExecutableFile(atPath: Self.strace) else {
             throw XCTSkip("\(Self.strace) is missing (make setup installs strace)")
         }
-        let dir = try Paths.temporaryDirectory("fsync")
+        let dir = try Fixtures.scratchDirectory("fsync")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try writeShards(dir)
         let run = URL(fileURLWithPath: dir + "/run").resolvingSymlinksInPath().path
         let train = try Fixtures.executable("train")
-        let traced = try PythonTool.system([Self.strace, "-f", "-y", "-e", "trace=openat,fsync,fdatasync,rename,renameat,renameat2",
-                                            "-o", dir + "/strace.log", train, "--shards", dir + "/shards", "--model", "ast-tiny",
-                                            "--epochs", "2", "--method", "ce", "--threads", "1", "--output", run])
+        let traced = Fixtures.system([Self.strace, "-f", "-y", "-e", "trace=openat,fsync,fdatasync,rename,renameat,renameat2",
+                                      "-o", dir + "/strace.log", train, "--shards", dir + "/shards", "--model", "ast-tiny",
+                                      "--epochs", "2", "--method", "ce", "--threads", "1", "--output", run])
         XCTAssertEqual(traced.status, 0, traced.output)
         let log = try String(contentsOfFile: dir + "/strace.log", encoding: .utf8)
         let calls = Self.parse(log)
@@ -142,7 +143,7 @@ final class CheckpointDurabilityTests: XCTestCase {
     }
 
     func testRunKilledWhileCheckpointingLeavesLoadableCheckpointsAndResumes() throws {
-        let dir = try Paths.temporaryDirectory("kill9")
+        let dir = try Fixtures.scratchDirectory("kill9")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try writeShards(dir)
         let run = dir + "/run"
@@ -185,12 +186,12 @@ final class CheckpointDurabilityTests: XCTestCase {
             XCTAssertTrue(partials().allSatisfy { $0.hasPrefix(".") }, "\(partials())")
             XCTAssertNotEqual(RunState(directory: run), .finished)
         }
-        let inspected = try Products.run("train", ["--inspect-checkpoint", run + "/best.pth"])
+        let inspected = try Fixtures.run("train", ["--inspect-checkpoint", run + "/best.pth"])
         XCTAssertEqual(inspected.status, 0, inspected.stderr)
         XCTAssertTrue(inspected.stdout.contains("loaded:"), inspected.stdout)
 
         // The resumed run sweeps the leftovers and finishes with a full, consistent log.
-        let resumed = try Products.run("train", common + ["--resume"])
+        let resumed = try Fixtures.run("train", common + ["--resume"])
         XCTAssertEqual(resumed.status, 0, resumed.stdout + resumed.stderr)
         XCTAssertEqual(partials(), [], "temp files of the killed runs are swept")
         XCTAssertEqual(RunState(directory: run), .finished)
