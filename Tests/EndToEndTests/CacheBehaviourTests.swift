@@ -103,15 +103,18 @@ final class CacheBehaviourTests: PrepTestCase {
     /// same outputs as an uninterrupted run, and no temp file survives.
     func testKillDuringFeaturesThenRerunGivesIdenticalShards() throws {
         try prep(["ingest", try smallDataset()])
+        let started = Date()
         try prep(["features", "--shard-size", "5", "--jobs", "1"])
+        let duration = Date().timeIntervalSince(started)
         let reference = try shardBytes()
         let directory = try featureSetDirectory()
         try FileManager.default.removeItem(atPath: directory)
 
+        // Kill points spread over the uninterrupted run's measured time (release or debug binary alike).
         var killedMidway = 0
-        for delay in [0.3, 0.8, 1.5, 2.5] {
+        for fraction in [0.15, 0.35, 0.55, 0.75, 0.9] {
             let process = try Fixtures.start("prep", ["features", "--shard-size", "5", "--jobs", "1", "--cache", cache], in: workspace)
-            Thread.sleep(forTimeInterval: delay)
+            Thread.sleep(forTimeInterval: duration * fraction)
             if process.isRunning {
                 kill(process.processIdentifier, SIGKILL)
                 killedMidway += 1
@@ -123,19 +126,35 @@ final class CacheBehaviourTests: PrepTestCase {
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.contains(".partial-") }
         XCTAssertEqual(leftovers, [])
         try prep(["verify"])
-        print("kill -9 during features: \(killedMidway) kills mid-run survived, \(reference.count) shards identical")
+        print("kill -9 during features: \(killedMidway) kills mid-run survived (uninterrupted run \(String(format: "%.2f", duration)) s), \(reference.count) shards identical")
         XCTAssertGreaterThan(killedMidway, 0, "no run was interrupted: the kill points came too late")
     }
 
     /// Two runs at once on one cache: the second refuses clearly (or waits with --wait).
     func testConcurrentRunIsRefused() throws {
         try prep(["ingest", try smallDataset()])
-        let first = try Fixtures.start("prep", ["features", "--cache", cache, "--jobs", "1"], in: workspace)
-        defer { first.waitUntilExit() }
-        Thread.sleep(forTimeInterval: 0.3)
-        guard first.isRunning else { return XCTFail("first run finished before the second started") }
-        let second = try prep(["features", "--jobs", "1"], expectStatus: nil)
-        XCTAssertEqual(second.status, 1, second.description)
-        XCTAssertTrue(second.stderr.contains("in use by another run"), second.stderr)
+        let lockFile = cache + "/.lock"
+        // The first run writes "pid N: ..." into the lock file once it holds the lock; the second
+        // starts only then. A fast first run may finish before that is seen: then try again
+        // with another feature set (a finished one would be up to date at once).
+        for attempt in 1...5 {
+            let first = try Fixtures.start("prep", ["features", "--cache", cache, "--jobs", "1", "--name", "attempt\(attempt)"], in: workspace)
+            var holding = false
+            while first.isRunning && !holding {
+                holding = ((try? String(contentsOfFile: lockFile, encoding: .utf8)) ?? "").hasPrefix("pid \(first.processIdentifier):")
+                if !holding { usleep(200) }
+            }
+            guard holding, first.isRunning else {
+                first.waitUntilExit()
+                continue
+            }
+            let second = try prep(["features", "--jobs", "1", "--name", "attempt\(attempt)"], expectStatus: nil)
+            first.waitUntilExit()
+            XCTAssertEqual(second.status, 1, second.description)
+            XCTAssertTrue(second.stderr.contains("in use by another run"), second.stderr)
+            XCTAssertEqual(first.terminationStatus, 0)
+            return
+        }
+        XCTFail("in 5 attempts the first run never held the lock while still running")
     }
 }
