@@ -88,7 +88,7 @@ public enum Fixtures {
     /// Runs a built executable and returns its exit status and output.
     @discardableResult
     public static func run(_ executable: String, _ arguments: [String], in directory: String? = nil,
-                           environment: [String: String] = [:]) throws -> RunResult {
+                           environment: [String: String] = [:]) throws -> ProcessOutput {
         try run(executableAt: Self.executable(executable), arguments, in: directory, environment: environment)
     }
 
@@ -126,7 +126,7 @@ public enum Fixtures {
     /// status and output.
     @discardableResult
     public static func run(executableAt path: String, _ arguments: [String], in directory: String? = nil,
-                           environment: [String: String] = [:]) throws -> RunResult {
+                           environment: [String: String] = [:]) throws -> ProcessOutput {
         try RunningProcess(executableAt: path, arguments, in: directory, environment: environment).finish().result
     }
 
@@ -192,10 +192,10 @@ public final class RunningProcess {
     }
 
     /// Waits for the end; returns status, output, and the seconds it ran.
-    public func finish() -> (result: RunResult, seconds: Double) {
+    public func finish() -> (result: ProcessOutput, seconds: Double) {
         process.waitUntilExit()
         let seconds = Date().timeIntervalSince(started)
-        let result = RunResult(status: process.terminationStatus,
+        let result = ProcessOutput(status: process.terminationStatus,
                                stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
                                stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
         try? FileManager.default.removeItem(atPath: scratch)
@@ -210,7 +210,8 @@ public final class RunningProcess {
     }
 }
 
-public struct RunResult: Sendable, CustomStringConvertible {
+/// What a finished process left: exit status, stdout, stderr (named apart from the trainer's `RunResult`).
+public struct ProcessOutput: Sendable, CustomStringConvertible {
     public let status: Int32
     public let stdout: String
     public let stderr: String

@@ -8,7 +8,7 @@ import XCTest
 final class HardeningConcurrencyTests: HardeningTestCase {
     private enum Outcome: String { case worked, refused, nothingToDo = "nothing to do" }
 
-    private func classify(_ result: RunResult, _ context: String) -> Outcome? {
+    private func classify(_ result: ProcessOutput, _ context: String) -> Outcome? {
         if result.status == 1, result.stderr.contains("in use by another run") { return .refused }
         if result.status == 0, result.stdout.contains("up to date, nothing to do") { return .nothingToDo }
         if result.status == 0 { return .worked }

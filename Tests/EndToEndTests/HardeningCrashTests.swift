@@ -142,7 +142,7 @@ final class HardeningCrashTests: HardeningTestCase {
                 XCTAssertEqual(eval.status, 0, "kill point \(point): \(checkpoint) does not load:\n\(eval)")
                 checkpointsLoaded += 1
             }
-            let completion: RunResult
+            let completion: ProcessOutput
             if files.contains("last.pth") {
                 completion = try Fixtures.run("train", ["--shards", shards, "--output", output, "--resume", "--device", "cpu", "--threads", "1"], in: workspace)
                 resumed += 1

@@ -22,7 +22,7 @@ final class HardeningDiskTests: HardeningTestCase {
     }
 
     /// One non-empty stderr line, starting with "error:", naming `reason`; no library output.
-    private func assertOneClearError(_ result: RunResult, mentioning reasons: [String], _ context: String,
+    private func assertOneClearError(_ result: ProcessOutput, mentioning reasons: [String], _ context: String,
                                      file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertNotEqual(result.status, 0, "\(context): succeeded under the fault\n\(result)", file: file, line: line)
         let lines = result.stderr.split(separator: "\n").filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
@@ -132,7 +132,7 @@ final class HardeningDiskTests: HardeningTestCase {
         }
         defer { restore() }
 
-        func run(_ arguments: [String]) throws -> RunResult {
+        func run(_ arguments: [String]) throws -> ProcessOutput {
             if runAs.isEmpty { return try prep(arguments, expectStatus: nil) }
             // As nobody: exec prep through setpriv.
             let binary = try Fixtures.executable("prep")

@@ -90,7 +90,7 @@ class HardeningTestCase: PrepTestCase {
     }
 
     /// `prep` through `/bin/sh -c "<setup>; exec prep ..."` (file-size limits and the like).
-    func prepInShell(_ setup: String, _ arguments: [String]) throws -> RunResult {
+    func prepInShell(_ setup: String, _ arguments: [String]) throws -> ProcessOutput {
         let binary = try Fixtures.executable("prep")
         let command = setup + "; exec " + ([binary] + prepArguments(arguments)).map(Self.shellQuoted).joined(separator: " ")
         return try Running(executableAt: "/bin/sh", ["-c", command], in: workspace).finish().result

@@ -20,7 +20,7 @@ class PrepTestCase: XCTestCase {
 
     /// `prep <arguments> --cache … --manifests …` (and `--metadata` for ingest).
     @discardableResult
-    func prep(_ arguments: [String], expectStatus: Int32? = 0, file: StaticString = #filePath, line: UInt = #line) throws -> RunResult {
+    func prep(_ arguments: [String], expectStatus: Int32? = 0, file: StaticString = #filePath, line: UInt = #line) throws -> ProcessOutput {
         var full = arguments + ["--cache", cache]
         if arguments.first == "ingest" {
             full += ["--manifests", manifests, "--metadata", Fixtures.metadataDirectory]

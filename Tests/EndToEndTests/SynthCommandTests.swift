@@ -19,7 +19,7 @@ final class SynthCommandTests: XCTestCase {
     }
 
     @discardableResult
-    func synth(_ arguments: [String], expectStatus: Int32 = 0, file: StaticString = #filePath, line: UInt = #line) throws -> RunResult {
+    func synth(_ arguments: [String], expectStatus: Int32 = 0, file: StaticString = #filePath, line: UInt = #line) throws -> ProcessOutput {
         let result = try Fixtures.run("prep", ["synth", "--metadata", Fixtures.metadataDirectory] + arguments, in: workspace)
         XCTAssertEqual(result.status, expectStatus, "prep synth \(arguments.joined(separator: " ")):\n\(result)", file: file, line: line)
         return result

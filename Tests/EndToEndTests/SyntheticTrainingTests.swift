@@ -24,7 +24,7 @@ final class SyntheticTrainingTests: PrepTestCase {
     }
 
     @discardableResult
-    private func run(_ executable: String, _ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> RunResult {
+    private func run(_ executable: String, _ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> ProcessOutput {
         let result = try Fixtures.run(executableAt: executable, arguments, in: workspace)
         XCTAssertEqual(result.status, 0, "\(executable) \(arguments.joined(separator: " ")):\n\(result)", file: file, line: line)
         return result

@@ -100,7 +100,7 @@ final class SweepTests: XCTestCase {
     // MARK: Results table
 
     func result(method: TrainingMethod, seed: UInt64, score: (sp: Double, se: Double), featureSetID: String = "fs1",
-                lr: Double = 1e-3) -> Training.RunResult {
+                lr: Double = 1e-3) -> RunResult {
         var options = TrainingOptions(preset: .astTiny, outputDirectory: "/somewhere/\(seed)")
         options.method = method
         options.seed = seed
@@ -119,7 +119,7 @@ final class SweepTests: XCTestCase {
         var best = BestEpochTracker()
         _ = best.offer(epoch: 1, score: ICBHIScore(normalHits: Int(score.sp), normalCount: 100,
                                                    abnormalHits: Int(score.se), abnormalCount: 100))
-        return Training.RunResult(options: options, history: [record], best: best, threads: 1)
+        return RunResult(options: options, history: [record], best: best, threads: 1)
     }
 
     func testTableShowsMeanAndSampleStdOverSeeds() throws {
