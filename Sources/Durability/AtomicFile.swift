@@ -41,6 +41,14 @@ public enum AtomicFile {
         }
     }
 
+    /// Writes `value` as a JSON document (pretty-printed, keys sorted, slashes unescaped: the one
+    /// layout of every JSON file the project writes for people and tools) atomically and durably.
+    public static func writeJSON<Value: Encodable>(_ value: Value, to path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        try write(try encoder.encode(value), to: path)
+    }
+
     /// Lets `body` create the temp file at the given path, then makes it durable and publishes it.
     /// On error the temp file is removed and the previous `path` (if any) is untouched.
     public static func produce(_ path: String, _ body: (String) throws -> Void) throws {

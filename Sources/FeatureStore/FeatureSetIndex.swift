@@ -95,9 +95,7 @@ public struct FeatureSetIndex: Codable, Sendable, Equatable {
     }
 
     public func write(directory: String) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        try AtomicFile.write(try encoder.encode(self), to: directory + "/" + Self.fileName)
+        try AtomicFile.writeJSON(self, to: directory + "/" + Self.fileName)
     }
 }
 

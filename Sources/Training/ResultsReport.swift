@@ -186,12 +186,10 @@ public enum ResultsReport {
     public static func write(_ table: ResultsTable, to directory: String) throws(TrainingError) -> [String] {
         let md = (directory as NSString).appendingPathComponent("results.md")
         let json = (directory as NSString).appendingPathComponent("results.json")
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             try AtomicFile.write(Data(markdown(table).utf8), to: md)
-            try AtomicFile.write(try encoder.encode(table), to: json)
+            try AtomicFile.writeJSON(table, to: json)
         } catch { throw .invalidOption("cannot write the results into \(directory): \(error)") }
         return [md, json]
     }

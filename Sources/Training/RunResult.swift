@@ -80,9 +80,7 @@ public struct RunResult: Codable, Sendable, Equatable {
     /// Writes `<directory>/result.json` atomically (temp file, fsync, rename).
     public func write(directory: String) throws(TrainingError) {
         let path = (directory as NSString).appendingPathComponent(Self.fileName)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        do { try AtomicFile.write(try encoder.encode(self), to: path) } catch {
+        do { try AtomicFile.writeJSON(self, to: path) } catch {
             throw .invalidOption("cannot write \(path): \(error)")
         }
     }
