@@ -89,11 +89,12 @@ public struct CycleAudioStore: Sendable {
         case differs(stored: String, computed: String)
     }
 
-    /// Recomputes the SHA-256 of a recording's stored samples and compares it with the recorded one.
-    public func checkSamples(stem: String) throws -> ChecksumCheck {
+    /// Compares the SHA-256 of `samples`, the recording's samples as `readCycles` returned them
+    /// (so a check reads them once), with the one recorded in its file.
+    public func checkSamples(_ samples: [Float], stem: String) throws -> ChecksumCheck {
         let file = try HDF5File(path: path(for: stem), mode: .readOnly)
         guard let stored = try file.attribute(Self.checksumAttribute)?.stringValue else { return .notRecorded }
-        let computed = Self.checksum(of: try file.read("/samples", as: Float.self).0)
+        let computed = Self.checksum(of: samples)
         return stored == computed ? .matches : .differs(stored: stored, computed: computed)
     }
 

@@ -101,7 +101,7 @@ public enum FeatureSetVerifier {
                 if stored.cycleIndices.count != record.cycles {
                     findings.append(Finding(file: audio.path(for: stem), problem: "holds \(stored.cycleIndices.count) cycles, the manifest says \(record.cycles)"))
                 }
-                switch try audio.checkSamples(stem: stem) {
+                switch try audio.checkSamples(stored.samples, stem: stem) {
                 case .matches: break
                 case .notRecorded: unchecked += 1
                 case .differs(let recorded, let computed):
