@@ -89,6 +89,12 @@ public struct CycleAudioStore: Sendable {
         case differs(stored: String, computed: String)
     }
 
+    /// Whether the recording's file records its samples' checksum (false also when unreadable).
+    public func recordsChecksum(stem: String) -> Bool {
+        guard let file = try? HDF5File(path: path(for: stem), mode: .readOnly) else { return false }
+        return (try? file.attribute(Self.checksumAttribute)) != nil
+    }
+
     /// Compares the SHA-256 of `samples`, the recording's samples as `readCycles` returned them
     /// (so a check reads them once), with the one recorded in its file.
     public func checkSamples(_ samples: [Float], stem: String) throws -> ChecksumCheck {

@@ -39,7 +39,7 @@ struct VerifyCommand: ParsableCommand {
         // The ingest the feature sets were computed from: manifests and cycle audio.
         if let ingest = FeatureSetVerifier.verifyIngest(cacheDirectory: cache) {
             if ingest.uncheckedAudio > 0 {
-                console.say("notice: \(ingest.uncheckedAudio) cycle-audio file\(ingest.uncheckedAudio == 1 ? "" : "s") in \(cache) predate\(ingest.uncheckedAudio == 1 ? "s" : "") sample checksums: their samples cannot be checked (ingest into a fresh cache to record them)")
+                console.say("notice: \(ingest.uncheckedAudio) cycle-audio file\(ingest.uncheckedAudio == 1 ? "" : "s") in \(cache) predate\(ingest.uncheckedAudio == 1 ? "s" : "") sample checksums: their samples cannot be checked (rerun `prep ingest` to record them)")
             }
             if ingest.findings.isEmpty {
                 console.say("ok: \(cache) ingest (\(ingest.recordings) recordings, \(ingest.cycles) cycles: manifests match ingest.json, cycle audio as described)")

@@ -39,7 +39,8 @@ final class CycleAudioChecksumTests: HardeningTestCase {
     }
 
     func testCacheWithoutChecksumsIsNoticedNotFailed() throws {
-        try prep(["ingest", try smallDataset(), "--jobs", "2"])
+        let dataset = try smallDataset()
+        try prep(["ingest", dataset, "--jobs", "2"])
         // Rewrite one file as ingest wrote it before checksums: every dataset and attribute but the checksum.
         let audio = try audioFile(Self.stems[0])
         do {
@@ -64,5 +65,12 @@ final class CycleAudioChecksumTests: HardeningTestCase {
         let result = try prep(["verify"])
         XCTAssertTrue(result.stdout.contains("notice: 1 cycle-audio file in"), result.stdout)
         XCTAssertTrue(result.stdout.contains("predates sample checksums"), result.stdout)
+        // A rerun of ingest redoes that recording (same samples) and records its checksum.
+        let samplesBefore = try HDF5File(path: audio, mode: .readOnly).read("/samples", as: Float.self).0
+        try prep(["ingest", dataset, "--jobs", "2"])
+        XCTAssertNotNil(try HDF5File(path: audio, mode: .readOnly).attribute(CycleAudioStore.checksumAttribute))
+        XCTAssertEqual(try HDF5File(path: audio, mode: .readOnly).read("/samples", as: Float.self).0, samplesBefore)
+        let again = try prep(["verify"])
+        XCTAssertFalse(again.stdout.contains("predate"), again.stdout)
     }
 }

@@ -97,7 +97,7 @@ struct RecordingWork {
         record.split = metadata.split(of: recording.stem)
         record.fold = metadata.fold(ofPatient: recording.stem.patient)
         record.cycles = sliced.cycles.count
-        guard !sliced.cycles.isEmpty, store.holdsAudio(of: record, resampler: options.resampler.rawValue) else { return nil }
+        guard !sliced.cycles.isEmpty, store.canReuseAudio(of: record, resampler: options.resampler.rawValue) else { return nil }
         return (record, sliced.cycles, sliced.problems)
     }
 

@@ -29,4 +29,11 @@ extension CycleAudioStore {
     func holdsAudio(of record: RecordingRecord, resampler: String) -> Bool {
         provenance(stem: record.stem.name) == Provenance(record, resampler: resampler)
     }
+
+    /// Whether ingest may keep a recording's cycle audio: it holds that audio and records its
+    /// samples' checksum (files written before checksums are redone once, to the same samples,
+    /// so that `prep verify` can check them from then on).
+    func canReuseAudio(of record: RecordingRecord, resampler: String) -> Bool {
+        holdsAudio(of: record, resampler: resampler) && recordsChecksum(stem: record.stem.name)
+    }
 }
