@@ -8,7 +8,7 @@ BIN = .build/$(CONFIG)
 DEMO_DIR ?= cache/demo
 
 APT_PACKAGES = pkg-config libsndfile1-dev libsamplerate0-dev libfftw3-dev libhdf5-dev hdf5-tools \
-               python3-h5py python3-numpy \
+               python3-h5py python3-numpy xxhash python3-xxhash \
                libtorch-dev libopenblas0-pthread python3-torch libpng-dev python3-pip strace
 PYTOOLS = .build/pytools
 PYTOOLS_PACKAGES = kubernetes-validate==1.37.0

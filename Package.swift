@@ -95,7 +95,7 @@ let package = Package(
         .testTarget(name: "ICBHITests", dependencies: ["ICBHI", "Synthesis", "TestSupport"]),
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5", "TestSupport"]),
         .testTarget(name: "AudioDSPTests", dependencies: ["AudioDSP", "HDF5", "TestSupport"]),
-        .testTarget(name: "FeatureStoreTests", dependencies: ["FeatureStore", "Durability", "Manifests", "HDF5", "ICBHI"]),
+        .testTarget(name: "FeatureStoreTests", dependencies: ["FeatureStore", "Durability", "Manifests", "HDF5", "ICBHI", "TestSupport"]),
         .testTarget(name: "SynthesisTests", dependencies: ["Synthesis", "ICBHI", "AudioDSP", "TestSupport"]),
         // Stage tests: the `prep` stages (ingest, features, verify) called as library code on the real sample.
         .testTarget(name: "PrepKitTests", dependencies: ["PrepKit", "FeatureStore", "Durability", "Manifests", "AudioDSP", "ICBHI", "TestSupport"]),

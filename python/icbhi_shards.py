@@ -75,7 +75,8 @@ class Shard:
     split: str
     rows: int
     bytes: int
-    sha256: str
+    checksum_algorithm: str  # "xxh64" (written now) or "sha256" (feature sets written before XXH64)
+    checksum: str
 
 
 @dataclass(frozen=True)
@@ -130,7 +131,8 @@ class FeatureSet:
         self.rows_by_split: Dict[str, int] = {k: int(v) for k, v in index["rows_by_split"].items()}
         self.shards: List[Shard] = [
             Shard(file=s["file"], path=os.path.join(directory, s["file"]), split=s["split"], rows=int(s["rows"]),
-                  bytes=int(s["bytes"]), sha256=s["sha256"])
+                  bytes=int(s["bytes"]), checksum_algorithm="xxh64" if "xxh64" in s else "sha256",
+                  checksum=s["xxh64"] if "xxh64" in s else s["sha256"])
             for s in index["shards"]
         ]
         missing = [s.path for s in self.shards if not os.path.exists(s.path)]
@@ -193,20 +195,29 @@ class FeatureSet:
         n = self.normalisation
         return (fbank * np.float32(n["scale"] * n["std"]) + np.float32(n["mean"])).astype(np.float32)
 
-    def verify(self, sha256: bool = True) -> List[str]:
-        """Problems found (empty: sound): sizes, SHA-256, shapes and ownership against the index."""
+    def verify(self, checksums: bool = True, sha256: Optional[bool] = None) -> List[str]:
+        """Problems found (empty: sound): sizes, checksums, shapes and ownership against the index.
+
+        ``sha256`` is the old name of ``checksums`` (kept so existing calls work).
+
+        Checksums are XXH64 (``xxhsum -H1``; needs the ``xxhash`` module: Debian
+        ``python3-xxhash`` or ``pip install xxhash``) or, for older feature sets, SHA-256.
+        """
+        if sha256 is not None:
+            checksums = sha256
         problems = []
         for shard in self.shards:
             size = os.path.getsize(shard.path)
             if size != shard.bytes:
                 problems.append(f"{shard.path}: {size} bytes, index says {shard.bytes}")
-            if sha256:
-                digest = hashlib.sha256()
+            if checksums:
+                digest = _hasher(shard.checksum_algorithm)
                 with open(shard.path, "rb") as handle:
                     for block in iter(lambda: handle.read(4 << 20), b""):
                         digest.update(block)
-                if digest.hexdigest() != shard.sha256:
-                    problems.append(f"{shard.path}: SHA-256 differs from the index")
+                if digest.hexdigest() != shard.checksum:
+                    name = {"xxh64": "XXH64", "sha256": "SHA-256"}[shard.checksum_algorithm]
+                    problems.append(f"{shard.path}: {name} differs from the index")
             with h5py.File(shard.path, "r") as f:
                 if f["fbank"].shape != (shard.rows, self.frames, self.bins):
                     problems.append(f"{shard.path}: fbank shape {f['fbank'].shape}, "
@@ -218,6 +229,18 @@ class FeatureSet:
                 if owner != self.id:
                     problems.append(f"{shard.path}: belongs to feature set {owner!r}, not {self.id!r}")
         return problems
+
+
+def _hasher(algorithm: str) -> Any:
+    """A streaming hasher for an index checksum algorithm."""
+    if algorithm == "sha256":
+        return hashlib.sha256()
+    try:
+        import xxhash
+    except ImportError as error:
+        raise ImportError("verifying XXH64 shard checksums needs the xxhash module: "
+                          "apt install python3-xxhash (Debian) or pip install xxhash") from error
+    return xxhash.xxh64()
 
 
 class ShardDataset:
@@ -336,7 +359,7 @@ def _main(argv: Optional[Sequence[str]] = None) -> int:
 
     parser = argparse.ArgumentParser(description="Summarise (and verify) an ICBHI feature set.")
     parser.add_argument("feature_set", help="feature set directory (with index.json)")
-    parser.add_argument("--verify", action="store_true", help="re-check sizes, SHA-256 and shapes")
+    parser.add_argument("--verify", action="store_true", help="re-check sizes, checksums (XXH64 or SHA-256) and shapes")
     args = parser.parse_args(argv)
     features = FeatureSet(args.feature_set)
     print(features)

@@ -1,10 +1,9 @@
-import Crypto
 import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Publishes staged temp files on a background thread: fsync, optional SHA-256, rename. Workers
+/// Publishes staged temp files on a background thread: fsync, optional digest, rename. Workers
 /// hand a finished file over and go on computing while the disk catches up; the directories are
 /// synced once at `finish()`. Until a file is renamed nothing trusts it, so a crash at any point
 /// leaves only temp files, which the next run sweeps.
@@ -18,12 +17,12 @@ public final class DurablePublisher: @unchecked Sendable {
     public init() {}
 
     /// Queues `temporary` to become `path` once it is on stable storage. With `computingDigest`,
-    /// its SHA-256 is taken first, while the kernel is still writing it back (the bytes are in
+    /// its digest by that algorithm is taken first, while the kernel is still writing it back (the bytes are in
     /// the page cache). With `releasingPageCache`, its pages are dropped once durable: a large
     /// output then occupies a shard's worth of memory, not all of it, and the next shard reuses
     /// the same pages (fresh pages are expensive in a VM that hands freed memory back to its host).
     /// A `knownDigest` (taken while the file was written) is recorded as is.
-    public func publish(_ temporary: String, as path: String, computingDigest: Bool = false, knownDigest: String? = nil,
+    public func publish(_ temporary: String, as path: String, computingDigest: DigestAlgorithm? = nil, knownDigest: String? = nil,
                         releasingPageCache: Bool = false) {
         queue.async { [self] in
             guard lock.withLock({ failure == nil }) else { unlink(temporary); return }
@@ -34,10 +33,10 @@ public final class DurablePublisher: @unchecked Sendable {
                 }
                 defer { close(descriptor) }
                 var digest = knownDigest
-                if computingDigest && digest == nil {
-                    var hasher = SHA256()
+                if let algorithm = computingDigest, digest == nil {
+                    var hasher = StreamingDigest(algorithm)
                     try FileDigest.hashContents(of: descriptor, path: temporary, into: &hasher)
-                    digest = hasher.finalize().hexString
+                    digest = hasher.finalize()
                 }
                 guard fsync(descriptor) == 0 else {
                     throw StoreError.io(path: temporary, reason: "fsync failed: \(String(cString: strerror(errno)))")
@@ -68,6 +67,6 @@ public final class DurablePublisher: @unchecked Sendable {
         lock.withLock { directories.removeAll() }
     }
 
-    /// SHA-256 of a file published with `computingDigest` (after `finish()`).
+    /// The digest of a file published with `computingDigest` (after `finish()`).
     public func digest(of path: String) -> String? { lock.withLock { digests[path] } }
 }

@@ -4,13 +4,38 @@ import Foundation
 import Glibc
 #endif
 
-/// SHA-256 helpers. Files are hashed streaming, 1 MiB at a time through one reused buffer.
+/// The checksums the cache records: SHA-256 for inputs, manifests and cycle audio (and the shards
+/// of feature sets written before XXH64), XXH64 for feature shards (see ``XXH64`` for why).
+public enum DigestAlgorithm: String, Sendable, Codable, CaseIterable {
+    case xxh64
+    case sha256
+
+    /// The name for messages: "XXH64", "SHA-256".
+    public var displayName: String {
+        switch self {
+        case .xxh64: "XXH64"
+        case .sha256: "SHA-256"
+        }
+    }
+}
+
+/// Digest helpers. Files are hashed streaming, 1 MiB at a time through one reused buffer.
 public enum FileDigest {
     /// Bytes per `read`: large enough to make syscalls rare, small enough to stay in the L2 cache.
     static let blockSize = 1 << 20
 
     /// Hex SHA-256 of a file's bytes.
     public static func sha256(ofFileAt path: String) throws -> String {
+        try hexDigest(ofFileAt: path, algorithm: .sha256)
+    }
+
+    /// Hex XXH64 of a file's bytes (as `xxhsum -H1` prints it).
+    public static func xxh64(ofFileAt path: String) throws -> String {
+        try hexDigest(ofFileAt: path, algorithm: .xxh64)
+    }
+
+    /// Hex digest of a file's bytes.
+    public static func hexDigest(ofFileAt path: String, algorithm: DigestAlgorithm) throws -> String {
         // Plain POSIX reads: Foundation's FileHandle.read(upToCount:) issued one 4 KiB read(2)
         // per page and grew a Data by appending (688,000 syscalls for a 2.8 GB feature set).
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
@@ -18,13 +43,13 @@ public enum FileDigest {
             throw StoreError.io(path: path, reason: "cannot open for reading: \(String(cString: strerror(errno)))")
         }
         defer { close(descriptor) }
-        var hasher = SHA256()
+        var hasher = StreamingDigest(algorithm)
         try hashContents(of: descriptor, path: path, into: &hasher)
-        return hasher.finalize().hexString
+        return hasher.finalize()
     }
 
     /// Feeds every byte of the file open as `descriptor` to `hasher`.
-    static func hashContents(of descriptor: Int32, path: String, into hasher: inout SHA256) throws {
+    static func hashContents(of descriptor: Int32, path: String, into hasher: inout StreamingDigest) throws {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: blockSize, alignment: 4096)
         defer { buffer.deallocate() }
         var position = 0
@@ -35,7 +60,7 @@ public enum FileDigest {
                 throw StoreError.io(path: path, reason: "read failed: \(String(cString: strerror(errno)))")
             }
             if count == 0 { break }
-            hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[..<count]))
+            hasher.update(UnsafeRawBufferPointer(rebasing: buffer[..<count]))
             position += count
         }
     }
@@ -67,17 +92,35 @@ extension SHA256.Digest {
     var hexString: String { Array(self).hexString }
 }
 
-/// SHA-256 fed piece by piece (a shard hashed as its bytes stream to disk), so that storage code
+/// A digest fed piece by piece (a shard hashed as its bytes stream to disk), so that storage code
 /// need not depend on swift-crypto itself.
 public struct StreamingDigest {
-    private var hasher = SHA256()
+    public let algorithm: DigestAlgorithm
+    // One of the two is set; optionals (not an enum with payloads) so updates mutate in place.
+    private var sha256: SHA256?
+    private var xxh64: XXH64?
 
-    public init() {}
+    public init(_ algorithm: DigestAlgorithm = .sha256) {
+        self.algorithm = algorithm
+        switch algorithm {
+        case .sha256: sha256 = SHA256()
+        case .xxh64: xxh64 = XXH64()
+        }
+    }
 
-    public mutating func update(_ bytes: UnsafeRawBufferPointer) { hasher.update(bufferPointer: bytes) }
+    public mutating func update(_ bytes: UnsafeRawBufferPointer) {
+        sha256?.update(bufferPointer: bytes)
+        xxh64?.update(bytes)
+    }
 
-    public mutating func update<D: DataProtocol>(_ data: D) { hasher.update(data: data) }
+    public mutating func update<D: DataProtocol>(_ data: D) {
+        sha256?.update(data: data)
+        if xxh64 != nil { for region in data.regions { region.withUnsafeBytes { xxh64!.update($0) } } }
+    }
 
     /// The hex digest of everything fed so far.
-    public func finalize() -> String { hasher.finalize().hexString }
+    public func finalize() -> String {
+        if let sha256 { return sha256.finalize().hexString }
+        return xxh64!.hexDigest()
+    }
 }

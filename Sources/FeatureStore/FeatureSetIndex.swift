@@ -9,15 +9,41 @@ public struct FeatureSetIndex: Codable, Sendable, Equatable {
         public var split: String
         public var rows: Int
         public var bytes: Int
-        public var sha256: String
+        /// The file's XXH64 (feature sets written now).
+        public var xxh64: String?
+        /// The file's SHA-256 (feature sets written before XXH64; still verified).
+        public var sha256: String?
 
-        public init(file: String, split: String, rows: Int, bytes: Int, sha256: String) {
+        public init(file: String, split: String, rows: Int, bytes: Int, checksum: Checksum) {
             self.file = file
             self.split = split
             self.rows = rows
             self.bytes = bytes
-            self.sha256 = sha256
+            switch checksum.algorithm {
+            case .xxh64: xxh64 = checksum.value
+            case .sha256: sha256 = checksum.value
+            }
         }
+
+        /// The recorded checksum, XXH64 if present, else SHA-256; nil if the entry has neither.
+        public var checksum: Checksum? {
+            if let xxh64 { return Checksum(algorithm: .xxh64, value: xxh64) }
+            if let sha256 { return Checksum(algorithm: .sha256, value: sha256) }
+            return nil
+        }
+    }
+
+    /// A file checksum as `index.json` records it: the algorithm and the hex value.
+    public struct Checksum: Sendable, Equatable, CustomStringConvertible {
+        public var algorithm: DigestAlgorithm
+        public var value: String
+
+        public init(algorithm: DigestAlgorithm, value: String) {
+            self.algorithm = algorithm
+            self.value = value
+        }
+
+        public var description: String { "\(algorithm.displayName) \(value)" }
     }
 
     public struct Normalisation: Codable, Sendable, Equatable {
@@ -85,6 +111,9 @@ public struct FeatureSetIndex: Codable, Sendable, Equatable {
             let index = try JSONDecoder().decode(FeatureSetIndex.self, from: data)
             guard index.format == formatName else {
                 throw StoreError.mismatch(path: path, reason: "format '\(index.format)', expected '\(formatName)'")
+            }
+            if let shard = index.shards.first(where: { $0.checksum == nil }) {
+                throw StoreError.malformed(path: path, line: nil, reason: "shard \(shard.file) has no checksum (xxh64 or sha256)")
             }
             return index
         } catch let error as StoreError {

@@ -68,10 +68,14 @@ public enum FeatureShard {
         public init(cycles: [ShardRow]) { self.cycles = cycles }
     }
 
-    /// A staged shard: its temp file and, when it could be taken while writing, its SHA-256.
+    /// The checksum of shards written now (`index.json` records it; see `XXH64` for why not SHA-256).
+    public static let checksumAlgorithm = DigestAlgorithm.xxh64
+
+    /// A staged shard: its temp file and, when it could be taken while writing, its
+    /// ``checksumAlgorithm`` digest.
     public struct Staged: Sendable {
         public let temporary: String
-        public let sha256: String?
+        public let checksum: String?
     }
 
     /// Writes encoded `fbank` rows in row order.
@@ -114,7 +118,7 @@ public enum FeatureShard {
     /// synced: publish it with a `DurablePublisher`. The file holds no wall-clock time: same
     /// inputs, same bytes. Uncompressed shards: HDF5 writes everything but `fbank`'s values
     /// (their space allocated, never filled) and closes the file; the values are then written
-    /// into that space directly, and the file's SHA-256 is taken as they stream past (no second
+    /// into that space directly, and the file's checksum is taken as they stream past (no second
     /// read of the file).
     public static func stage(
         path: String, rows: Rows, frames: Int, bins: Int, dtype: FeatureDType = .float32, deflateLevel: Int,
@@ -154,7 +158,7 @@ public enum FeatureShard {
                 digest = try writer.finishFile()
             }
         }
-        return Staged(temporary: temporary, sha256: digest)
+        return Staged(temporary: temporary, checksum: digest)
     }
 
     /// One 1-D dataset per cycle attribute.

@@ -5,7 +5,7 @@ import Glibc
 #endif
 
 /// Writes the values of a shard's contiguous, pre-allocated `fbank` straight into the file HDF5
-/// has closed, and takes the file's SHA-256 on the way, in file order: the bytes before the
+/// has closed, and takes the file's checksum on the way, in file order: the bytes before the
 /// values (read back once), the values as they are written, the bytes after them.
 ///
 /// The values go with `O_DIRECT` where the file system and the alignment allow it (page-aligned
@@ -30,7 +30,7 @@ final class ShardDataWriter: @unchecked Sendable {
 
     private let hashing = DispatchQueue(label: "respcache.shard-hash")
     private let hashSlots = DispatchSemaphore(value: 8)
-    private var hasher = StreamingDigest()   // touched only on `hashing`
+    private var hasher = StreamingDigest(FeatureShard.checksumAlgorithm)   // touched only on `hashing`
     /// Writes run on their own thread too, so that a direct write waiting for the disk does not
     /// hold up the thread that hands out work; at most 8 buffers wait for it (and 8 for the hash).
     private let disk = DispatchQueue(label: "respcache.shard-write")
@@ -92,7 +92,7 @@ final class ShardDataWriter: @unchecked Sendable {
         if directDescriptor >= 0 { close(directDescriptor); directDescriptor = -1 }
     }
 
-    /// Hashes the bytes after the values and returns the file's SHA-256, or nil if the bytes
+    /// Hashes the bytes after the values and returns the file's checksum, or nil if the bytes
     /// before the values changed meanwhile (then the caller hashes the whole file).
     func finishFile() throws -> String? {
         let size = lseek(plainDescriptor, 0, SEEK_END)

@@ -34,7 +34,7 @@ public enum SyntheticShards {
             }
             let bytes = try FileManager.default.attributesOfItem(atPath: directory + "/" + name)[.size] as? Int ?? 0
             shards.append(.init(file: name, split: split, rows: n, bytes: bytes,
-                                sha256: try FileDigest.sha256(ofFileAt: directory + "/" + name)))
+                                checksum: .init(algorithm: .xxh64, value: try FileDigest.xxh64(ofFileAt: directory + "/" + name))))
         }
         let index = FeatureSetIndex(
             featureSet: featureSet, id: id, frames: train.frames, bins: train.bins, createdAt: "2026-01-01T00:00:00Z",

@@ -82,7 +82,7 @@ final class CacheBehaviourTests: PrepTestCase {
         flipped[flipped.count / 2] ^= 0x01
         try flipped.write(to: URL(fileURLWithPath: shard))
         var result = try prep(["verify"], expectStatus: 1)
-        XCTAssertTrue(result.stderr.contains("test-00000.h5: SHA-256"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("test-00000.h5: XXH64"), result.stderr)
 
         try original.prefix(original.count - 4096).write(to: URL(fileURLWithPath: shard))
         result = try prep(["verify"], expectStatus: 1)

@@ -98,7 +98,7 @@ final class Float16ShardTests: PrepTestCase {
         try FileManager.default.removeItem(atPath: single + "/" + swapped)
         try FileManager.default.copyItem(atPath: half + "/" + swapped, toPath: single + "/" + swapped)
         forged.shards[0].bytes = try XCTUnwrap(FileManager.default.attributesOfItem(atPath: single + "/" + swapped)[.size] as? Int)
-        forged.shards[0].sha256 = try FileDigest.sha256(ofFileAt: single + "/" + swapped)
+        forged.shards[0].xxh64 = try FileDigest.xxh64(ofFileAt: single + "/" + swapped)
         try forged.write(directory: single)
         let caught = try prep(["verify", single], expectStatus: 1)
         XCTAssertTrue(caught.stderr.contains("fbank is float16, index says float32"), caught.description)

@@ -88,10 +88,10 @@ final class HardeningIntegrityTests: HardeningTestCase {
             XCTAssertEqual(truncate(index, 100), 0)
         }
         // Stale index: a shard rewritten after the index (another shard's valid bytes in its place).
-        try expectCaught("shard replaced by another valid shard", files: [shard], expect: "test-00000.h5: SHA-256") {
+        try expectCaught("shard replaced by another valid shard", files: [shard], expect: "test-00000.h5: XXH64") {
             XCTAssertEqual(Self.system(["cp", other, shard]).status, 0)
         }
-        // Stale index that even agrees on size and SHA-256: NaN written into a row, index updated.
+        // Stale index that even agrees on size and checksum: NaN written into a row, index updated.
         try expectCaught("NaN in a row, index re-hashed", files: [shard, index], expect: "holds NaN or Inf") {
             do {
                 let file = try HDF5File(path: shard, mode: .readWrite)
@@ -101,12 +101,12 @@ final class HardeningIntegrityTests: HardeningTestCase {
                 try row.withUnsafeBufferPointer { try fbank.write(rows: $0, at: 1, count: 1) }
                 try file.flush()
             }
-            let digest = try FileDigest.sha256(ofFileAt: shard)
+            let digest = try FileDigest.xxh64(ofFileAt: shard)
             let bytes = try Data(contentsOf: URL(fileURLWithPath: shard)).count
             try editIndex(directory) { object in
                 var shards = object["shards"] as! [[String: Any]]
                 let position = shards.firstIndex { $0["file"] as? String == "test-00000.h5" }!
-                shards[position]["sha256"] = digest
+                shards[position]["xxh64"] = digest
                 shards[position]["bytes"] = bytes
                 object["shards"] = shards
             }

@@ -49,8 +49,9 @@ final class FeatureShardTests: XCTestCase {
         for (frames, bins) in [(798, 128), (7, 5)] {
             for dtype in FeatureDType.allCases {
                 let (staged, values) = try stage("s-\(frames)-\(dtype).h5", rows: 8, frames: frames, bins: bins, dtype: dtype)
-                let digest = try XCTUnwrap(staged.sha256, "no digest taken while writing (\(frames)x\(bins) \(dtype))")
-                XCTAssertEqual(digest, try FileDigest.sha256(ofFileAt: staged.temporary), "\(frames)x\(bins) \(dtype)")
+                let digest = try XCTUnwrap(staged.checksum, "no digest taken while writing (\(frames)x\(bins) \(dtype))")
+                XCTAssertEqual(FeatureShard.checksumAlgorithm, .xxh64)
+                XCTAssertEqual(digest, try FileDigest.xxh64(ofFileAt: staged.temporary), "\(frames)x\(bins) \(dtype)")
                 let file = try HDF5File(path: staged.temporary, mode: .readOnly)
                 let fbank = try file.dataset("/fbank")
                 XCTAssertEqual(FeatureDType(of: fbank), dtype)
@@ -68,7 +69,7 @@ final class FeatureShardTests: XCTestCase {
 
     func testCompressedShardsLeaveTheHashToThePublisher() throws {
         let (staged, values) = try stage("c.h5", rows: 5, frames: 7, bins: 5, dtype: .float32, deflateLevel: 4)
-        XCTAssertNil(staged.sha256)
+        XCTAssertNil(staged.checksum)
         XCTAssertEqual(try HDF5File(path: staged.temporary, mode: .readOnly).read("/fbank", as: Float.self).0, values)
     }
 }

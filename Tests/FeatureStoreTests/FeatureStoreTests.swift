@@ -85,7 +85,8 @@ final class FeatureStoreTests: XCTestCase {
         let index = FeatureSetIndex(featureSet: "x", id: "00", frames: 798, bins: 128, createdAt: "now", toolVersion: "0",
                                     options: ["pad": "repeat"], normalisation: .init(kind: "audioset", mean: -4.2677393, std: 4.5689974, scale: 2),
                                     source: [:], rowsBySplit: ["train": 1],
-                                    shards: [.init(file: "train-00000.h5", split: "train", rows: 1, bytes: 5, sha256: "ab")])
+                                    shards: [.init(file: "train-00000.h5", split: "train", rows: 1, bytes: 5,
+                                                    checksum: .init(algorithm: .xxh64, value: "ab"))])
         try index.write(directory: directory)
         XCTAssertEqual(try FeatureSetIndex.read(directory: directory), index)
         let text = try String(contentsOfFile: directory + "/index.json", encoding: .utf8)

@@ -124,7 +124,7 @@ public struct FeaturePipeline {
                 }
                 // fsync (and the hash, if it could not be taken while writing) and rename happen in
                 // the background while the next shard is computed.
-                publisher.publish(staged.temporary, as: path, computingDigest: true, knownDigest: staged.sha256,
+                publisher.publish(staged.temporary, as: path, computingDigest: FeatureShard.checksumAlgorithm, knownDigest: staged.checksum,
                                   releasingPageCache: true)
                 if let failure = publisher.firstFailure { throw failure }
             }
@@ -135,9 +135,10 @@ public struct FeaturePipeline {
         for planned in plan {
             let path = directory + "/" + planned.file
             let bytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)??.intValue ?? 0
-            let digest = try publisher.digest(of: path) ?? FileDigest.sha256(ofFileAt: path)
+            let digest = try publisher.digest(of: path)
+                ?? FileDigest.hexDigest(ofFileAt: path, algorithm: FeatureShard.checksumAlgorithm)
             shards.append(.init(file: planned.file, split: planned.split.rawValue, rows: planned.cycles.count,
-                                bytes: bytes, sha256: digest))
+                                bytes: bytes, checksum: .init(algorithm: FeatureShard.checksumAlgorithm, value: digest)))
         }
 
         var rowsBySplit: [String: Int] = [:]

@@ -44,8 +44,12 @@ public enum FeatureSetVerifier {
                 continue
             }
             if size != shard.bytes { findings.append(Finding(file: path, problem: "size \(size) bytes, index says \(shard.bytes)")) }
-            let digest = (try? FileDigest.sha256(ofFileAt: path)) ?? "unreadable"
-            if digest != shard.sha256 { findings.append(Finding(file: path, problem: "SHA-256 \(digest) differs from the index (\(shard.sha256))")) }
+            if let recorded = shard.checksum {   // FeatureSetIndex.read refuses entries without one
+                let digest = (try? FileDigest.hexDigest(ofFileAt: path, algorithm: recorded.algorithm)) ?? "unreadable"
+                if digest != recorded.value {
+                    findings.append(Finding(file: path, problem: "\(recorded.algorithm.displayName) \(digest) differs from the index (\(recorded.value))"))
+                }
+            }
             findings += checkContents(shard: shard, in: set)
         }
         console?.finishProgress()
