@@ -41,7 +41,7 @@ func libtorchTarget() -> Target {
 
 /// The CPU the `AudioDSP` module is compiled for: "haswell" or "generic" (x86-64 baseline).
 /// Why: its fbank kernels are SIMD8<Float> loops; with `-target-cpu haswell` each becomes one
-/// AVX op, ~10-13% less CPU for all of `prep features`, and the features stay bit-identical
+/// AVX op, ~10% less CPU for all of `prep features`, and the features stay bit-identical
 /// (Swift never contracts a*b+c into FMA on its own). Only AudioDSP gets it, and only when this
 /// machine could run it: x86_64 Linux whose /proc/cpuinfo has every flag below (the ones haswell
 /// turns on that code can use). `RESPCACHE_DSP_CPU=generic` forces the portable build (e.g. for
