@@ -105,6 +105,7 @@ fi
 
 echo
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "build: $("$BIN/prep" --version)"
 echo "reference: $REF (torchaudio $($PY -c 'import torchaudio; print(torchaudio.__version__)'), one thread, OpenBLAS)"
 printf '%-44s %12s %12s %8s %10s\n' benchmark ours reference ratio "peak MB"
 awk -F'\t' '{ ratio = ($2 > 0 && $3 != "nan") ? sprintf("%.1fx", $3 / $2) : "-";

@@ -1,5 +1,6 @@
 import AudioDSP
 import Foundation
+import HostCPU
 
 /// `bench fbank [--runs N] [--python PATH] [--no-reference]`: the fbank of one 8 s cycle
 /// (128,000 samples at 16 kHz -> 798 x 128), single thread, ours next to torchaudio's
@@ -42,6 +43,7 @@ enum FbankBenchmark {
                       workspace: workspace)
 
         print("fbank of one 8 s cycle (128,000 samples at 16 kHz -> \(frames) x \(dim)), single thread, \(runs) runs")
+        print("  build: \(HostCPU.dspTargetDescription)")
         print("  FFTW plan: \(fbank.fftPlanDescription)")
         print(String(format: "  ours (KaldiFbank, FFTW float32):        median %.3f ms  (min %.3f ms)", ours.median, ours.min))
         print(String(format: "  ours + AudioSet normalisation:          median %.3f ms  (min %.3f ms)",

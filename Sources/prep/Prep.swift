@@ -1,6 +1,7 @@
 import ArgumentParser
 import AudioDSP
 import Foundation
+import HostCPU
 import PrepKit
 
 @main
@@ -8,11 +9,14 @@ struct Prep: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "prep",
         abstract: "ICBHI 2017 -> 16 kHz breathing cycles -> Kaldi fbank HDF5 feature shards (Patch-Mix CL preprocessing).",
+        version: "prep: \(HostCPU.dspTargetDescription)",
         subcommands: [IngestCommand.self, FeaturesCommand.self, VerifyCommand.self, SynthCommand.self, ShowCommand.self, StatsCommand.self])
 
     /// A write past the file-size limit (`ulimit -f`) must fail with EFBIG and take the error
     /// path (one clear message, temp files removed), not kill the process with SIGXFSZ.
     static func main() {
+        // First: a clear error, not SIGILL, if AudioDSP was built for a CPU this one is not.
+        HostCPU.startupCheck(program: "prep")
         signal(SIGXFSZ, SIG_IGN)
         main(nil)
     }
