@@ -9,7 +9,7 @@ struct Prep: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "prep",
         abstract: "ICBHI 2017 -> 16 kHz breathing cycles -> Kaldi fbank HDF5 feature shards (Patch-Mix CL preprocessing).",
-        version: "prep: \(HostCPU.dspTargetDescription)",
+        version: "prep \(ToolVersion.current) (\(HostCPU.dspTargetDescription))",
         subcommands: [IngestCommand.self, FeaturesCommand.self, VerifyCommand.self, SynthCommand.self, ShowCommand.self, StatsCommand.self])
 
     /// A write past the file-size limit (`ulimit -f`) must fail with EFBIG and take the error

@@ -1,5 +1,6 @@
 import Foundation
 import HostCPU
+import PrepKit
 import TestSupport
 import XCTest
 
@@ -10,7 +11,7 @@ final class DSPTargetTests: XCTestCase {
     func testPrepReportsItsDSPTargetAndRefusesACPUWithoutHaswellFeatures() throws {
         let version = try Fixtures.run("prep", ["--version"])
         XCTAssertEqual(version.status, 0, "\(version)")
-        XCTAssertEqual(version.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "prep: \(HostCPU.dspTargetDescription)")
+        XCTAssertEqual(version.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "prep \(ToolVersion.current) (\(HostCPU.dspTargetDescription))")
 
         let scratch = try Fixtures.scratchDirectory("dsp-target")
         defer { try? FileManager.default.removeItem(atPath: scratch) }
