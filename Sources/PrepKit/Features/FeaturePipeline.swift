@@ -290,8 +290,7 @@ struct CycleFeatureComputer: Sendable {
             }
             fixed.withUnsafeBufferPointer { fixedBuffer in
                 let rowBuffer = UnsafeMutableBufferPointer(rebasing: output[(row * rowLength)..<((row + 1) * rowLength)])
-                fbank.compute(fixedBuffer, into: rowBuffer, workspace: workspace)
-                normalisation.apply(to: rowBuffer)
+                fbank.compute(fixedBuffer, into: rowBuffer, workspace: workspace, normalizedBy: normalisation)
             }
         }
     }
