@@ -68,7 +68,7 @@ final class FbankNormalizationTests: XCTestCase {
                             fbank.compute(samples, into: out, workspace: workspace, normalizedBy: normalisation)
                         }
                     }
-                    let mismatch = zip(expected, fused).firstIndex { $0.bitPattern != $1.bitPattern }
+                    let mismatch = expected.indices.first { expected[$0].bitPattern != fused[$0].bitPattern }
                     XCTAssertNil(mismatch, "\(name), signal \(s), \(normalisation): value \(mismatch ?? -1) differs")
                     compared += count
                 }

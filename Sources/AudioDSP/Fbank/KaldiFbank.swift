@@ -12,7 +12,8 @@ import Foundation
 /// pre-emphasis -> window -> zero-pad -> real FFT -> power (or magnitude) of bins
 /// `0 ..< fftSize / 2` (the Nyquist bin has weight 0 in every filter) -> sparse mel filters ->
 /// `log(max(x, FLT_EPSILON))` -> energy column (`log(max(energy, FLT_EPSILON))`, floored at
-/// `log(energyFloor)` if that is > 0) last with `htkCompat`, else first.
+/// `log(energyFloor)` if that is > 0) last with `htkCompat`, else first -> optionally
+/// ``FeatureNormalization`` (`compute(_:into:workspace:normalizedBy:)`), fused in.
 public final class KaldiFbank: Sendable {
     /// The options this filterbank computes.
     public let options: FbankOptions
