@@ -12,7 +12,8 @@ import Foundation
 /// pre-emphasis -> window -> zero-pad -> real FFT -> power (or magnitude) of bins
 /// `0 ..< fftSize / 2` (the Nyquist bin has weight 0 in every filter) -> sparse mel filters ->
 /// `log(max(x, FLT_EPSILON))` -> energy column (`log(max(energy, FLT_EPSILON))`, floored at
-/// `log(energyFloor)` if that is > 0) last with `htkCompat`, else first.
+/// `log(energyFloor)` if that is > 0) last with `htkCompat`, else first -> optionally
+/// ``FeatureNormalization`` (`compute(_:into:workspace:normalizedBy:)`), fused in.
 public final class KaldiFbank: Sendable {
     /// The options this filterbank computes.
     public let options: FbankOptions
@@ -115,8 +116,13 @@ public final class KaldiFbank: Sendable {
 
     /// Writes the features of `samples` into `output`, which must hold exactly
     /// `frameCount(sampleCount: samples.count) * featureDimension` floats. No allocation.
+    ///
+    /// With `normalization`, every value (mel and energy columns) is normalised while the batch
+    /// is still in cache, with ``FeatureNormalization/apply(to:)``'s arithmetic:
+    /// `(x - Float(mean)) / Float(std * 2)`, so the output is bit-identical to computing and then
+    /// applying it, without a second pass over the output.
     public func compute(_ samples: UnsafeBufferPointer<Float>, into output: UnsafeMutableBufferPointer<Float>,
-                        workspace ws: Workspace) {
+                        workspace ws: Workspace, normalizedBy normalization: FeatureNormalization = .none) {
         let o = options
         let frameCount = frameCount(sampleCount: samples.count)
         let dim = featureDimension
@@ -130,6 +136,15 @@ public final class KaldiFbank: Sendable {
         let energyColumn = o.htkCompat ? numBins : 0
         let useLog = o.useLogFbank, useEnergy = o.useEnergy
         let eps = Self.epsilon
+        // Normalisation constants, in FeatureNormalization.apply's float32 arithmetic.
+        let shift: Float?, scale: Float
+        if let (mean, std) = normalization.statistics {
+            shift = Float(mean)
+            scale = Float(std * 2)
+        } else {
+            shift = nil
+            scale = 1
+        }
         let out = output.baseAddress!
         // Batches of 8 frames: time domain and FFT frame by frame, then the spectra transposed
         // so that the mel filters and the log run on 8 frames per SIMD operation.
@@ -150,12 +165,18 @@ public final class KaldiFbank: Sendable {
                                  into: spectra, stride: Self.batch)
             melBanks.apply(ws.spectra, into: ws.mel)
             if useLog { VectorMath.logFloored(mel, count: numBins * Self.batch, floor: eps) }
+            if let shift {
+                // A true division, as FeatureNormalization.apply does (not a reciprocal multiply).
+                let shiftVector = SIMD8<Float>(repeating: shift), scaleVector = SIMD8<Float>(repeating: scale)
+                for m in 0..<numBins { ws.mel[m] = (ws.mel[m] - shiftVector) / scaleVector }
+            }
             VectorMath.transpose(mel, rows: numBins, columns: count, stride: Self.batch,
                                  into: out + first * dim + melOffset, stride: dim)
             for b in 0..<count {
                 if useEnergy {
                     var e = log(max(ws.energies[b], eps))
                     if let floor = logEnergyFloor { e = max(e, floor) }
+                    if let shift { e = (e - shift) / scale }
                     out[(first + b) * dim + energyColumn] = e
                 }
             }

@@ -66,17 +66,35 @@ public struct FeaturePipeline {
         if let upToDate = try existing() { return upToDate }
 
         let manifests = ManifestStore(directory: ingest.manifestDirectory)
-        guard (try? manifests.cyclesDigest()) == ingest.cyclesSHA256 else {
+        let audio = CycleAudioStore(cacheDirectory: options.cacheDirectory, resampler: ingest.resampler)
+        // Two reads before any shard, overlapped when `jobs` > 1: cycles.csv (digest and parse) on
+        // one thread, and on another the check that every recording's cycle audio is what
+        // recordings.csv describes. (Ingest publishes cycle audio before its manifests: after a kill
+        // or a write failure in between, a recording's audio is newer than the manifests. Never mix
+        // the two.) That check opens one HDF5 file per recording, and the HDF5 library serialises
+        // its calls: more threads would not make it faster. Errors are thrown in the order of the
+        // checks, as if they had run one after the other.
+        let cyclesSHA256 = ingest.cyclesSHA256, resampler = ingest.resampler
+        let reads = runInParallel(count: 2, jobs: options.jobs) { task -> StartRead in
+            task == 0
+                ? .cycles(Result {
+                    guard (try? manifests.cyclesDigest()) == cyclesSHA256 else { return nil }
+                    return try manifests.readCycles()
+                })
+                : .audio(Result {
+                    let records = try manifests.readRecordings()
+                    return (records, records.firstIndex { !audio.holdsAudio(of: $0, resampler: resampler) })
+                })
+        }
+        guard case .cycles(let cyclesRead) = reads[0], case .audio(let audioRead) = reads[1] else {
+            preconditionFailure("start reads out of order")
+        }
+        guard let cycles = try cyclesRead.get() else {
             throw PrepError.input("\(manifests.cyclesPath) changed since the last `prep ingest` (or is missing): rerun ingest")
         }
-        let cycles = try manifests.readCycles()
-        let audio = CycleAudioStore(cacheDirectory: options.cacheDirectory, resampler: ingest.resampler)
-        // Ingest publishes cycle audio before its manifests: after a kill (or a write failure) in
-        // between, a recording's audio is newer than the manifests. Never mix the two.
-        for record in try manifests.readRecordings() {
-            guard audio.holdsAudio(of: record, resampler: ingest.resampler) else {
-                throw PrepError.input("\(audio.path(for: record.stem.name)) is not the cycle audio \(manifests.recordingsPath) describes (an interrupted `prep ingest`?): rerun `prep ingest`")
-            }
+        let (records, stale) = try audioRead.get()
+        if let stale {
+            throw PrepError.input("\(audio.path(for: records[stale].stem.name)) is not the cycle audio \(manifests.recordingsPath) describes (an interrupted `prep ingest`?): rerun `prep ingest`")
         }
         let plan = Self.plan(cycles, shardSize: options.shardSize)
         try AtomicFile.makeDirectory(directory)
@@ -247,6 +265,13 @@ public struct FeaturePipeline {
     }
 }
 
+/// The two reads at the start of `FeaturePipeline.run`: cycles.csv's rows (nil when its digest is
+/// not the ingest's), and recordings.csv's rows with the first whose cycle audio does not match.
+private enum StartRead: Sendable {
+    case cycles(Result<[CycleRecord]?, any Error>)
+    case audio(Result<(records: [RecordingRecord], stale: Int?), any Error>)
+}
+
 /// Features of the cycles of one recording: read its 16 kHz cycles once, fix each to the
 /// target length, fbank, normalise. Thread-safe: per-call scratch.
 struct CycleFeatureComputer: Sendable {
@@ -291,8 +316,7 @@ struct CycleFeatureComputer: Sendable {
             }
             fixed.withUnsafeBufferPointer { fixedBuffer in
                 let rowBuffer = UnsafeMutableBufferPointer(rebasing: output[(row * rowLength)..<((row + 1) * rowLength)])
-                fbank.compute(fixedBuffer, into: rowBuffer, workspace: workspace)
-                normalisation.apply(to: rowBuffer)
+                fbank.compute(fixedBuffer, into: rowBuffer, workspace: workspace, normalizedBy: normalisation)
             }
         }
     }
