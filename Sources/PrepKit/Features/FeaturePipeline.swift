@@ -75,26 +75,21 @@ public struct FeaturePipeline {
         // its calls: more threads would not make it faster. Errors are thrown in the order of the
         // checks, as if they had run one after the other.
         let cyclesSHA256 = ingest.cyclesSHA256, resampler = ingest.resampler
-        let reads = runInParallel(count: 2, jobs: options.jobs) { task -> StartRead in
-            task == 0
-                ? .cycles(Result {
-                    guard (try? manifests.cyclesDigest()) == cyclesSHA256 else { return nil }
-                    return try manifests.readCycles()
-                })
-                : .audio(Result {
-                    let records = try manifests.readRecordings()
-                    return (records, records.firstIndex { !audio.holdsAudio(of: $0, resampler: resampler) })
-                })
-        }
-        guard case .cycles(let cyclesRead) = reads[0], case .audio(let audioRead) = reads[1] else {
-            preconditionFailure("start reads out of order")
-        }
+        let (cyclesRead, audioRead) = runBoth(jobs: options.jobs, {
+            // cycles.csv's rows, nil when its digest is not the ingest's.
+            Result { () throws -> [CycleRecord]? in
+                guard (try? manifests.cyclesDigest()) == cyclesSHA256 else { return nil }
+                return try manifests.readCycles()
+            }
+        }, {
+            // The first recording whose cycle audio is not what recordings.csv describes.
+            Result { try manifests.readRecordings().first { !audio.holdsAudio(of: $0, resampler: resampler) } }
+        })
         guard let cycles = try cyclesRead.get() else {
             throw PrepError.input("\(manifests.cyclesPath) changed since the last `prep ingest` (or is missing): rerun ingest")
         }
-        let (records, stale) = try audioRead.get()
-        if let stale {
-            throw PrepError.input("\(audio.path(for: records[stale].stem.name)) is not the cycle audio \(manifests.recordingsPath) describes (an interrupted `prep ingest`?): rerun `prep ingest`")
+        if let stale = try audioRead.get() {
+            throw PrepError.input("\(audio.path(for: stale.stem.name)) is not the cycle audio \(manifests.recordingsPath) describes (an interrupted `prep ingest`?): rerun `prep ingest`")
         }
         let plan = Self.plan(cycles, shardSize: options.shardSize)
         try AtomicFile.makeDirectory(directory)
@@ -263,13 +258,6 @@ public struct FeaturePipeline {
             return (.train(mean: mean, std: std), .init(kind: "train", mean: mean, std: std, scale: 2))
         }
     }
-}
-
-/// The two reads at the start of `FeaturePipeline.run`: cycles.csv's rows (nil when its digest is
-/// not the ingest's), and recordings.csv's rows with the first whose cycle audio does not match.
-private enum StartRead: Sendable {
-    case cycles(Result<[CycleRecord]?, any Error>)
-    case audio(Result<(records: [RecordingRecord], stale: Int?), any Error>)
 }
 
 /// Features of the cycles of one recording: read its 16 kHz cycles once, fix each to the

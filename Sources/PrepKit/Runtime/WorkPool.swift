@@ -14,7 +14,19 @@ func runInParallel<Result: Sendable>(
     return slots.results.map { $0! }
 }
 
-/// Results of `runInParallel`, filled by index under a lock.
+/// Runs `first` on this thread while `second` runs on another (one after the other when
+/// `jobs` is 1) and returns both results.
+func runBoth<First, Second: Sendable>(jobs: Int, _ first: () -> First, _ second: @Sendable @escaping () -> Second) -> (First, Second) {
+    guard jobs > 1 else { return (first(), second()) }
+    let slot = ResultSlots<Second>(count: 1)
+    let done = DispatchGroup()
+    DispatchQueue.global().async(group: done) { slot.store(second(), at: 0) }
+    let firstResult = first()
+    done.wait()
+    return (firstResult, slot.results[0]!)
+}
+
+/// Results of `runInParallel` and `runBoth`, filled by index under a lock.
 private final class ResultSlots<Result>: @unchecked Sendable {
     private let lock = NSLock()
     private var next = 0
