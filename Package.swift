@@ -120,7 +120,7 @@ let package = Package(
         libtorchTarget(),
         .target(name: "Training", dependencies: ["CTorch", "FeatureStore", "Durability", "TorchCheckpoint"]),
         .executableTarget(name: "train", dependencies: [
-            "Training", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "Training", "FeatureStore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .testTarget(name: "ICBHITests", dependencies: ["ICBHI", "Synthesis", "TestSupport"]),

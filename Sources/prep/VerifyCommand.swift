@@ -5,19 +5,23 @@ import PrepKit
 struct VerifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
-        abstract: "Re-check feature shards against their index (rows, shapes, SHA-256, NaN/Inf) and the cache's manifests and cycle audio against ingest.json; non-zero exit on any mismatch.")
+        abstract: "Re-check feature shards against their index (rows, shapes, XXH64 checksums, NaN/Inf) and the cache's manifests and cycle audio against ingest.json; non-zero exit on any mismatch.")
 
-    @Argument(help: "Feature set directory or name under the cache (default: every feature set in the cache).")
+    @Argument(help: "Feature set: a directory, a name under the cache, or a directory holding exactly one (default: every feature set in the cache).")
     var featureSet: String?
 
     @Option(help: "Cache directory.")
     var cache = IngestOptions(datasetDirectory: "").cacheDirectory
 
     func run() throws {
+        try runReportingErrors(verify)
+    }
+
+    private func verify() throws {
         let console = Console()
         let directories: [String]
         if let featureSet {
-            directories = [FileManager.default.fileExists(atPath: featureSet) ? featureSet : cache + "/" + featureSet]
+            directories = [try ShowCycle.resolveFeatureSet(featureSet, cacheDirectory: cache)]
         } else {
             directories = FeatureSetVerifier.featureSets(in: cache)
             guard !directories.isEmpty else {

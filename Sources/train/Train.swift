@@ -1,4 +1,5 @@
 import ArgumentParser
+import FeatureStore
 import Foundation
 import Training
 
@@ -44,7 +45,7 @@ struct Train: ParsableCommand {
             `train report <dir>...` aggregates result.json files into results.md and results.json.
             """)
 
-    @Option(help: "Feature-set directory with index.json and HDF5 shards (required except with --inspect-checkpoint).")
+    @Option(help: "Feature set written by `prep features`: its directory, or a directory holding exactly one (`--shards cache/`). Required except with --inspect-checkpoint.")
     var shards: String?
 
     @Option(help: "Model preset: \(ModelPreset.all.map(\.name).joined(separator: ", ")) (default ast-base; with --init the recipe of ast-base and the checkpoint's shape).")
@@ -222,6 +223,15 @@ struct Train: ParsableCommand {
         writeLine("sweep done: `train report \(root)` tabulates it")
     }
 
+    /// The feature set `--shards` names; a directory holding exactly one feature set (the cache)
+    /// stands for it, and the choice is said. `random` is the benchmark's synthetic source.
+    func locate(_ given: String) throws -> String {
+        if given == "random" && benchmarkSteps != nil { return given }
+        let found = try FeatureSetLocation.resolve(given, option: "--shards")
+        if let note = found.note { writeLine(note) }
+        return found.directory
+    }
+
     func run() throws {
         // One budget for every thread pool, all cores unless --threads: a sweep's runs get theirs
         // explicitly, and a standalone run must compute exactly what they compute.
@@ -232,7 +242,7 @@ struct Train: ParsableCommand {
                 try TrainingSession.inspect(checkpoint: path, heads: heads, posEmbed: posEmbed, device: device)
                 return
             }
-            let shards = shards!
+            let shards = try locate(shards!)
             if eval {
                 try TrainingSession.evaluate(checkpoint: checkpoint!, shards: shards, device: device, heads: heads)
                 return

@@ -23,8 +23,11 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertEqual(log.split(separator: "\n").count, 2)
 
         let checkpoint = FileManager.default.fileExists(atPath: dir + "/run/best.pth") ? "best.pth" : "last.pth"
-        let evaluated = try Fixtures.run("train", ["--shards", dir + "/shards", "--eval", "--checkpoint", dir + "/run/" + checkpoint])
+        // `--shards` naming the directory that holds the feature set (as `--shards cache/` does):
+        // the only feature set below it is used, and said.
+        let evaluated = try Fixtures.run("train", ["--shards", dir, "--eval", "--checkpoint", dir + "/run/" + checkpoint])
         XCTAssertEqual(evaluated.status, 0, evaluated.stderr)
+        XCTAssertTrue(evaluated.stdout.contains("using feature set \(dir)/shards (the only one in \(dir))"), evaluated.stdout)
         XCTAssertTrue(evaluated.stdout.contains("2-class: Sp"), evaluated.stdout)
 
         let resumed = try Fixtures.run("train", ["--shards", dir + "/shards", "--resume", "--output", dir + "/run"])

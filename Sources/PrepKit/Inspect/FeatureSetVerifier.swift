@@ -14,9 +14,7 @@ public enum FeatureSetVerifier {
 
     /// Feature set directories under a cache (those with an index.json).
     public static func featureSets(in cacheDirectory: String) -> [String] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: cacheDirectory)) ?? []
-        return names.sorted().map { cacheDirectory + "/" + $0 }
-            .filter { FileManager.default.fileExists(atPath: $0 + "/" + FeatureSetIndex.fileName) }
+        FeatureSetLocation.featureSets(in: cacheDirectory)
     }
 
     /// Every problem found in one feature set (empty: it is sound).

@@ -75,25 +75,12 @@ public enum ShowCycle {
         }
     }
 
-    /// A feature set directory: the one named (a directory, or a name under the cache), else the
-    /// cache's only one. Several and none named is an error listing them.
+    /// A feature set directory: the one named (a directory, a name under the cache, or a directory
+    /// holding exactly one), else the cache's only one. Several or none is an error listing them.
     public static func resolveFeatureSet(_ name: String?, cacheDirectory: String) throws -> String {
-        if let name {
-            for candidate in [name, cacheDirectory + "/" + name]
-            where FileManager.default.fileExists(atPath: candidate + "/" + FeatureSetIndex.fileName) {
-                return candidate
-            }
-            let known = FeatureSetVerifier.featureSets(in: cacheDirectory).map { URL(fileURLWithPath: $0).lastPathComponent }
-            throw PrepError.input("no feature set '\(name)' (neither a directory with index.json nor a name in \(cacheDirectory)"
-                                  + (known.isEmpty ? ")" : "; there: \(known.joined(separator: ", ")))"))
-        }
-        let sets = FeatureSetVerifier.featureSets(in: cacheDirectory)
-        switch sets.count {
-        case 1: return sets[0]
-        case 0: throw PrepError.input("no feature set in \(cacheDirectory) (run `prep features` first, or pass --cache)")
-        default:
-            let names = sets.map { URL(fileURLWithPath: $0).lastPathComponent }
-            throw PrepError.input("\(cacheDirectory) holds \(sets.count) feature sets; choose one with --feature-set: \(names.joined(separator: ", "))")
+        try readable {
+            if let name { return try FeatureSetLocation.resolve(name, cacheDirectory: cacheDirectory, option: "--feature-set").directory }
+            return try FeatureSetLocation.only(in: cacheDirectory, option: "--feature-set").directory
         }
     }
 
