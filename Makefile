@@ -15,14 +15,19 @@ PYTOOLS_PACKAGES = kubernetes-validate==1.37.0
 
 .PHONY: setup build test test-fast test-release-binaries demo bench bench-ingest bench-fbank check-libtorch gpu-smoke check-slurm reproduce clean
 
-setup:
-	@missing=""; for p in $(APT_PACKAGES); do \
+# Installs the Debian packages of $(1) that are missing (idempotent).
+define apt_install
+	@missing=""; for p in $(1); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 	  echo "setup: installing$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	else echo "setup: all system packages present"; fi
+endef
+
+setup:
+	$(call apt_install,$(APT_PACKAGES))
 	@# Python tools the tests use, from PyPI, kept inside .build (never the system's site-packages):
 	@# kubernetes-validate checks `train --emit k8s` manifests against Kubernetes' Job schema.
 	@test -d $(PYTOOLS)/kubernetes_validate || { echo "setup: pip install $(PYTOOLS_PACKAGES) into $(PYTOOLS)"; \
@@ -76,7 +81,11 @@ bench-train: build
 check-libtorch: setup
 	bash scripts/check_libtorch.sh
 
-gpu-smoke: setup
+# The GPU run builds only `train`, against the CUDA wheel: none of Debian's libtorch, audio or
+# Python packages, but python3-venv for the wheel's environment.
+GPU_APT_PACKAGES = pkg-config libhdf5-dev python3-venv python3-pip
+gpu-smoke:
+	$(call apt_install,$(GPU_APT_PACKAGES))
 	bash scripts/gpu_smoke.sh
 
 # A real one-node Slurm (Debian's slurm-wlm + munge) runs an emitted job array; not part of `make test`.

@@ -9,7 +9,9 @@
 #   DEVICE=cpu MODEL=ast-tiny STEPS=2 BATCH=2 CONFIG=debug SCRATCH=.build-libtorch2 scripts/gpu_smoke.sh
 #                                                dry run of the script itself on CPU (bfloat16), no GPU claim
 #
-# Without a CUDA device it stops at once with one line saying so and exits 2.
+# Without an NVIDIA driver or GPU it stops at once with one line saying so and exits 2. With one,
+# it picks the torch wheel whose CUDA build the driver supports (scripts/torch_wheel_for_driver.sh,
+# TORCH_WHEEL_VERSION=... overrides) and installs what it needs (python3-venv, the wheel).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 STEPS=${STEPS:-20}
@@ -20,20 +22,36 @@ CONFIG=${CONFIG:-release}
 SWIFT=${SWIFT:-swift}
 SCRATCH=${SCRATCH:-.build-libtorch2-$CONFIG}
 
-# A CUDA device: listed by nvidia-smi, or (containers without it) by the driver in /proc.
-gpus=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU ' || true)
-[ "${gpus:-0}" -gt 0 ] || gpus=$( (ls -d /proc/driver/nvidia/gpus/* 2>/dev/null || true) | wc -l)
+# The driver first: nvidia-smi lists the GPUs and says which CUDA the driver supports, and
+# that decides the wheel (scripts/torch_wheel_for_driver.sh; TORCH_WHEEL_VERSION overrides).
 if [ "$DEVICE" = cpu ]; then
   echo "gpu_smoke: DEVICE=cpu: a dry run of this script on CPU, not a GPU measurement"
-elif [ "$gpus" -eq 0 ]; then
-  echo "gpu_smoke: no CUDA device on this machine (no GPU from nvidia-smi or /proc/driver/nvidia): nothing built or run"
-  exit 2
+else
+  if ! command -v "${NVIDIA_SMI:-nvidia-smi}" >/dev/null; then
+    echo "gpu_smoke: no nvidia-smi on this machine (no NVIDIA driver installed, or not visible in this container): nothing built or run"
+    exit 2
+  fi
+  gpus=$("${NVIDIA_SMI:-nvidia-smi}" -L 2>/dev/null | grep -c '^GPU ' || true)
+  if [ "${gpus:-0}" -eq 0 ]; then
+    echo "gpu_smoke: nvidia-smi lists no GPU: nothing built or run"
+    exit 2
+  fi
+  "${NVIDIA_SMI:-nvidia-smi}" -L | head -1
+  source scripts/torch_wheel_for_driver.sh || exit 1
 fi
-nvidia-smi -L 2>/dev/null | head -1 || true
+# The wheel goes into a virtual environment: python3-venv (Debian splits it off).
+python3 -c 'import ensurepip, venv' 2>/dev/null || {
+  echo "gpu_smoke: installing python3-venv" >&2
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv >&2
+}
 
 source scripts/libtorch_wheel.sh
 [ "$DEVICE" = cpu ] || [ -e "$LIBTORCH_DIR/lib/libtorch_cuda.so" ] ||
   { echo "gpu_smoke: libtorch $TORCH_LABEL at $LIBTORCH_DIR has no libtorch_cuda.so: not a CUDA build"; exit 1; }
+if [ "$DEVICE" != cpu ] && ! "$TORCH_PYTHON" -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
+  echo "gpu_smoke: torch $TORCH_LABEL sees no usable GPU: the wheel is a CUDA ${TORCH_WHEEL_CUDA:-?} build, the driver ${DRIVER_VERSION:-?} supports CUDA ${DRIVER_CUDA:-?}"
+  exit 1
+fi
 "$TORCH_PYTHON" -c 'import numpy' 2>/dev/null || "$TORCH_PYTHON" -m pip install --quiet --disable-pip-version-check numpy
 echo "gpu_smoke: libtorch $TORCH_LABEL; building train in $SCRATCH" >&2
 "$SWIFT" build -c "$CONFIG" --scratch-path "$SCRATCH" --product train >&2
