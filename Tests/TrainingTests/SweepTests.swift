@@ -23,6 +23,24 @@ final class SweepTests: XCTestCase {
         }
     }
 
+    /// Issue #20 item 5: `--seed 1-2000000000` enumerated quadratically (1-100,000 took 4.2 s,
+    /// 1-300,000 33.7 s, that one forever). Now a list is refused past the sweep bound before
+    /// anything is expanded, and expansion is linear.
+    func testIntegerListsAreBoundedAndExpandLinearly() throws {
+        XCTAssertEqual(SweepPlan.maximumRuns, 10_000)
+        let big = try IntegerList.parse("1-5000,1-5000", option: "--seed")
+        XCTAssertEqual(big, Array(1...5000), "duplicates dropped, order kept")
+        XCTAssertEqual(try IntegerList.parse("0-9999", option: "--seed").count, 10_000)
+        for tooMany in ["1-2000000000", "0-10000", "0-\(Int.max)", "1-6000,1-6000"] {
+            XCTAssertThrowsError(try IntegerList.parse(tooMany, option: "--seed"), tooMany) { error in
+                XCTAssertTrue("\(error)".contains("more than 10000 values; a sweep has at most 10000 runs"), "\(error)")
+            }
+        }
+        XCTAssertThrowsError(try SweepPlan.parse(methods: "ce,patchmix,patchmix_cl", testFolds: "0-4", seeds: "1-1000")) { error in
+            XCTAssertTrue("\(error)".contains("3 methods x 5 folds x 1000 seeds = 15000 runs; a sweep has at most 10000 runs"), "\(error)")
+        }
+    }
+
     func testPlanExpandsEveryCombinationInAFixedOrder() throws {
         let plan = try SweepPlan.parse(methods: "ce,patchmix_cl", testFolds: "0-1", seeds: "1-3")
         XCTAssertEqual(plan.count, 12)
