@@ -32,6 +32,7 @@ public enum SweepArguments {
     /// the Slurm log directory; returns the file's path.
     public static func write(_ job: ClusterJob, scheduler: ClusterScheduler, image: String, volumeClaim: String,
                              parallelism: Int) throws(TrainingError) -> String {
+        if scheduler == .slurm { try job.checkSlurmPaths() }
         let (name, text): (String, String) = switch scheduler {
         case .slurm: ("sweep.sbatch", job.slurmScript)
         case .k8s: ("sweep-job.yaml", job.kubernetesManifest(image: image, volumeClaim: volumeClaim, parallelism: parallelism))

@@ -207,8 +207,9 @@ struct Train: ParsableCommand {
                                                 parallelism: parallel ?? plan.count)
             writeLine("\(plan.count) runs: wrote \(path)")
             switch emit {
-            case .slurm: writeLine("submit with: sbatch \(path)")
-            case .k8s: writeLine("submit with: kubectl apply -f \(path)")
+            // Quoted: the user pastes this line into a shell.
+            case .slurm: writeLine("submit with: sbatch \(ClusterJob.shellQuoted(path))")
+            case .k8s: writeLine("submit with: kubectl apply -f \(ClusterJob.shellQuoted(path))")
             }
             return
         }
