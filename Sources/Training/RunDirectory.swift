@@ -21,13 +21,17 @@ final class RunDirectory {
     init(_ path: String, purpose: String = "train") throws(TrainingError) {
         self.path = path
         createdDirectory = try Self.create(path)
-        let lockPath = (path as NSString).appendingPathComponent(".lock")
+        let lockPath = (path as NSString).appendingPathComponent(".lock") // self is not whole yet
         createdLockFile = !FileManager.default.fileExists(atPath: lockPath)
         do throws(TrainingError) {
             // access(2) says EROFS / EACCES for the directory itself (`--output` a read-only mount),
             // which the lock's open would only report as a failure to open `.lock`.
             if access(path, W_OK) != 0 {
-                let reason = errno == EROFS ? "it is on a read-only file system" : String(cString: strerror(errno))
+                let reason = switch errno {
+                case EROFS: "it is on a read-only file system"
+                case EACCES: "no permission to write in it"
+                default: String(cString: strerror(errno))
+                }
                 throw .invalidOption("cannot write in the run directory \(path): \(reason)")
             }
             do {
