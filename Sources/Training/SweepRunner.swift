@@ -41,7 +41,8 @@ public struct SweepRunner {
 
     /// Runs every unfinished run; throws naming the runs that failed (the others still run).
     /// Returns the runs found running elsewhere (another process holds their lock): not failures,
-    /// and left to that process.
+    /// and left to that process. It reaps any child of this process (`waitpid(-1)`: blocking, no
+    /// polling), so call it where nothing else starts children meanwhile, as the `train` command.
     @discardableResult
     public func run() throws(TrainingError) -> [String] {
         let runs = plan.runs
@@ -70,7 +71,7 @@ public struct SweepRunner {
                 }
             }
             guard !active.isEmpty else { break }
-            // Only this loop starts children here, so any child that ends is one of the runs.
+            // Any child that ends is one of the runs (see above); others are ignored.
             var status: Int32 = 0
             let pid = waitpid(-1, &status, 0)
             if pid < 0 {
