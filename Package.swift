@@ -119,8 +119,10 @@ let package = Package(
         // The trainer: libtorch behind a C API (CTorch); data, augmentation, schedule, metrics in Swift.
         libtorchTarget(),
         .target(name: "Training", dependencies: ["CTorch", "FeatureStore", "Durability", "TorchCheckpoint"]),
+        // A sweep's children die with it (Linux parent-death signal: prctl, which Swift cannot call).
+        .target(name: "CProcessControl"),
         .executableTarget(name: "train", dependencies: [
-            "Training", "FeatureStore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "Training", "FeatureStore", "CProcessControl", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .testTarget(name: "ICBHITests", dependencies: ["ICBHI", "Synthesis", "TestSupport"]),

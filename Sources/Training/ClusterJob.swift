@@ -50,14 +50,51 @@ public struct ClusterJob: Sendable {
             "#SBATCH --array=0-\(runs - 1)",
             "#SBATCH --ntasks=1",
             "#SBATCH --cpus-per-task=\(threadsPerTask)",
-            "#SBATCH --chdir=\(workingDirectory)",
-            "#SBATCH --output=\(slurmLogDirectory)/%A_%a.out",
-            "#SBATCH --error=\(slurmLogDirectory)/%A_%a.err",
+            "#SBATCH --chdir=\(Self.slurmDirectiveValue(workingDirectory))",
+            "#SBATCH --output=\(Self.slurmDirectiveValue(Self.slurmPattern(literal: slurmLogDirectory)))/%A_%a.out",
+            "#SBATCH --error=\(Self.slurmDirectiveValue(Self.slurmPattern(literal: slurmLogDirectory)))/%A_%a.err",
         ]
         if gpusPerTask > 0 { lines.append("#SBATCH --gpus-per-task=\(gpusPerTask)") }
         let command = ([executable] + arguments + ["--threads", String(threadsPerTask)]).map(Self.shellQuoted)
         lines += ["set -euo pipefail", "exec " + command.joined(separator: " ") + " --sweep-index \"$SLURM_ARRAY_TASK_ID\""]
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Refuses paths a Slurm job file cannot carry (before anything is written): a `#SBATCH` line
+    /// and the script's comments end at a newline, so a path holding one would put the rest of it
+    /// on a line of its own, which bash runs (`--output $'x\ntouch PWNED #'`); a backslash in
+    /// `--output`/`--error` turns off Slurm's `%A`/`%a` patterns, so every task would log to one file.
+    public func checkSlurmPaths() throws(TrainingError) {
+        for (what, path) in [("the working directory", workingDirectory), ("--output", outputDirectory)] {
+            if let c = path.unicodeScalars.first(where: { $0.properties.generalCategory == .control }) {
+                let name = c == "\n" ? "a newline" : "a control character (U+\(String(c.value, radix: 16, uppercase: true)))"
+                throw .invalidOption("--emit slurm: \(what) \(path.debugDescription) holds \(name): a #SBATCH line cannot carry it "
+                                     + "(the rest of the path would be a line of the job script of its own, which bash runs); choose a path without it")
+            }
+        }
+        if outputDirectory.contains("\\") {
+            throw .invalidOption("--emit slurm: --output \(outputDirectory.debugDescription) holds a backslash: in #SBATCH --output it turns off "
+                                 + "Slurm's %A/%a file name patterns (every task would log to one file); choose a path without it")
+        }
+    }
+
+    /// `text` as one argument of a `#SBATCH` line, which sbatch splits at blanks, reads quotes, a
+    /// backslash (escapes the next character) and `#` (starts a comment) in: every ASCII
+    /// character but letters, digits and `-_./=:,+@%` escaped with a backslash.
+    static func slurmDirectiveValue(_ text: String) -> String {
+        var out = ""
+        for c in text.unicodeScalars {
+            if c.isASCII && !(c.properties.isAlphabetic || ("0"..."9").contains(c) || "-_./=:,+@%".unicodeScalars.contains(c)) {
+                out.append("\\")
+            }
+            out.unicodeScalars.append(c)
+        }
+        return out
+    }
+
+    /// A literal path inside a Slurm file name pattern (`--output`): `%` doubled.
+    static func slurmPattern(literal path: String) -> String {
+        path.replacingOccurrences(of: "%", with: "%%")
     }
 
     /// A Kubernetes `batch/v1` Indexed Job: `completions` = runs, each pod runs the sweep run
@@ -107,7 +144,7 @@ public struct ClusterJob: Sendable {
     }
 
     /// `'text'` for a POSIX shell (single quotes; embedded ones as `'\''`).
-    static func shellQuoted(_ text: String) -> String {
+    public static func shellQuoted(_ text: String) -> String {
         if !text.isEmpty && text.allSatisfy({ $0.isLetter || $0.isNumber || "-_./=:,+@%".contains($0) }) { return text }
         return "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }

@@ -63,6 +63,8 @@ public enum TrainingError: Error, CustomStringConvertible, Sendable {
     case checkpoint(path: String, message: String)
     case torch(TorchError)
     case invalidOption(String)
+    /// Another process holds the run directory's lock: the run is going on elsewhere.
+    case runLocked(directory: String, holder: String)
 
     public var description: String {
         switch self {
@@ -74,6 +76,7 @@ public enum TrainingError: Error, CustomStringConvertible, Sendable {
         case .checkpoint(let path, let message): "\(path): \(message)"
         case .torch(let e): "libtorch: \(e)"
         case .invalidOption(let message): message
+        case .runLocked(let directory, let holder): "\(directory): running elsewhere: another train process (\(holder)) is working on this run"
         }
     }
 }

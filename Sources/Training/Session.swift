@@ -5,29 +5,88 @@ import Foundation
 public enum TrainingSession {
     /// Trains (or, with `resume`, continues the run in `options.outputDirectory` with the
     /// options stored in its last checkpoint) on `<shards>` train split, evaluating on test.
+    /// It writes only into `options.outputDirectory`, never where a checkpoint's meta says the run
+    /// was. On resume, the options in `stated` (those the command line gave; a sweep's run states
+    /// them all) must equal the checkpoint's, or the run is refused naming both values; device
+    /// and mixed precision may change and are reported. `whenLocked` runs once the run directory
+    /// is this process's (a sweep's child moves its output into the run's `train.log` there).
+    /// A start that fails leaves no directory it created holding only the lock file.
     /// With `options.initCheckpoint` the model's shape comes from that file (heads: `heads`, else
     /// the preset's when `presetGiven`, else D / 64); a given preset of another shape is an error.
     @discardableResult
     public static func train(shards: String, options requested: TrainingOptions, resume: Bool,
+                             stated: Set<String> = [],
                              trainSplit: String = "train", testSplit: String = "test",
                              presetGiven: Bool = true, heads: Int? = nil,
+                             whenLocked: (String) throws(TrainingError) -> Void = { _ in },
                              report: @escaping (String) -> Void = writeLine) throws(TrainingError) -> [EpochRecord] {
+        try start(shards: shards, options: requested, resume: resume, stated: stated, trainSplit: trainSplit, testSplit: testSplit,
+                  presetGiven: presetGiven, heads: heads, whenLocked: { _ throws(TrainingError) in try whenLocked(requested.outputDirectory) },
+                  report: report)
+    }
+
+    /// Run `options.outputDirectory` of a sweep (`--sweep-index`) as it stands once this process
+    /// holds its lock: finished (nothing to do), interrupted (resumed; the sweep's command line
+    /// states every option, so a checkpoint of another run is refused) or not started. Read under
+    /// the lock: another copy of the sweep may have finished the run since this one looked.
+    /// `whenLocked` gets the state first.
+    @discardableResult
+    public static func trainSweepRun(shards: String, options: TrainingOptions, presetGiven: Bool, heads: Int?,
+                                     whenLocked: (RunState) throws(TrainingError) -> Void,
+                                     report: @escaping (String) -> Void = writeLine) throws(TrainingError) -> [EpochRecord] {
+        try start(shards: shards, options: options, resume: nil, stated: ResumeCheck.allOptions, trainSplit: "train", testSplit: "test",
+                  presetGiven: presetGiven, heads: heads, whenLocked: whenLocked, report: report)
+    }
+
+    /// `resume` nil: as the run directory stands under the lock.
+    private static func start(shards: String, options requested: TrainingOptions, resume: Bool?, stated: Set<String>,
+                              trainSplit: String, testSplit: String, presetGiven: Bool, heads: Int?,
+                              whenLocked: (RunState) throws(TrainingError) -> Void,
+                              report: @escaping (String) -> Void) throws(TrainingError) -> [EpochRecord] {
+        let directory = requested.outputDirectory
+        let last = (directory as NSString).appendingPathComponent("last.pth")
+        // Nothing to resume: said before anything is created.
+        if resume == true && !FileManager.default.fileExists(atPath: last) {
+            throw .checkpoint(path: last, message: "no such checkpoint: nothing to resume in \(directory)")
+        }
+        // One process per run directory: a second one (a rerun of a sweep while an orphaned run
+        // goes on, two array tasks with one index) refuses instead of interleaving checkpoints.
+        let run = try RunDirectory(directory)
+        defer { withExtendedLifetime(run) {} }
+        do throws(TrainingError) {
+            let state = RunState(directory: directory)
+            try whenLocked(state)
+            if resume == nil && state == .finished {
+                report("\(directory): finished (\(RunResult.fileName) exists), nothing to do")
+                return []
+            }
+            return try train(shards: shards, requested: requested, resume: resume ?? (state == .interrupted), stated: stated, last: last,
+                             trainSplit: trainSplit, testSplit: testSplit, presetGiven: presetGiven, heads: heads, report: report)
+        } catch {
+            run.discardIfUnused()
+            throw error
+        }
+    }
+
+    /// `train` under the run directory's lock.
+    private static func train(shards: String, requested: TrainingOptions, resume: Bool, stated: Set<String>, last: String,
+                              trainSplit: String, testSplit: String, presetGiven: Bool, heads: Int?,
+                              report: @escaping (String) -> Void) throws(TrainingError) -> [EpochRecord] {
         var options = requested
-        let last = (options.outputDirectory as NSString).appendingPathComponent("last.pth")
         if resume {
+            // Read under the lock: the checkpoint is the one this process continues from.
             let meta = try CheckpointMeta.read(path: last)
+            try ResumeCheck.check(stored: meta.options, requested: requested, stated: stated, path: last)
+            if let heads, heads != meta.options.model.heads {
+                throw .checkpoint(path: last, message: "is a run with \(meta.options.model.heads) heads; this command asks for --heads \(heads). "
+                                  + "--resume continues a run with its own options: leave --heads out, or start a new run in another --output")
+            }
+            ResumeCheck.notes(stored: meta.options, requested: requested, epoch: meta.epoch).forEach(report)
             options = meta.options
+            options.outputDirectory = requested.outputDirectory // where the run is now, whatever the file says
             options.device = requested.device
             options.amp = requested.amp // like the device, an execution setting of this invocation
         }
-        try FileManager.default.createDirectoryOrThrow(options.outputDirectory)
-        // One process per run directory: a second one (a rerun of a sweep while an orphaned run
-        // goes on, two array tasks with one index) refuses instead of interleaving checkpoints.
-        let runLock: CacheLock
-        do {
-            runLock = try CacheLock(path: (options.outputDirectory as NSString).appendingPathComponent(".lock"), purpose: "train")
-        } catch { throw .invalidOption("\(options.outputDirectory): another train process is working on this run (\(error))") }
-        defer { withExtendedLifetime(runLock) {} }
         // Under the lock no other process writes here: temp files are leftovers of a killed run
         // (AtomicFile's `.<name>.partial-<pid>`, and `<name>.tmp` of trainers before it).
         AtomicFile.sweepPartials(in: options.outputDirectory)
@@ -183,12 +242,4 @@ extension TrainingSession {
 /// Writes one line to standard output unbuffered (progress shows up at once in logs and pipes).
 public func writeLine(_ line: String) {
     FileHandle.standardOutput.write(Data((line + "\n").utf8))
-}
-
-extension FileManager {
-    func createDirectoryOrThrow(_ path: String) throws(TrainingError) {
-        do { try createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
-            throw .invalidOption("cannot create \(path): \(error)")
-        }
-    }
 }

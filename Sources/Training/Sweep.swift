@@ -2,10 +2,13 @@ import Foundation
 
 /// A list of integers as users write them on the command line: `1-5`, `1,2,3`, `0-2,4`.
 public enum IntegerList {
-    /// Parses `text` into its integers, in the order written, without duplicates.
+    /// Parses `text` into its integers, in the order written, without duplicates, refusing lists
+    /// of more than `limit` values before expanding anything (`--seed 1-2000000000` is refused at
+    /// once, not enumerated). Linear in the values: duplicates are found through a set.
     /// `option` names the option in error messages.
-    public static func parse(_ text: String, option: String) throws(TrainingError) -> [Int] {
-        var values: [Int] = []
+    public static func parse(_ text: String, option: String, limit: Int = SweepPlan.maximumRuns) throws(TrainingError) -> [Int] {
+        var ranges: [ClosedRange<Int>] = []
+        var total = 0
         for part in text.split(separator: ",", omittingEmptySubsequences: false) {
             let item = part.trimmingCharacters(in: .whitespaces)
             let bounds = item.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
@@ -21,7 +24,17 @@ public enum IntegerList {
             } else {
                 high = low
             }
-            for v in low...high where !values.contains(v) { values.append(v) }
+            // high - low + 1 values; high - low cannot overflow (0 <= low <= high).
+            guard high - low < limit - total else {
+                throw .invalidOption("\(option) '\(text)': more than \(limit) values; a sweep has at most \(SweepPlan.maximumRuns) runs")
+            }
+            total += high - low + 1
+            ranges.append(low...high)
+        }
+        var values: [Int] = [], seen = Set<Int>()
+        values.reserveCapacity(total)
+        for range in ranges {
+            for v in range where seen.insert(v).inserted { values.append(v) }
         }
         return values
     }
@@ -79,8 +92,18 @@ public struct SweepPlan: Codable, Sendable, Equatable {
             folds = values
         }
         let seedValues = try IntegerList.parse(seeds, option: "--seed").map { UInt64($0) }
-        return SweepPlan(methods: parsedMethods, testFolds: folds, seeds: seedValues)
+        let plan = SweepPlan(methods: parsedMethods, testFolds: folds, seeds: seedValues)
+        guard plan.count <= maximumRuns else {
+            throw .invalidOption("\(parsedMethods.count) methods x \(folds.count) folds x \(seedValues.count) seeds = \(plan.count) runs; a sweep has at most \(maximumRuns) runs")
+        }
+        return plan
     }
+
+    /// The most runs one sweep may hold. Every run is a directory, a child process or a cluster
+    /// task, and the command checks every run's options before starting: far beyond any study
+    /// (the paper's is 3 methods x 5 folds x 5 seeds = 75), still instant to plan. Slurm's own
+    /// default `MaxArraySize` (1001) is lower: a larger `--emit slurm` array needs that raised.
+    public static let maximumRuns = 10_000
 
     /// Every run, in sweep-index order.
     public var runs: [SweepRun] {

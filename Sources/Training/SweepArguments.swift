@@ -7,7 +7,7 @@ public enum SweepArguments {
     /// are dropped from the arguments of each run (which get their own `--threads` and
     /// `--sweep-index`).
     static let sweepOnly: [String: Int] = [
-        "--parallel": 1, "--emit": 1, "--sweep-index": 1, "--threads": 1, "--image": 1, "--volume-claim": 1,
+        "--parallel": 1, "--emit": 1, "--sweep-index": 1, "--sweep-parent": 1, "--threads": 1, "--image": 1, "--volume-claim": 1,
     ]
 
     /// `arguments` (without the executable) less the sweep-only options, in either
@@ -32,6 +32,7 @@ public enum SweepArguments {
     /// the Slurm log directory; returns the file's path.
     public static func write(_ job: ClusterJob, scheduler: ClusterScheduler, image: String, volumeClaim: String,
                              parallelism: Int) throws(TrainingError) -> String {
+        if scheduler == .slurm { try job.checkSlurmPaths() }
         let (name, text): (String, String) = switch scheduler {
         case .slurm: ("sweep.sbatch", job.slurmScript)
         case .k8s: ("sweep-job.yaml", job.kubernetesManifest(image: image, volumeClaim: volumeClaim, parallelism: parallelism))

@@ -30,6 +30,14 @@ public final class Trainer {
         try options.validate()
         try Self.checkShapes(options.model, train, "train")
         try Self.checkShapes(options.model, test, "test")
+        // A run that cannot take one step would "train" 0 steps, report loss 0 and write a result.
+        let dropLast = options.dropLastBatch ?? false
+        guard Self.stepsPerEpoch(cycles: train.count, batchSize: options.batchSize, dropLast: dropLast) > 0 else {
+            throw .invalidOption("the train split has \(train.count) cycles, fewer than one batch of --batch-size \(options.batchSize)"
+                                 + (dropLast ? " (each epoch drops its last incomplete batch, as the paper's loader; --keep-last-batch keeps it)"
+                                             : " (a batch of 1 cannot go through the projector's BatchNorm)")
+                                 + ": not one training step; lower --batch-size")
+        }
         let trainLabels = train.labels(classes: options.model.numClasses)
         if options.weightedSampler || options.classWeightedLoss {
             let counts = Self.classCounts(trainLabels, classes: options.model.numClasses)
@@ -57,6 +65,13 @@ public final class Trainer {
         guard s.frames == m.inputFrames && s.bins == m.inputBins else {
             throw .inputShape("the \(split) spectrograms are \(s.frames) frames x \(s.bins) bins, the model expects \(m.inputFrames) x \(m.inputBins)")
         }
+    }
+
+    /// Training steps of one epoch over `cycles` cycles, as `run` batches them: full batches, plus
+    /// the last incomplete one when it is kept and holds more than one cycle.
+    static func stepsPerEpoch(cycles: Int, batchSize: Int, dropLast: Bool) -> Int {
+        let rest = cycles % batchSize
+        return cycles / batchSize + (!dropLast && rest > 1 ? 1 : 0)
     }
 
     static func classCounts(_ labels: [Int], classes: Int) -> [Int] {
@@ -135,8 +150,8 @@ public final class Trainer {
         try rewriteLog()
         var globalStep = history.reduce(0) { $0 + $1.steps }
         let lastEpoch = min(options.epochs, stopAfterEpoch ?? options.epochs)
-        if startEpoch > lastEpoch { return history }
-        for epoch in startEpoch...lastEpoch {
+        // Empty when every epoch is done (a run killed after its last checkpoint, before its result).
+        for epoch in stride(from: startEpoch, through: lastEpoch, by: 1) {
             let lr = cosineLearningRate(base: options.learningRate, epoch: epoch, epochs: options.epochs)
             do { try model.setLearningRate(lr) } catch { throw .torch(error) }
             let order = epochOrder(epoch: epoch, labels: labels)
@@ -215,7 +230,9 @@ public final class Trainer {
             if isBest { try save(path: bestCheckpoint, epoch: epoch) }
             try save(path: lastCheckpoint, epoch: epoch)
         }
-        if history.count == options.epochs, let last = history.last, last.epoch == options.epochs {
+        let resultPath = (options.outputDirectory as NSString).appendingPathComponent(RunResult.fileName)
+        if history.count == options.epochs, let last = history.last, last.epoch == options.epochs,
+           startEpoch <= lastEpoch || !FileManager.default.fileExists(atPath: resultPath) {
             try RunResult(options: options, history: history, best: best, threads: Torch.threads)
                 .write(directory: options.outputDirectory)
         }

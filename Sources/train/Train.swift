@@ -1,4 +1,5 @@
 import ArgumentParser
+import CProcessControl
 import FeatureStore
 import Foundation
 import Training
@@ -102,6 +103,7 @@ struct Train: ParsableCommand {
     var emit: ClusterScheduler?
     @Option(help: "Sweeps: run only run number i of the sweep (what each cluster task does).")
     var sweepIndex: Int?
+    @Option(help: .hidden) var sweepParent: Int32?
     @Option(help: "--emit k8s: container image holding the train binary.") var image: String = "icbhi-train:latest"
     @Option(help: "--emit k8s: PersistentVolumeClaim mounted at the working directory.") var volumeClaim: String = "icbhi-data"
 
@@ -134,6 +136,14 @@ struct Train: ParsableCommand {
             throw ValidationError("--parallel and --emit are for sweeps")
         }
         if emit != nil && sweepIndex != nil { throw ValidationError("--emit writes a job for the whole sweep; leave out --sweep-index") }
+        if sweepParent != nil && sweepIndex == nil { throw ValidationError("--sweep-parent is for a sweep's runs (with --sweep-index)") }
+    }
+
+    /// The run-defining options this command line states (`--method ce`, `--epochs=3`): what
+    /// `--resume` holds the run's checkpoint to.
+    var statedOptions: Set<String> {
+        let given = Array(CommandLine.arguments.dropFirst())
+        return ResumeCheck.allOptions.filter { name in given.contains { $0 == name || $0.hasPrefix(name + "=") } }
     }
 
     func sweepPlan() throws -> SweepPlan {
@@ -183,16 +193,11 @@ struct Train: ParsableCommand {
         if let index = sweepIndex {
             let run = try plan.run(at: index)
             let directory = (root as NSString).appendingPathComponent(run.relativeDirectory)
-            switch RunState(directory: directory) {
-            case .finished:
-                writeLine("\(directory): finished (\(RunResult.fileName) exists), nothing to do")
-            case .interrupted:
-                writeLine("\(directory): resuming from last.pth")
-                try TrainingSession.train(shards: shards, options: runOptions(run, preset: preset, device: device, outputDirectory: directory),
-                                          resume: true, presetGiven: model != nil, heads: heads)
-            case .notStarted:
-                try TrainingSession.train(shards: shards, options: runOptions(run, preset: preset, device: device, outputDirectory: directory),
-                                          resume: false, presetGiven: model != nil, heads: heads)
+            // Decided under the run's lock; a local sweep's child writes its train.log itself from then on.
+            try TrainingSession.trainSweepRun(shards: shards, options: runOptions(run, preset: preset, device: device, outputDirectory: directory),
+                                              presetGiven: model != nil, heads: heads) { state throws(TrainingError) in
+                if sweepParent != nil && state != .finished { try Self.redirectOutput(to: (directory as NSString).appendingPathComponent("train.log")) }
+                if state == .interrupted { writeLine("\(directory): resuming from last.pth") }
             }
             return
         }
@@ -208,8 +213,9 @@ struct Train: ParsableCommand {
                                                 parallelism: parallel ?? plan.count)
             writeLine("\(plan.count) runs: wrote \(path)")
             switch emit {
-            case .slurm: writeLine("submit with: sbatch \(path)")
-            case .k8s: writeLine("submit with: kubectl apply -f \(path)")
+            // Quoted: the user pastes this line into a shell.
+            case .slurm: writeLine("submit with: sbatch \(ClusterJob.shellQuoted(path))")
+            case .k8s: writeLine("submit with: kubectl apply -f \(ClusterJob.shellQuoted(path))")
             }
             return
         }
@@ -219,8 +225,32 @@ struct Train: ParsableCommand {
                                  parallel: parallel, threadsPerRun: threads ?? max(1, cores / parallel),
                                  cudaDevicesPerSlot: cuda && parallel > 1)
         runner.report = writeLine
-        try runner.run()
-        writeLine("sweep done: `train report \(root)` tabulates it")
+        let elsewhere = try runner.run()
+        if elsewhere.isEmpty {
+            writeLine("sweep done: `train report \(root)` tabulates it")
+        } else {
+            writeLine("sweep: \(elsewhere.count) run(s) running elsewhere (\(elsewhere.joined(separator: ", "))); rerun this command once they have ended to complete the sweep")
+        }
+    }
+
+    /// Appends this process's stdout and stderr to `path` from now on.
+    static func redirectOutput(to path: String) throws(TrainingError) {
+        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw .invalidOption("cannot open \(path): \(String(cString: strerror(errno)))") }
+        dup2(fd, STDOUT_FILENO)
+        dup2(fd, STDERR_FILENO)
+        close(fd)
+    }
+
+    /// A local sweep's child dies with the sweep (SIGKILL on its parent's death): else a `kill -9`
+    /// of the sweep leaves it training, reparented, holding the run's lock against a rerun.
+    func dieWithSweepParent() {
+        guard let parent = sweepParent else { return }
+        switch pc_die_with_parent(parent) {
+        case 0: return
+        case 1: Foundation.exit(1) // the sweep is gone already: nobody is waiting for this run
+        default: FileHandle.standardError.write(Data("train: warning: cannot arm the parent-death signal: \(String(cString: strerror(errno)))\n".utf8))
+        }
     }
 
     /// The feature set `--shards` names; a directory holding exactly one feature set (the cache)
@@ -233,6 +263,7 @@ struct Train: ParsableCommand {
     }
 
     func run() throws {
+        dieWithSweepParent()
         // One budget for every thread pool, all cores unless --threads: a sweep's runs get theirs
         // explicitly, and a standalone run must compute exactly what they compute.
         Torch.limitThreads(to: threads ?? ProcessInfo.processInfo.activeProcessorCount)
@@ -275,7 +306,14 @@ struct Train: ParsableCommand {
             let run = plan.runs[0]
             let defaultOutput = "runs/\(modelName)-\(run.method.rawValue)-s\(run.seed)" + (run.testFold.map { "-fold\($0)" } ?? "")
             let options = runOptions(run, preset: preset, device: device, outputDirectory: output ?? defaultOutput)
-            try TrainingSession.train(shards: shards, options: options, resume: resume, presetGiven: model != nil, heads: heads)
+            try TrainingSession.train(shards: shards, options: options, resume: resume, stated: statedOptions,
+                                      presetGiven: model != nil, heads: heads)
+        } catch TrainingError.runLocked(let directory, let holder) {
+            // Not a failure of the run: it goes on in another process. The sweep says so itself.
+            if sweepParent == nil {
+                FileHandle.standardError.write(Data("train: error: \(TrainingError.runLocked(directory: directory, holder: holder))\n".utf8))
+            }
+            throw ExitCode(SweepRunner.runningElsewhereStatus)
         } catch {
             FileHandle.standardError.write(Data("train: error: \(error)\n".utf8))
             throw ExitCode.failure

@@ -23,6 +23,24 @@ final class SweepTests: XCTestCase {
         }
     }
 
+    /// Issue #20 item 5: `--seed 1-2000000000` enumerated quadratically (1-100,000 took 4.2 s,
+    /// 1-300,000 33.7 s, that one forever). Now a list is refused past the sweep bound before
+    /// anything is expanded, and expansion is linear.
+    func testIntegerListsAreBoundedAndExpandLinearly() throws {
+        XCTAssertEqual(SweepPlan.maximumRuns, 10_000)
+        let big = try IntegerList.parse("1-5000,1-5000", option: "--seed")
+        XCTAssertEqual(big, Array(1...5000), "duplicates dropped, order kept")
+        XCTAssertEqual(try IntegerList.parse("0-9999", option: "--seed").count, 10_000)
+        for tooMany in ["1-2000000000", "0-10000", "0-\(Int.max)", "1-6000,1-6000"] {
+            XCTAssertThrowsError(try IntegerList.parse(tooMany, option: "--seed"), tooMany) { error in
+                XCTAssertTrue("\(error)".contains("more than 10000 values; a sweep has at most 10000 runs"), "\(error)")
+            }
+        }
+        XCTAssertThrowsError(try SweepPlan.parse(methods: "ce,patchmix,patchmix_cl", testFolds: "0-4", seeds: "1-1000")) { error in
+            XCTAssertTrue("\(error)".contains("3 methods x 5 folds x 1000 seeds = 15000 runs; a sweep has at most 10000 runs"), "\(error)")
+        }
+    }
+
     func testPlanExpandsEveryCombinationInAFixedOrder() throws {
         let plan = try SweepPlan.parse(methods: "ce,patchmix_cl", testFolds: "0-1", seeds: "1-3")
         XCTAssertEqual(plan.count, 12)
@@ -182,6 +200,73 @@ final class SweepTests: XCTestCase {
             XCTAssertTrue(script.contains(line + "\n"), "missing \(line) in\n\(script)")
         }
         XCTAssertFalse(job(gpus: 0).slurmScript.contains("--gpus-per-task"), "CPU runs ask for no GPU")
+    }
+
+    /// Issue #20 item 3: a newline in `--output` or the working directory ran the rest of the
+    /// path as a command of the job script (`#SBATCH --output=x` / `touch PWNED #/...`). Such
+    /// paths are refused, naming the path and why; a backslash in the log path too (it turns off
+    /// Slurm's %A/%a patterns).
+    func testSlurmJobRefusesPathsItsDirectivesCannotCarry() {
+        var hostile = job()
+        hostile.outputDirectory = "x\ntouch PWNED #"
+        XCTAssertThrowsError(try hostile.checkSlurmPaths()) { error in
+            XCTAssertTrue("\(error)".contains("--output \"x\\ntouch PWNED #\" holds a newline"), "\(error)")
+        }
+        var workingDirectory = job()
+        workingDirectory.workingDirectory = "/data/a\rb"
+        XCTAssertThrowsError(try workingDirectory.checkSlurmPaths()) { error in
+            XCTAssertTrue("\(error)".contains("the working directory \"/data/a\\rb\" holds a control character (U+D)"), "\(error)")
+        }
+        var backslash = job()
+        backslash.outputDirectory = "runs\\s"
+        XCTAssertThrowsError(try backslash.checkSlurmPaths()) { XCTAssertTrue("\($0)".contains("holds a backslash"), "\($0)") }
+        XCTAssertNoThrow(try job().checkSlurmPaths())
+    }
+
+    /// The #SBATCH lines carry paths with blanks, quotes, `#`, `$` and `%` as written: sbatch
+    /// splits a directive's arguments at blanks, reads quotes and backslash escapes and stops at
+    /// an unquoted `#` (Slurm's `_get_argument` in src/sbatch/opt.c, modelled below), and `%` in
+    /// `--output` is a file name pattern (`%%`: a literal one). Before, `--chdir=/data/my study`
+    /// reached Slurm as `/data/my`. The script run by bash (with echo as `train`) runs nothing else.
+    func testSlurmDirectivesCarryPathsWithBlanksQuotesAndHashes() throws {
+        let dir = try Paths.temporaryDirectory("slurm-paths")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let odd = dir + "/my study #1 a\"b'c $(touch PWNED) 50%"
+        var j = ClusterJob(executable: "/bin/echo", arguments: ["--output", odd + "/runs"], workingDirectory: odd,
+                           outputDirectory: odd + "/runs", runs: 2, threadsPerTask: 1, gpusPerTask: 0)
+        j.name = "t"
+        XCTAssertNoThrow(try j.checkSlurmPaths())
+        let script = j.slurmScript
+        func directive(_ name: String) -> String? {
+            script.split(separator: "\n").first { $0.hasPrefix("#SBATCH --\(name)=") }.map { Self.sbatchArgument(String($0.dropFirst("#SBATCH ".count))) }
+        }
+        XCTAssertEqual(directive("chdir"), "--chdir=" + odd)
+        XCTAssertEqual(directive("output"), "--output=" + odd.replacingOccurrences(of: "%", with: "%%") + "/runs/slurm-logs/%A_%a.out")
+        try FileManager.default.createDirectory(atPath: odd, withIntermediateDirectories: true)
+        try script.write(toFile: dir + "/job.sh", atomically: true, encoding: .utf8)
+        let ran = Fixtures.system(["/bin/bash", dir + "/job.sh"], environment: ["SLURM_ARRAY_TASK_ID": "1"])
+        XCTAssertEqual(ran.status, 0, ran.output)
+        XCTAssertEqual(ran.output, "--output \(odd)/runs --threads 1 --sweep-index 1\n")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "PWNED") || FileManager.default.fileExists(atPath: odd + "/PWNED"))
+    }
+
+    /// One argument of a `#SBATCH` line as sbatch reads it (src/sbatch/opt.c `_get_argument`):
+    /// leading blanks skipped; a backslash escapes the next character; '...' and "..." quote; an
+    /// unquoted blank ends the argument and an unquoted `#` the line.
+    static func sbatchArgument(_ line: String) -> String {
+        var out = "", quote: Character?, escaped = false
+        for c in line.drop(while: { $0 == " " || $0 == "\t" }) {
+            if escaped { out.append(c); escaped = false; continue }
+            if c == "\\" { escaped = true; continue }
+            if let q = quote {
+                if c == q { quote = nil } else { out.append(c) }
+                continue
+            }
+            if c == "\"" || c == "'" { quote = c; continue }
+            if c == " " || c == "\t" || c == "#" { break }
+            out.append(c)
+        }
+        return out
     }
 
     /// The manifest validates against Kubernetes' own Job schema (kubernetes-validate, from PyPI,
