@@ -48,4 +48,21 @@ final class HardeningReaderTests: HardeningTestCase {
             }
         }
     }
+
+    /// Issue #20 item 6: `os.system("touch PWNED")` spliced into a valid state dict is never run
+    /// (as before) and is now named in the load report of --inspect-checkpoint and --init.
+    func testPayloadObjectInAValidCheckpointIsNamedAsSkipped() throws {
+        try writeShards()
+        let checkpoint = workspace + "/payload.pth"
+        try PickleFixtures.splice(into: CheckpointFixtures.astTinyCheckpoint, to: checkpoint, key: "evil", value: PickleFixtures.systemCall)
+        let skipped = "skipped 1 object of classes this reader does not run: evil (posix.system)"
+        let inspect = try Fixtures.run("train", ["--inspect-checkpoint", checkpoint], in: workspace)
+        XCTAssertEqual(inspect.status, 0, "\(inspect)")
+        XCTAssertTrue(inspect.stdout.contains("loaded: ") && inspect.stdout.contains(skipped), inspect.stdout)
+        let initialised = try Fixtures.run("train", ["--shards", shards, "--init", checkpoint, "--epochs", "1", "--batch-size", "4", "--heads", "4",
+                                                     "--threads", "1", "--device", "cpu", "--output", workspace + "/run"], in: workspace)
+        XCTAssertEqual(initialised.status, 0, "\(initialised)")
+        XCTAssertTrue(initialised.stdout.contains("init: ") && initialised.stdout.contains(skipped), initialised.stdout)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: workspace + "/PWNED"), "the payload ran")
+    }
 }
