@@ -119,7 +119,7 @@ public struct FeatureSetIndex: Codable, Sendable, Equatable {
         } catch let error as StoreError {
             throw error
         } catch {
-            throw StoreError.malformed(path: path, line: nil, reason: "not a feature set index: \(error)")
+            throw StoreError.malformed(path: path, line: nil, reason: "not a feature set index: \(PlainErrors.decoding(error))")
         }
     }
 

@@ -37,8 +37,11 @@ public final class HDF5File {
             let access = Handle(try checkID(H5Pcreate(chdf5_p_file_access()), "H5Pcreate", path), close: H5Pclose)
             try check(H5Pset_file_locking(access.id, false, true), "H5Pset_file_locking", path)
             id = H5Fopen(path, chdf5_f_acc_rdonly(), access.id)
+            // Captured before `access` is closed: closing it clears the error stack.
+            if id < 0 { throw HDF5Error.openFailure(path: path, message: HDF5Error.capture("H5Fopen", path: path).message) }
         case .readWrite:
             id = H5Fopen(path, chdf5_f_acc_rdwr(), hid_t(H5P_DEFAULT))
+            if id < 0 { throw HDF5Error.openFailure(path: path, message: HDF5Error.capture("H5Fopen", path: path).message) }
         }
         handle = Handle(try checkID(id, mode == .create ? "H5Fcreate" : "H5Fopen", path), close: H5Fclose)
     }

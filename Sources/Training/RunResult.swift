@@ -100,7 +100,7 @@ func decodeVersioned<T: Decodable>(_ type: T.Type, from data: Data, path: String
                                    format: (T) -> String, what: String) throws(TrainingError) -> T {
     let value: T
     do { value = try JSONDecoder().decode(T.self, from: data) } catch {
-        throw .checkpoint(path: path, message: "\(what): \(error)")
+        throw .checkpoint(path: path, message: "\(what): \(PlainErrors.decoding(error))")
     }
     guard formats.contains(format(value)) else {
         throw .checkpoint(path: path, message: "format \(format(value)) is not \(formats.last ?? "?")")

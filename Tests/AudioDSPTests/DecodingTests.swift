@@ -144,6 +144,20 @@ final class DecodingTests: XCTestCase {
         }
     }
 
+    /// Issue #20: a header with zero channels, in words, without libsndfile's phrasing or the
+    /// C function (was "not a readable sound file or corrupt header (sf_open_fd: Channel count is zero.)").
+    func testZeroChannelsIsDescribedInWords() throws {
+        let dir = try AudioFixtures.temporaryDirectory(for: self)
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: sample("102_1b1_Ar_sc_Meditron")))
+        bytes[22] = 0
+        bytes[23] = 0
+        let path = dir.appendingPathComponent("zero-channels.wav").path
+        XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: bytes))
+        XCTAssertThrowsError(try AudioDecoder.decode(contentsOf: path)) { error in
+            XCTAssertEqual("\(error)", "\(path): not a readable sound file: the header declares zero audio channels")
+        }
+    }
+
     func testEmptyFile() throws {
         let path = try AudioFixtures.temporaryDirectory(for: self).appendingPathComponent("empty.wav").path
         XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: Data()))

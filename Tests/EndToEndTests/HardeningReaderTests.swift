@@ -65,4 +65,57 @@ final class HardeningReaderTests: HardeningTestCase {
         XCTAssertTrue(initialised.stdout.contains("init: ") && initialised.stdout.contains(skipped), initialised.stdout)
         XCTAssertFalse(FileManager.default.fileExists(atPath: workspace + "/PWNED"), "the payload ran")
     }
+
+    /// Issue #20 item 6: each message names the file once and the cause in words: a WAV with
+    /// zero channels, a truncated shard (prep verify, train), a result.json without `method`.
+    func testDamagedInputsAreDescribedInWordsNamingTheFileOnce() throws {
+        // A WAV whose header declares zero channels, under `prep ingest`.
+        let dataset = try copiedDataset(from: Fixtures.sampleDirectory, files: Self.stems.flatMap { [$0 + ".wav", $0 + ".txt"] })
+        let wav = dataset + "/" + Self.stems[0] + ".wav"
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: wav))
+        bytes[22] = 0
+        bytes[23] = 0
+        try bytes.write(to: URL(fileURLWithPath: wav))
+        let ingest = try prep(["ingest", dataset])
+        XCTAssertTrue(ingest.stdout.contains("\(wav): not a readable sound file: the header declares zero audio channels"), ingest.stdout)
+        assertPlain(ingest.stdout + ingest.stderr, naming: wav)
+
+        // A truncated shard under `prep verify` and `train`.
+        try writeShards()
+        let shard = shards + "/test-00000.h5"
+        let whole = try Data(contentsOf: URL(fileURLWithPath: shard))
+        try whole.prefix(whole.count / 2).write(to: URL(fileURLWithPath: shard))
+        let verify = try prep(["verify", shards], expectStatus: 1)
+        XCTAssertTrue(verify.stderr.contains("\(shard): not a readable HDF5 file: truncated"), "\(verify)")
+        assertPlain(verify.stdout + verify.stderr, naming: shard)
+        let trained = try Fixtures.run("train", ["--shards", shards, "--model", "ast-tiny", "--epochs", "1", "--device", "cpu", "--output", workspace + "/run"])
+        assertOneError(trained, file: shard, contains: "not a readable HDF5 file: truncated", "train")
+        assertPlain(trained.stderr, naming: shard)
+
+        // `train report` on a result.json without `method`.
+        try FileManager.default.removeItem(atPath: shards)
+        try writeShards()
+        let run = workspace + "/finished"
+        let trainedOK = try Fixtures.run("train", ["--shards", shards, "--model", "ast-tiny", "--epochs", "1", "--batch-size", "4",
+                                                   "--threads", "1", "--device", "cpu", "--output", run])
+        XCTAssertEqual(trainedOK.status, 0, "\(trainedOK)")
+        let resultPath = run + "/result.json"
+        var object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: resultPath))) as? [String: Any])
+        object["method"] = nil
+        try JSONSerialization.data(withJSONObject: object).write(to: URL(fileURLWithPath: resultPath))
+        let report = try Fixtures.run("train", ["report", run])
+        XCTAssertEqual(report.status, 1, "\(report)")
+        XCTAssertTrue(report.stderr.contains("\(resultPath): not a run result: the field \"method\" is missing"), report.stderr)
+        assertPlain(report.stderr, naming: resultPath)
+    }
+
+    /// No library or Swift internals, and `file` named at most once per line.
+    private func assertPlain(_ output: String, naming file: String, line: UInt = #line) {
+        for marker in ["H5F", "H5D", "H5O", "sf_open", "Error Domain", "DecodingError", "CodingKeys", "NSCocoa", "unknown error"] {
+            XCTAssertFalse(output.contains(marker), "\(marker) in: \(output)", line: line)
+        }
+        for text in output.split(separator: "\n") where text.components(separatedBy: file).count > 2 {
+            XCTFail("\(file) named twice: \(text)", line: line)
+        }
+    }
 }

@@ -46,7 +46,7 @@ final class SoundFile {
         var info = SF_INFO()
         // close_desc false: this object owns the descriptor and closes it after sf_close.
         guard let handle = sf_open_fd(fd, Int32(SFM_READ), &info, 0) else {
-            let message = String(cString: sf_strerror(nil))
+            let message = AudioDecodingError.plainWords(libsndfile: String(cString: sf_strerror(nil)))
             close(fd)
             throw AudioDecodingError(path: path, function: "sf_open_fd", reason: .unrecognisedFormat(message))
         }

@@ -79,7 +79,9 @@ struct RecordingWork {
                 wavModified: wavModified)
             outcome.cycles = sliced.cycles
         } catch {
-            outcome.problems.append(Problem(file: recording.wavPath, line: nil, reason: "\(error)", kind: .skippedFile))
+            // The problem list names the file: the reason says what is wrong, without it again.
+            let reason = (error as? AudioDecodingError)?.cause ?? String(describing: error).droppingPrefix(recording.wavPath + ": ")
+            outcome.problems.append(Problem(file: recording.wavPath, line: nil, reason: reason, kind: .skippedFile))
             outcome.record = nil
             outcome.cycles = []
         }

@@ -25,7 +25,7 @@ public enum FeatureSetVerifier {
         do {
             set = try FeatureSet(directory: directory)
         } catch {
-            return [Finding(file: directory + "/" + FeatureSetIndex.fileName, problem: "\(error)")]
+            return [finding(error, about: directory + "/" + FeatureSetIndex.fileName)]
         }
         let index = set.index
         var findings: [Finding] = []
@@ -45,7 +45,11 @@ public enum FeatureSetVerifier {
             }
             if size != shard.bytes { findings.append(Finding(file: path, problem: "size \(size) bytes, index says \(shard.bytes)")) }
             if let recorded = shard.checksum {   // FeatureSetIndex.read refuses entries without one
-                let digest = (try? FileDigest.hexDigest(ofFileAt: path, algorithm: recorded.algorithm)) ?? "unreadable"
+                let digest: String
+                do { digest = try FileDigest.hexDigest(ofFileAt: path, algorithm: recorded.algorithm) } catch {
+                    findings.append(finding(error, about: path))
+                    continue
+                }
                 if digest != recorded.value {
                     findings.append(Finding(file: path, problem: "\(recorded.algorithm.displayName) \(digest) differs from the index (\(recorded.value))"))
                 }
@@ -70,7 +74,7 @@ public enum FeatureSetVerifier {
         guard FileManager.default.fileExists(atPath: statePath) else { return nil }
         let state: IngestState
         do { state = try IngestState.read(cacheDirectory: cacheDirectory) } catch {
-            return ([Finding(file: statePath, problem: "\(error)")], 0, 0, 0)
+            return ([finding(error, about: statePath)], 0, 0, 0)
         }
         let manifests = ManifestStore(directory: state.manifestDirectory)
         guard let digest = try? manifests.cyclesDigest() else {
@@ -85,7 +89,7 @@ public enum FeatureSetVerifier {
             recordings = try manifests.readRecordings()
             cycles = try manifests.readCycles()
         } catch {
-            return (findings + [Finding(file: manifests.directory, problem: "\(error)")], 0, 0, 0)
+            return (findings + [finding(error, about: manifests.directory)], 0, 0, 0)
         }
         var cyclesByRecording: [String: Int] = [:]
         var unchecked = 0
@@ -112,7 +116,7 @@ public enum FeatureSetVerifier {
                     findings.append(Finding(file: audio.path(for: stem), problem: "samples SHA-256 \(computed) differs from the one recorded at ingest (\(recorded)): corrupted since `prep ingest`"))
                 }
             } catch {
-                findings.append(Finding(file: audio.path(for: stem), problem: "\(error)"))
+                findings.append(finding(error, about: audio.path(for: stem)))
             }
         }
         for stem in cyclesByRecording.keys.sorted() {
@@ -148,11 +152,15 @@ public enum FeatureSetVerifier {
                 }
             }
             return findings
-        } catch let error as StoreError where error.path == path {
-            // The error names this very file: say it once.
-            return [Finding(file: path, problem: String("\(error)".dropFirst(path.count + 2)))]
         } catch {
-            return [Finding(file: path, problem: "\(error)")]
+            return [finding(error, about: path)]
         }
+    }
+
+    /// A finding that names the file once: errors that name their file (StoreError, HDF5's)
+    /// give it and their reason; others are about `file`, with a leading "<file>: " dropped.
+    private static func finding(_ error: Error, about file: String) -> Finding {
+        if let error = error as? StoreError { return Finding(file: error.path, problem: error.reason) }
+        return Finding(file: file, problem: String(describing: error).droppingPrefix(file + ": "))
     }
 }
