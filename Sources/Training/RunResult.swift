@@ -86,9 +86,9 @@ public struct RunResult: Codable, Sendable, Equatable {
     }
 
     public static func read(path: String) throws(TrainingError) -> RunResult {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw .checkpoint(path: path, message: "cannot read")
-        }
+        let contents: Data?
+        do { contents = try RegularFile.contents(atPath: path) } catch { throw .checkpoint(path: path, message: error.reason) }
+        guard let data = contents else { throw .checkpoint(path: path, message: "cannot read") }
         return try decodeVersioned(RunResult.self, from: data, path: path, formats: [currentFormat],
                                    format: \.format, what: "not a run result")
     }

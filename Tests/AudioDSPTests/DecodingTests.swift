@@ -1,6 +1,7 @@
 import AudioDSP
 import Foundation
 import Glibc
+import TestSupport
 import XCTest
 
 final class DecodingTests: XCTestCase {
@@ -138,10 +139,19 @@ final class DecodingTests: XCTestCase {
 
     func testDirectoryIsNotARecording() throws {
         let dir = try AudioFixtures.temporaryDirectory(for: self)
-        assertDecodingFails(dir.path) {
-            if case .unreadable = $0 { return true }
-            return false
+        assertDecodingFails(dir.path) { $0 == .notRegularFile("a directory") }
+    }
+
+    /// Issue #20: a named pipe is refused before it is opened (opening it waited for a writer
+    /// forever); the test releases a blocked reader after 30 s and fails.
+    func testNamedPipeIsRefusedUnopened() throws {
+        let path = try AudioFixtures.temporaryDirectory(for: self).appendingPathComponent("pipe.wav").path
+        try FIFOGuard.make(path)
+        let (message, hung) = FIFOGuard.run(releasing: path) { () -> String in
+            do { _ = try AudioDecoder.decode(contentsOf: path); return "decoded" } catch { return "\(error)" }
         }
+        XCTAssertFalse(hung, "decoding waited on the named pipe")
+        XCTAssertEqual(message, "\(path): not a regular file (a named pipe), not a WAV recording")
     }
 
     /// Issue #20: a header with zero channels, in words, without libsndfile's phrasing or the

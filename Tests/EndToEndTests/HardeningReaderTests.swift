@@ -66,6 +66,49 @@ final class HardeningReaderTests: HardeningTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: workspace + "/PWNED"), "the payload ran")
     }
 
+    /// Issue #20 item 6: `mkfifo f.pth; train --inspect-checkpoint f.pth` waited for a writer
+    /// forever. Named pipes (and directories) as checkpoints and shards are refused unopened.
+    func testNamedPipesAreRefusedNotOpened() throws {
+        try writeShards()
+        let fifo = workspace + "/f.pth"
+        try FIFOGuard.make(fifo)
+        for arguments in readingCommands(fifo) {
+            let (result, hung) = try FIFOGuard.run("train", arguments, releasing: fifo)
+            XCTAssertFalse(hung, "train \(arguments.joined(separator: " ")) waited on the named pipe")
+            assertOneError(result, file: fifo, contains: "not a regular file (a named pipe)", arguments[0])
+        }
+        let directory = workspace + "/d.pth"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        assertOneError(try Fixtures.run("train", ["--inspect-checkpoint", directory]), file: directory,
+                       contains: "not a regular file (a directory)", "directory")
+
+        // A shard replaced by a named pipe: train and prep verify.
+        let shard = shards + "/test-00000.h5"
+        try FileManager.default.removeItem(atPath: shard)
+        try FIFOGuard.make(shard)
+        let (trained, trainHung) = try FIFOGuard.run("train", ["--shards", shards, "--model", "ast-tiny", "--epochs", "1", "--device", "cpu",
+                                                               "--output", workspace + "/fifo-run"], releasing: shard)
+        XCTAssertFalse(trainHung, "train waited on the named pipe")
+        assertOneError(trained, file: shard, contains: "not a regular file (a named pipe)", "train")
+        let (verified, verifyHung) = try FIFOGuard.run("prep", ["verify", shards, "--cache", cache], releasing: shard)
+        XCTAssertFalse(verifyHung, "prep verify waited on the named pipe")
+        XCTAssertEqual(verified.status, 1, "\(verified)")
+        XCTAssertTrue(verified.stderr.contains("\(shard): not a regular file (a named pipe)\n"), "\(verified)")
+        XCTAssertEqual(verified.stderr.components(separatedBy: shard).count, 2, "one finding, the file named once: \(verified)")
+
+        // A recording's audio, then its annotation, as named pipes under `prep ingest`: skipped, named.
+        for (index, suffix) in [".wav", ".txt"].enumerated() {
+            let dataset = try copiedDataset(from: Fixtures.sampleDirectory, files: Self.stems.flatMap { [$0 + ".wav", $0 + ".txt"] }, name: "icbhi\(index)")
+            let pipe = dataset + "/" + Self.stems[1] + suffix
+            try FileManager.default.removeItem(atPath: pipe)
+            try FIFOGuard.make(pipe)
+            let (ingested, ingestHung) = try FIFOGuard.run("prep", prepArguments(["ingest", dataset]), releasing: pipe)
+            XCTAssertFalse(ingestHung, "prep ingest waited on \(pipe)")
+            XCTAssertEqual(ingested.status, 0, "\(ingested)")
+            XCTAssertTrue(ingested.stdout.contains("\(pipe): not a regular file (a named pipe)"), "\(ingested)")
+        }
+    }
+
     /// Issue #20 item 6: each message names the file once and the cause in words: a WAV with
     /// zero channels, a truncated shard (prep verify, train), a result.json without `method`.
     func testDamagedInputsAreDescribedInWordsNamingTheFileOnce() throws {

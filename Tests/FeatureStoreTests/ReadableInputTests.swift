@@ -6,13 +6,33 @@ import TestSupport
 import XCTest
 
 /// Issue #20: inputs that are not what they should be are refused in words, naming the file
-/// once: truncated shards (were "x.h5: x.h5: HDF5 H5Fopen failed: unknown error"), JSON
-/// missing a field (were `DecodingError` dumps).
+/// once: named pipes (which blocked the reader forever), truncated shards (were "x.h5: x.h5:
+/// HDF5 H5Fopen failed: unknown error"), JSON missing a field (were `DecodingError` dumps).
 final class ReadableInputTests: XCTestCase {
     private var directory = ""
 
     override func setUpWithError() throws { directory = try Fixtures.scratchDirectory("readable-input") }
     override func tearDown() { try? FileManager.default.removeItem(atPath: directory) }
+
+    private func refusal(_ path: String, _ body: @escaping @Sendable () throws -> Void) -> String {
+        let (message, hung) = FIFOGuard.run(releasing: path) { () -> String in
+            do { try body(); return "read" } catch { return "\(error)" }
+        }
+        XCTAssertFalse(hung, "waited on the named pipe \(path)")
+        return message
+    }
+
+    func testNamedPipesAreRefusedUnopened() throws {
+        let pipe = directory + "/shard.h5"
+        try FIFOGuard.make(pipe)
+        XCTAssertEqual(refusal(pipe) { _ = try FileDigest.xxh64(ofFileAt: pipe) }, "\(pipe): not a regular file (a named pipe)")
+        XCTAssertEqual(refusal(pipe) { _ = try ShardFile(path: pipe) }, "\(pipe): not a regular file (a named pipe), not an HDF5 file")
+        let set = directory + "/set"
+        try FileManager.default.createDirectory(atPath: set, withIntermediateDirectories: true)
+        let index = set + "/" + FeatureSetIndex.fileName
+        try FIFOGuard.make(index)
+        XCTAssertEqual(refusal(index) { _ = try FeatureSetIndex.read(directory: set) }, "\(index): not a regular file (a named pipe)")
+    }
 
     func testTruncatedShardIsDescribedInWords() throws {
         let path = directory + "/test-00000.h5"

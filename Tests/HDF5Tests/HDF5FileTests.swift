@@ -101,7 +101,7 @@ final class HDF5FileTests: XCTestCase {
         let whole = try Data(contentsOf: URL(fileURLWithPath: truncated))
         try whole.prefix(whole.count / 2).write(to: URL(fileURLWithPath: truncated))
         let cases = [(missing, "missing (no such file)"), (garbage, "not a readable HDF5 file: no HDF5 signature"),
-                     (truncated, "not a readable HDF5 file: truncated")]
+                     (truncated, "not a readable HDF5 file: truncated"), (directory.path, "not a regular file (a directory)")]
         for (path, cause) in cases {
             XCTAssertThrowsError(try HDF5File(path: path, mode: .readOnly)) { error in
                 let text = String(describing: error)

@@ -4,6 +4,9 @@ public struct AudioDecodingError: Error, CustomStringConvertible, Sendable, Equa
     public enum Reason: Sendable, Equatable {
         /// The file does not exist or cannot be opened (the system's message).
         case unreadable(String)
+        /// A directory, named pipe, device or socket ("a named pipe"): refused before it is
+        /// opened for reading, which could wait forever.
+        case notRegularFile(String)
         /// The file is empty (0 bytes).
         case emptyFile
         /// Not a sound file libsndfile recognises, or its header is corrupt (`sf_strerror`).
@@ -37,6 +40,8 @@ public struct AudioDecodingError: Error, CustomStringConvertible, Sendable, Equa
         switch reason {
         case .unreadable(let message):
             return "cannot open: \(message)"
+        case .notRegularFile(let kind):
+            return "not a regular file (\(kind)), not a WAV recording"
         case .emptyFile:
             return "empty file (0 bytes), not a WAV recording"
         case .unrecognisedFormat(let message):

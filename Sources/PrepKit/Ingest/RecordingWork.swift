@@ -15,7 +15,12 @@ struct RecordingWork {
 
     func run(_ recording: DiscoveredRecording) -> IngestPipeline.RecordingOutcome {
         var outcome = IngestPipeline.RecordingOutcome()
-        guard let txtData = FileManager.default.contents(atPath: recording.txtPath) else {
+        let readText: Data?
+        do { readText = try RegularFile.contents(atPath: recording.txtPath) } catch {
+            outcome.problems.append(Problem(file: recording.txtPath, line: nil, reason: error.reason, kind: .skippedFile))
+            return outcome
+        }
+        guard let txtData = readText else {
             outcome.problems.append(Problem(file: recording.txtPath, line: nil, reason: "cannot read annotation file", kind: .skippedFile))
             return outcome
         }

@@ -43,6 +43,10 @@ public enum FeatureSetVerifier {
                 findings.append(Finding(file: path, problem: "missing"))
                 continue
             }
+            if let kind = RegularFile.otherKind(at: path) {   // never opened: a named pipe would block
+                findings.append(Finding(file: path, problem: "not a regular file (\(kind))"))
+                continue
+            }
             if size != shard.bytes { findings.append(Finding(file: path, problem: "size \(size) bytes, index says \(shard.bytes)")) }
             if let recorded = shard.checksum {   // FeatureSetIndex.read refuses entries without one
                 let digest: String
