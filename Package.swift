@@ -140,7 +140,7 @@ let package = Package(
         .testTarget(name: "VisualizationTests", dependencies: ["Visualization"]),
         .testTarget(name: "HostCPUTests", dependencies: ["HostCPU"]),
         // Seeded, time-bounded fuzzing of the untrusted-input parsers (FUZZ_SECONDS, default 60).
-        .testTarget(name: "FuzzTests", dependencies: ["ICBHI", "AudioDSP", "TestSupport", "Synthesis"]),
+        .testTarget(name: "FuzzTests", dependencies: ["ICBHI", "AudioDSP", "TestSupport", "Synthesis", "TorchCheckpoint"]),
         // Fixtures shared by the test targets (paths to ../shared, running the real binaries).
         .target(name: "TestSupport", path: "Sources/TestSupport"),
         // Synthetic corpora and shards, and the checkpoint fixtures, for TrainingTests and EndToEndTests.

@@ -38,11 +38,17 @@ public enum FileDigest {
     public static func hexDigest(ofFileAt path: String, algorithm: DigestAlgorithm) throws -> String {
         // Plain POSIX reads: Foundation's FileHandle.read(upToCount:) issued one 4 KiB read(2)
         // per page and grew a Data by appending (688,000 syscalls for a 2.8 GB feature set).
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        try RegularFile.check(path)
+        // O_NONBLOCK: should it have become a named pipe since, open returns and fstat refuses it.
+        let descriptor = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard descriptor >= 0 else {
             throw StoreError.io(path: path, reason: "cannot open for reading: \(String(cString: strerror(errno)))")
         }
         defer { close(descriptor) }
+        var info = stat()
+        if fstat(descriptor, &info) == 0, let kind = RegularFile.kind(info.st_mode) {
+            throw StoreError.io(path: path, reason: "not a regular file (\(kind))")
+        }
         var hasher = StreamingDigest(algorithm)
         try hashContents(of: descriptor, path: path, into: &hasher)
         return hasher.finalize()

@@ -14,6 +14,15 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
         }
     }
 
+    /// What is wrong, without the file's name.
+    public var reason: String {
+        switch self {
+        case .io(_, let reason), .mismatch(_, let reason): reason
+        case .malformed(_, let line, let reason): line.map { "line \($0): \(reason)" } ?? reason
+        case .locked(_, let holder): "in use by another run (\(holder))"
+        }
+    }
+
     /// The file concerned.
     public var path: String {
         switch self {

@@ -134,8 +134,10 @@ public final class ShardFile: @unchecked Sendable {
             fbankShape = opened.1.shape
         } catch let error as StoreError {
             throw error
+        } catch let error as HDF5Error {
+            throw Self.storeError(error, path: path, dataset: "/fbank")
         } catch {
-            throw StoreError.io(path: path, reason: "\(error)")
+            throw StoreError.io(path: path, reason: String(describing: error).droppingPrefix(path + ": "))
         }
         guard fbankShape.count == 3, fbankShape[1] > 0, fbankShape[2] > 0 else {
             throw StoreError.mismatch(path: path, reason: "/fbank has shape \(fbankShape), expected [rows, frames, bins]")
@@ -169,7 +171,7 @@ public final class ShardFile: @unchecked Sendable {
         guard row >= 0, count >= 0, row + count <= rowCount else {
             throw StoreError.mismatch(path: path, reason: "no rows \(row)..<\(row + count) (the shard has \(rowCount) rows)")
         }
-        try Self.library.withLock { try FeatureShard.readRows(of: fbank, at: row, count: count, into: buffer) }
+        try readable("/fbank") { try Self.library.withLock { try FeatureShard.readRows(of: fbank, at: row, count: count, into: buffer) } }
     }
 
     /// One row as float32.
@@ -223,14 +225,27 @@ public final class ShardFile: @unchecked Sendable {
     }
 
     private func strings(_ name: String) throws -> [String] {
-        try Self.library.withLock { try file.readStrings("/" + name) }
+        try readable("/" + name) { try Self.library.withLock { try file.readStrings("/" + name) } }
     }
 
     private func integers(_ name: String) throws -> [Int64] {
-        try Self.library.withLock { try file.read("/" + name, as: Int64.self).0 }
+        try readable("/" + name) { try Self.library.withLock { try file.read("/" + name, as: Int64.self).0 } }
     }
 
     private func doubles(_ name: String) throws -> [Double] {
-        try Self.library.withLock { try file.read("/" + name, as: Double.self).0 }
+        try readable("/" + name) { try Self.library.withLock { try file.read("/" + name, as: Double.self).0 } }
+    }
+
+    private func readable<T>(_ dataset: String, _ body: () throws -> T) throws -> T {
+        do { return try body() } catch let error as HDF5Error { throw Self.storeError(error, path: path, dataset: dataset) }
+    }
+
+    /// HDF5's failures on a shard ("H5Dread failed: ...", "H5Fopen failed: unknown error") as
+    /// what they mean to a user: no such dataset, or a damaged file.
+    static func storeError(_ error: HDF5Error, path: String, dataset: String) -> StoreError {
+        if let cause = error.cause { return .io(path: path, reason: cause) }   // opening: already in words
+        let m = error.message.lowercased()
+        if m.contains("doesn't exist") || m.contains("not found") { return .mismatch(path: path, reason: "has no \(dataset) dataset") }
+        return .io(path: path, reason: "cannot read \(dataset): the file is truncated or corrupt")
     }
 }

@@ -104,7 +104,7 @@ public struct FeatureSetIndex: Codable, Sendable, Equatable {
 
     public static func read(directory: String) throws -> FeatureSetIndex {
         let path = directory + "/" + fileName
-        guard let data = FileManager.default.contents(atPath: path) else {
+        guard let data = try RegularFile.contents(atPath: path) else {
             throw StoreError.io(path: path, reason: "missing: not a complete feature set (run `prep features`)")
         }
         do {
@@ -119,7 +119,7 @@ public struct FeatureSetIndex: Codable, Sendable, Equatable {
         } catch let error as StoreError {
             throw error
         } catch {
-            throw StoreError.malformed(path: path, line: nil, reason: "not a feature set index: \(error)")
+            throw StoreError.malformed(path: path, line: nil, reason: "not a feature set index: \(PlainErrors.decoding(error))")
         }
     }
 

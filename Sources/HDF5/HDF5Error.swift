@@ -10,8 +10,39 @@ public struct HDF5Error: Error, CustomStringConvertible, Sendable {
     public let function: String
     public let path: String
     public let message: String
+    /// The problem in the user's terms where it is known (a file that cannot be opened);
+    /// nil: the description gives HDF5's own words.
+    public let cause: String?
 
-    public var description: String { "\(path): HDF5 \(function) failed: \(message)" }
+    init(function: String, path: String, message: String, cause: String? = nil) {
+        self.function = function
+        self.path = path
+        self.message = message
+        self.cause = cause
+    }
+
+    public var description: String { "\(path): \(reason)" }
+
+    /// What went wrong, without the file's name.
+    public var reason: String { cause ?? "HDF5 \(function) failed: \(message)" }
+
+    /// Why `H5Fopen` refused a file, in words ("unknown error" and "truncated file: eof =
+    /// 512, sblock->base_addr = 0, stored_eof = 8192" mean nothing to a user).
+    static func openFailure(path: String, message: String) -> HDF5Error {
+        let m = message.lowercased()
+        let cause = if m.contains("truncated file") {
+            "not a readable HDF5 file: truncated (it ends before the size its header records)"
+        } else if m.contains("signature not found") {
+            "not a readable HDF5 file: no HDF5 signature (corrupt, or another kind of file)"
+        } else if m.contains("no such file") {
+            "missing (no such file)"
+        } else if m.contains("permission denied") {
+            "cannot open: permission denied"
+        } else {
+            "not a readable HDF5 file (truncated or corrupt)"
+        }
+        return HDF5Error(function: "H5Fopen", path: path, message: message, cause: cause)
+    }
 
     /// Captures the current HDF5 error stack's deepest message and clears the stack.
     static func capture(_ function: String, path: String) -> HDF5Error {

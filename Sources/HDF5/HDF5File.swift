@@ -1,4 +1,7 @@
 import CHDF5
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// An open HDF5 file (wraps `H5Fcreate` / `H5Fopen`; closed by `H5Fclose` on deinit).
 /// Paths inside the file are absolute, e.g. `/cycles/fbank`.
@@ -30,6 +33,7 @@ public final class HDF5File {
             // Checked before `access` is closed: any HDF5 call clears the error stack.
             id = try checkID(H5Fcreate(path, chdf5_f_acc_trunc(), hid_t(H5P_DEFAULT), access.id), "H5Fcreate", path)
         case .readOnly:
+            try Self.refuseNonRegularFile(path)
             // No file lock for readers: HDF5 would flock every file it opens, and feature sets are
             // read by many trainers at once from shared, possibly read-only, file systems where
             // locks are slow, unsupported or refused. Writers publish by rename, so a reader never
@@ -37,10 +41,31 @@ public final class HDF5File {
             let access = Handle(try checkID(H5Pcreate(chdf5_p_file_access()), "H5Pcreate", path), close: H5Pclose)
             try check(H5Pset_file_locking(access.id, false, true), "H5Pset_file_locking", path)
             id = H5Fopen(path, chdf5_f_acc_rdonly(), access.id)
+            // Captured before `access` is closed: closing it clears the error stack.
+            if id < 0 { throw HDF5Error.openFailure(path: path, message: HDF5Error.capture("H5Fopen", path: path).message) }
         case .readWrite:
+            try Self.refuseNonRegularFile(path)
             id = H5Fopen(path, chdf5_f_acc_rdwr(), hid_t(H5P_DEFAULT))
+            if id < 0 { throw HDF5Error.openFailure(path: path, message: HDF5Error.capture("H5Fopen", path: path).message) }
         }
         handle = Handle(try checkID(id, mode == .create ? "H5Fcreate" : "H5Fopen", path), close: H5Fclose)
+    }
+
+    /// Opening a FIFO for reading waits for a writer, forever (HDF5 would): directories, named
+    /// pipes, devices and sockets are refused first, by what `stat` says. A missing file is
+    /// left to H5Fopen's own error.
+    private static func refuseNonRegularFile(_ path: String) throws {
+        var info = stat()
+        guard stat(path, &info) == 0, (info.st_mode & S_IFMT) != S_IFREG else { return }
+        let kind = switch info.st_mode & S_IFMT {
+        case S_IFDIR: "a directory"
+        case S_IFIFO: "a named pipe"
+        case S_IFCHR: "a character device"
+        case S_IFBLK: "a block device"
+        case S_IFSOCK: "a socket"
+        default: "an unusual kind of file"
+        }
+        throw HDF5Error(function: "stat", path: path, message: "not a regular file", cause: "not a regular file (\(kind)), not an HDF5 file")
     }
 
     /// Flushes HDF5's buffers to the OS (`H5Fflush`); durability needs an fsync on top.

@@ -36,7 +36,7 @@ public struct IngestState: Codable, Sendable, Equatable {
         do {
             return try JSONDecoder().decode(IngestState.self, from: data)
         } catch {
-            throw StoreError.io(path: path, reason: "unreadable (\(error)); rerun `prep ingest`")
+            throw StoreError.io(path: path, reason: "unreadable (\(PlainErrors.decoding(error))); rerun `prep ingest`")
         }
     }
 }

@@ -12,14 +12,21 @@ final class MappedFile {
     let count: Int
     private let mapping: UnsafeMutableRawPointer?
 
-    /// Maps `path`; throws a message for missing, unreadable or empty files.
+    /// Maps `path`; throws a message for missing, unreadable, empty or non-regular files.
     init(path: String) throws(FormatError) {
-        let fd = open(path, O_RDONLY)
+        var info = stat()
+        // Looked at before opening: opening a FIFO for reading waits for a writer, forever.
+        if stat(path, &info) == 0, (info.st_mode & S_IFMT) != S_IFREG {
+            throw FormatError("not a regular file (\(fileKind(info.st_mode))): not a checkpoint")
+        }
+        // O_NONBLOCK: should it have become a FIFO since, open returns and fstat refuses it.
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else { throw FormatError("cannot open: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
-        var info = stat()
         guard fstat(fd, &info) == 0 else { throw FormatError("cannot stat: \(String(cString: strerror(errno)))") }
-        guard (info.st_mode & S_IFMT) == S_IFREG else { throw FormatError("not a regular file") }
+        guard (info.st_mode & S_IFMT) == S_IFREG else {
+            throw FormatError("not a regular file (\(fileKind(info.st_mode))): not a checkpoint")
+        }
         let size = Int(info.st_size)
         guard size > 0 else { throw FormatError("empty file (0 bytes): not a PyTorch checkpoint") }
         let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0)
@@ -40,6 +47,18 @@ final class MappedFile {
         let end = range.upperBound / page * page
         guard end > start, start >= 0, end <= count else { return }
         _ = madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, Int32(MADV_DONTNEED))
+    }
+}
+
+/// What a non-regular file is, for messages.
+func fileKind(_ mode: mode_t) -> String {
+    switch mode & S_IFMT {
+    case S_IFDIR: "a directory"
+    case S_IFIFO: "a named pipe"
+    case S_IFCHR: "a character device"
+    case S_IFBLK: "a block device"
+    case S_IFSOCK: "a socket"
+    default: "an unusual kind of file"
     }
 }
 

@@ -58,6 +58,22 @@ public final class PickleDict {
 
     init(className: String? = nil) { self.className = className }
 
+    deinit {
+        var contents: [PickleValue] = []
+        moveContents(to: &contents)
+        PickleNesting.release(&contents)
+    }
+
+    /// Empties the dict into `pending` (tear-down without recursion).
+    func moveContents(to pending: inout [PickleValue]) {
+        pending += keys
+        pending += values
+        if let attributes { pending.append(attributes) }
+        keys = []
+        values = []
+        attributes = nil
+    }
+
     public var count: Int { keys.count }
 
     public subscript(key: String) -> PickleValue? { stringIndex[key].map { values[$0] } }
@@ -89,17 +105,32 @@ public final class PickleDict {
 public final class PickleList {
     public internal(set) var items: [PickleValue] = []
     init() {}
+    deinit { PickleNesting.release(&items) }
 }
 
 /// An instance of an uninterpreted class: how it was constructed and the state BUILD gave it.
 public final class PickleObject {
     public let className: String
-    public let arguments: [PickleValue]
+    public private(set) var arguments: [PickleValue]
     public internal(set) var state: PickleValue?
 
     init(className: String, arguments: [PickleValue]) {
         self.className = className
         self.arguments = arguments
+    }
+
+    deinit {
+        var contents: [PickleValue] = []
+        moveContents(to: &contents)
+        PickleNesting.release(&contents)
+    }
+
+    /// Empties the record into `pending` (tear-down without recursion).
+    func moveContents(to pending: inout [PickleValue]) {
+        pending += arguments
+        if let state { pending.append(state) }
+        arguments = []
+        state = nil
     }
 }
 

@@ -115,6 +115,42 @@ public final class TorchCheckpoint {
         return out
     }
 
+    /// What this reader keeps as opaque records, reachable from `root` through dicts, lists and
+    /// tuples: instances of classes it does not interpret (`argparse.Namespace`, or a payload
+    /// such as `os.system(...)`: never run) and bare references to classes or functions, by key
+    /// path (`args`, `extra[2]`) and class name, in file order. Loaders name them as skipped.
+    public func uninterpretedObjects() -> [(name: String, className: String)] {
+        var found: [(String, String)] = []
+        var seen: Set<UInt> = []
+        var pending: [(value: PickleValue, name: String)] = [(root, "")]
+        // Iterative, each container once: values may be shared through the memo, and nest up to
+        // `PickleNesting.limit` deep.
+        while let (value, name) = pending.popLast() {
+            switch value {
+            case .object(let o): found.append((name, o.className))
+            case .global(let module, let function): found.append((name, "\(module).\(function)"))
+            case .dict, .list, .tuple:
+                guard let (key, _) = value.identityAndChildren, seen.insert(key).inserted else { continue }
+                var children: [(PickleValue, String)] = []
+                switch value {
+                case .dict(let d):
+                    children = zip(d.keys, d.values).enumerated().map { i, entry in
+                        let key = entry.0.string ?? entry.0.int.map(String.init) ?? "[\(i)]"
+                        return (entry.1, name.isEmpty ? key : name + "." + key)
+                    }
+                    // An OrderedDict's attributes (`_metadata`), set by BUILD: a place to hide a payload too.
+                    if let attributes = d.attributes { children.append((attributes, name.isEmpty ? "__dict__" : name + ".__dict__")) }
+                case .list(let l): children = l.items.enumerated().map { ($1, "\(name)[\($0)]") }
+                case .tuple(let t): children = t.enumerated().map { ($1, "\(name)[\($0)]") }
+                default: break
+                }
+                pending += children.reversed()
+            default: break
+            }
+        }
+        return found
+    }
+
     private func isContiguous(_ t: TensorInfo) -> Bool {
         var expected = 1
         for (n, s) in zip(t.shape, t.strides).reversed() {

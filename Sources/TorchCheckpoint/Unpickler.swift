@@ -19,20 +19,29 @@ struct Unpickler {
     private var stack: [PickleValue] = []
     private var marks: [Int] = []
     private var memo: [Int: PickleValue] = [:]
+    /// Height of every tuple built (1 + its tallest tuple child), by element buffer.
+    private var tupleHeights: [UInt: Int] = [:]
 
     /// Runs the VM from `position` to the next STOP and returns the pickled object.
     mutating func load() throws(FormatError) -> PickleValue {
         stack = []
         marks = []
         memo = [:]
+        tupleHeights = [:]
         while true {
             let at = position
             guard at < bytes.count else { throw FormatError("pickle: data ends before STOP (truncated)") }
             let op = try byte()
+            let result: PickleValue?
             do {
-                if let result = try step(op) { return result }
+                result = try step(op)
             } catch {
                 throw FormatError("pickle: \(error.message) (opcode 0x\(String(op, radix: 16)) at byte \(at))")
+            }
+            if let result {
+                // Nothing nested deeper than Python's pickler writes reaches the code that walks values.
+                do { _ = try PickleNesting.depth(of: result) } catch { throw FormatError("pickle: \(error.message)") }
+                return result
             }
         }
     }
@@ -98,6 +107,28 @@ struct Unpickler {
         return items
     }
 
+    /// A tuple, refused when tuples nest in tuples more than `PickleNesting.limit` deep. Lists,
+    /// dicts and objects free their contents without recursion (`PickleNesting.release`), but a
+    /// chain of tuples is freed by Swift's runtime, one call per level: this bound keeps that
+    /// short wherever the value is dropped, also while the pickle is being refused. Tuples are
+    /// immutable, so a height measured at creation stays exact.
+    private mutating func tuple(_ items: [PickleValue]) throws(FormatError) -> PickleValue {
+        var height = 1
+        for case .tuple(let child) in items {
+            height = max(height, 1 + (tupleHeights[Self.address(of: child)] ?? 1))
+        }
+        guard height <= PickleNesting.limit else {
+            throw FormatError("tuples nested more than \(PickleNesting.limit) levels deep (the limit: torch.save cannot write deeper than Python's recursion limit, 1000)")
+        }
+        // A buffer address may be reused after its tuple is freed: the newest tuple's entry wins.
+        tupleHeights[Self.address(of: items)] = height
+        return .tuple(items)
+    }
+
+    private static func address(of items: [PickleValue]) -> UInt {
+        items.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
+    }
+
     private mutating func memoGet(_ i: Int) throws(FormatError) {
         guard let v = memo[i] else { throw FormatError("memo entry \(i) was never stored") }
         stack.append(v)
@@ -152,15 +183,15 @@ struct Unpickler {
             let l = PickleList()
             l.items = try popMark()
             stack.append(.list(l))
-        case 0x29: stack.append(.tuple([]))                         // EMPTY_TUPLE
-        case 0x74: stack.append(.tuple(try popMark()))              // TUPLE
-        case 0x85: stack.append(.tuple([try pop()]))                // TUPLE1
+        case 0x29: stack.append(try tuple([]))                      // EMPTY_TUPLE
+        case 0x74: stack.append(try tuple(try popMark()))           // TUPLE
+        case 0x85: stack.append(try tuple([try pop()]))             // TUPLE1
         case 0x86:                                                  // TUPLE2
             let b = try pop(), a = try pop()
-            stack.append(.tuple([a, b]))
+            stack.append(try tuple([a, b]))
         case 0x87:                                                  // TUPLE3
             let c = try pop(), b = try pop(), a = try pop()
-            stack.append(.tuple([a, b, c]))
+            stack.append(try tuple([a, b, c]))
         case 0x8F: stack.append(.list(PickleList()))                // EMPTY_SET (kept as a list)
         case 0x90, 0x65:                                            // ADDITEMS, APPENDS
             let items = try popMark()
@@ -261,32 +292,36 @@ struct Unpickler {
     /// REDUCE / NEWOBJ: PyTorch's rebuild functions and OrderedDict are interpreted, the rest
     /// becomes an opaque record.
     private static func call(_ callable: PickleValue, _ args: [PickleValue]) throws(FormatError) -> PickleValue {
-        guard case .global(let module, let name) = callable else {
-            throw FormatError("cannot call a \(callable.kind)")
-        }
-        switch (module, name) {
-        case ("collections", "OrderedDict"):
-            let d = PickleDict(className: "collections.OrderedDict")
-            if case .list(let pairs)? = args.first {
-                for case .tuple(let kv) in pairs.items where kv.count == 2 { d.set(kv[0], kv[1]) }
+        var callable = callable, args = args
+        // A loop, not recursion: `_rebuild_from_type_v2` wraps another call, as deep as the pickle nests it.
+        while true {
+            guard case .global(let module, let name) = callable else {
+                throw FormatError("cannot call a \(callable.kind)")
             }
-            return .dict(d)
-        case ("torch._utils", "_rebuild_tensor_v2"), ("torch._utils", "_rebuild_tensor"):
-            return .tensor(try tensor(args))
-        case ("torch._utils", "_rebuild_parameter"), ("torch._utils", "_rebuild_parameter_with_state"):
-            guard case .tensor? = args.first else { throw FormatError("\(name) without a tensor") }
-            return args[0]
-        case ("torch.jit._pickle", "restore_type_tag"), ("torch.jit._pickle", "build_intlist"),
-             ("torch.jit._pickle", "build_doublelist"), ("torch.jit._pickle", "build_boollist"),
-             ("torch.jit._pickle", "build_tensorlist"):
-            // libtorch's pickler (torch::pickle_save) wraps typed containers: the value is the first argument.
-            guard let value = args.first else { throw FormatError("\(name) without arguments") }
-            return value
-        case ("torch._tensor", "_rebuild_from_type_v2"), ("torch._tensor", "_rebuild_from_type"):
-            guard args.count >= 3, case .tuple(let inner) = args[2] else { throw FormatError("\(name): bad arguments") }
-            return try call(args[0], inner)
-        default:
-            return .object(PickleObject(className: "\(module).\(name)", arguments: args))
+            switch (module, name) {
+            case ("collections", "OrderedDict"):
+                let d = PickleDict(className: "collections.OrderedDict")
+                if case .list(let pairs)? = args.first {
+                    for case .tuple(let kv) in pairs.items where kv.count == 2 { d.set(kv[0], kv[1]) }
+                }
+                return .dict(d)
+            case ("torch._utils", "_rebuild_tensor_v2"), ("torch._utils", "_rebuild_tensor"):
+                return .tensor(try tensor(args))
+            case ("torch._utils", "_rebuild_parameter"), ("torch._utils", "_rebuild_parameter_with_state"):
+                guard case .tensor? = args.first else { throw FormatError("\(name) without a tensor") }
+                return args[0]
+            case ("torch.jit._pickle", "restore_type_tag"), ("torch.jit._pickle", "build_intlist"),
+                 ("torch.jit._pickle", "build_doublelist"), ("torch.jit._pickle", "build_boollist"),
+                 ("torch.jit._pickle", "build_tensorlist"):
+                // libtorch's pickler (torch::pickle_save) wraps typed containers: the value is the first argument.
+                guard let value = args.first else { throw FormatError("\(name) without arguments") }
+                return value
+            case ("torch._tensor", "_rebuild_from_type_v2"), ("torch._tensor", "_rebuild_from_type"):
+                guard args.count >= 3, case .tuple(let inner) = args[2] else { throw FormatError("\(name): bad arguments") }
+                (callable, args) = (args[0], inner)
+            default:
+                return .object(PickleObject(className: "\(module).\(name)", arguments: args))
+            }
         }
     }
 

@@ -158,9 +158,17 @@ public final class LoadedCheckpoint {
         public var posEmbed: PositionalEmbeddingInit?
         public var headLoaded: Bool
         public var projectorLoaded: Bool
+        /// Objects of the file this reader does not interpret and did not use, "args
+        /// (argparse.Namespace)": said, so that nothing in a checkpoint is ignored silently.
+        public var skipped: [String] = []
 
         public var description: String {
-            "\(layout.rawValue) (\(format) format): \(tensors) tensors, \(posEmbedNote ?? "pos_embed as stored"), head \(headLoaded ? "loaded" : "new"), projector \(projectorLoaded ? "loaded" : "new")"
+            var text = "\(layout.rawValue) (\(format) format): \(tensors) tensors, \(posEmbedNote ?? "pos_embed as stored"), head \(headLoaded ? "loaded" : "new"), projector \(projectorLoaded ? "loaded" : "new")"
+            if !skipped.isEmpty {
+                text += "; skipped \(skipped.count) object\(skipped.count == 1 ? "" : "s") of classes this reader does not run: "
+                    + skipped.prefix(8).joined(separator: ", ") + (skipped.count > 8 ? " (+\(skipped.count - 8) more)" : "")
+            }
+            return text
         }
     }
 
@@ -242,6 +250,7 @@ public final class LoadedCheckpoint {
             throw .checkpoint(path: path, message: "\(error)")
         }
         report.tensors = pending.count
+        report.skipped = file.uninterpretedObjects().map { "\($0.name.isEmpty ? "the file's top level" : $0.name) (\($0.className))" }
         return report
     }
 

@@ -127,8 +127,8 @@ public final class ShardCycles: CycleSource, Sendable {
             case .split(let split): rows = try set.rows(split: split)
             case .folds(let folds): rows = try set.rows(folds: folds)
             }
-        } catch let StoreError.io(path, reason), let StoreError.mismatch(path, reason) {
-            throw .shards(path: path, message: reason)
+        } catch let error as StoreError {
+            throw .shards(path: error.path, message: error.reason)   // the file it concerns, once
         } catch {
             throw .shards(path: directory, message: "\(error)")
         }

@@ -190,7 +190,11 @@ public enum ResultsReport {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             try AtomicFile.write(Data(markdown(table).utf8), to: md)
             try AtomicFile.writeJSON(table, to: json)
-        } catch { throw .invalidOption("cannot write the results into \(directory): \(error)") }
+        } catch let error as StoreError {
+            throw .invalidOption("cannot write the results: \(error)")   // names the file
+        } catch {
+            throw .invalidOption("cannot write the results into \(directory): \(PlainErrors.file(error))")
+        }
         return [md, json]
     }
 }

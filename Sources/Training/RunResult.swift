@@ -86,9 +86,9 @@ public struct RunResult: Codable, Sendable, Equatable {
     }
 
     public static func read(path: String) throws(TrainingError) -> RunResult {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw .checkpoint(path: path, message: "cannot read")
-        }
+        let contents: Data?
+        do { contents = try RegularFile.contents(atPath: path) } catch { throw .checkpoint(path: path, message: error.reason) }
+        guard let data = contents else { throw .checkpoint(path: path, message: "cannot read") }
         return try decodeVersioned(RunResult.self, from: data, path: path, formats: [currentFormat],
                                    format: \.format, what: "not a run result")
     }
@@ -100,7 +100,7 @@ func decodeVersioned<T: Decodable>(_ type: T.Type, from data: Data, path: String
                                    format: (T) -> String, what: String) throws(TrainingError) -> T {
     let value: T
     do { value = try JSONDecoder().decode(T.self, from: data) } catch {
-        throw .checkpoint(path: path, message: "\(what): \(error)")
+        throw .checkpoint(path: path, message: "\(what): \(PlainErrors.decoding(error))")
     }
     guard formats.contains(format(value)) else {
         throw .checkpoint(path: path, message: "format \(format(value)) is not \(formats.last ?? "?")")

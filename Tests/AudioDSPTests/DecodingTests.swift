@@ -1,6 +1,7 @@
 import AudioDSP
 import Foundation
 import Glibc
+import TestSupport
 import XCTest
 
 final class DecodingTests: XCTestCase {
@@ -138,9 +139,32 @@ final class DecodingTests: XCTestCase {
 
     func testDirectoryIsNotARecording() throws {
         let dir = try AudioFixtures.temporaryDirectory(for: self)
-        assertDecodingFails(dir.path) {
-            if case .unreadable = $0 { return true }
-            return false
+        assertDecodingFails(dir.path) { $0 == .notRegularFile("a directory") }
+    }
+
+    /// Issue #20: a named pipe is refused before it is opened (opening it waited for a writer
+    /// forever); the test releases a blocked reader after 30 s and fails.
+    func testNamedPipeIsRefusedUnopened() throws {
+        let path = try AudioFixtures.temporaryDirectory(for: self).appendingPathComponent("pipe.wav").path
+        try FIFOGuard.make(path)
+        let (message, hung) = FIFOGuard.run(releasing: path) { () -> String in
+            do { _ = try AudioDecoder.decode(contentsOf: path); return "decoded" } catch { return "\(error)" }
+        }
+        XCTAssertFalse(hung, "decoding waited on the named pipe")
+        XCTAssertEqual(message, "\(path): not a regular file (a named pipe), not a WAV recording")
+    }
+
+    /// Issue #20: a header with zero channels, in words, without libsndfile's phrasing or the
+    /// C function (was "not a readable sound file or corrupt header (sf_open_fd: Channel count is zero.)").
+    func testZeroChannelsIsDescribedInWords() throws {
+        let dir = try AudioFixtures.temporaryDirectory(for: self)
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: sample("102_1b1_Ar_sc_Meditron")))
+        bytes[22] = 0
+        bytes[23] = 0
+        let path = dir.appendingPathComponent("zero-channels.wav").path
+        XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: bytes))
+        XCTAssertThrowsError(try AudioDecoder.decode(contentsOf: path)) { error in
+            XCTAssertEqual("\(error)", "\(path): not a readable sound file: the header declares zero audio channels")
         }
     }
 

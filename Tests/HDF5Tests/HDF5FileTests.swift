@@ -87,15 +87,28 @@ final class HDF5FileTests: XCTestCase {
         XCTAssertEqual(first, try make("2.h5"))
     }
 
-    func testErrorsNameTheFileAndFunction() throws {
+    /// Files that cannot be opened are described in words, naming the file once (issue #20:
+    /// "x.h5: x.h5: HDF5 H5Fopen failed: unknown error" before); other failures name the call.
+    func testErrorsNameTheFileAndTheCause() throws {
         let missing = directory.appendingPathComponent("missing.h5").path
-        XCTAssertThrowsError(try HDF5File(path: missing, mode: .readOnly)) { error in
-            let text = String(describing: error)
-            XCTAssertTrue(text.contains(missing) && text.contains("H5Fopen"), text)
+        let garbage = directory.appendingPathComponent("garbage.h5").path
+        try Data("not hdf5".utf8).write(to: URL(fileURLWithPath: garbage))
+        let truncated = directory.appendingPathComponent("truncated.h5").path
+        do {
+            let file = try HDF5File(path: truncated, mode: .create)
+            try file.write([Float](repeating: 1, count: 4096), shape: [4096], to: "/x")
         }
-        let garbage = directory.appendingPathComponent("garbage.h5")
-        try Data("not hdf5".utf8).write(to: garbage)
-        XCTAssertThrowsError(try HDF5File(path: garbage.path, mode: .readOnly))
+        let whole = try Data(contentsOf: URL(fileURLWithPath: truncated))
+        try whole.prefix(whole.count / 2).write(to: URL(fileURLWithPath: truncated))
+        let cases = [(missing, "missing (no such file)"), (garbage, "not a readable HDF5 file: no HDF5 signature"),
+                     (truncated, "not a readable HDF5 file: truncated"), (directory.path, "not a regular file (a directory)")]
+        for (path, cause) in cases {
+            XCTAssertThrowsError(try HDF5File(path: path, mode: .readOnly)) { error in
+                let text = String(describing: error)
+                XCTAssertTrue(text.hasPrefix(path + ": " + cause), text)
+                XCTAssertFalse(text.contains("H5F") || text.contains("unknown error"), text)
+            }
+        }
         let path = directory.appendingPathComponent("b.h5").path
         let file = try HDF5File(path: path, mode: .create)
         XCTAssertThrowsError(try file.dataset("/nope")) { error in

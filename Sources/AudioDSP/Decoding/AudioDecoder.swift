@@ -37,11 +37,11 @@ public enum AudioDecoder {
         let sampleRate = Int(info.samplerate)
         guard channels > 0 else {
             throw AudioDecodingError(path: path, function: "sf_open_fd",
-                                     reason: .invalidHeader("\(channels) channels"))
+                                     reason: .invalidHeader("it declares \(channels) audio channels"))
         }
         guard sampleRate > 0 else {
             throw AudioDecodingError(path: path, function: "sf_open_fd",
-                                     reason: .invalidHeader("sample rate \(sampleRate) Hz"))
+                                     reason: .invalidHeader("it declares a sample rate of \(sampleRate) Hz"))
         }
         let subtype = Int(info.format) & Int(SF_FORMAT_SUBMASK)
         let bitDepth = bitDepth(ofSubtype: subtype)
@@ -106,7 +106,7 @@ public enum AudioDecoder {
 
     private static func shortRead(_ file: SoundFile, expected: Int, got: Int) -> AudioDecodingError {
         if let message = file.lastError {
-            return AudioDecodingError(path: file.path, function: "sf_readf", reason: .readFailed(message))
+            return AudioDecodingError(path: file.path, function: "sf_readf", reason: .readFailed(AudioDecodingError.plainWords(libsndfile: message)))
         }
         return AudioDecodingError(path: file.path, function: "sf_readf",
                                   reason: .truncated(declaredFrames: expected, availableFrames: got))

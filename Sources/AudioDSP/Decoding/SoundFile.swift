@@ -15,11 +15,16 @@ final class SoundFile {
     /// names the cause), then libsndfile's `sf_open_fd` on the descriptor.
     init(path: String) throws(AudioDecodingError) {
         self.path = path
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        var status = stat()
+        // Looked at before opening: opening a FIFO for reading waits for a writer, forever.
+        if stat(path, &status) == 0, (status.st_mode & S_IFMT) != S_IFREG {
+            throw AudioDecodingError(path: path, function: "stat", reason: .notRegularFile(Self.kind(status.st_mode)))
+        }
+        // O_NONBLOCK: should it have become a FIFO since, open returns and fstat refuses it.
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else {
             throw AudioDecodingError(path: path, function: "open", reason: .unreadable(Self.systemMessage()))
         }
-        var status = stat()
         guard fstat(fd, &status) == 0 else {
             let message = Self.systemMessage()
             close(fd)
@@ -27,7 +32,7 @@ final class SoundFile {
         }
         guard (status.st_mode & S_IFMT) == S_IFREG else {
             close(fd)
-            throw AudioDecodingError(path: path, function: "fstat", reason: .unreadable("not a regular file"))
+            throw AudioDecodingError(path: path, function: "fstat", reason: .notRegularFile(Self.kind(status.st_mode)))
         }
         guard status.st_size > 0 else {
             close(fd)
@@ -46,7 +51,7 @@ final class SoundFile {
         var info = SF_INFO()
         // close_desc false: this object owns the descriptor and closes it after sf_close.
         guard let handle = sf_open_fd(fd, Int32(SFM_READ), &info, 0) else {
-            let message = String(cString: sf_strerror(nil))
+            let message = AudioDecodingError.plainWords(libsndfile: String(cString: sf_strerror(nil)))
             close(fd)
             throw AudioDecodingError(path: path, function: "sf_open_fd", reason: .unrecognisedFormat(message))
         }
@@ -82,4 +87,16 @@ final class SoundFile {
     }
 
     private static func systemMessage() -> String { String(cString: strerror(errno)) }
+
+    /// What a non-regular file is, for messages.
+    static func kind(_ mode: mode_t) -> String {
+        switch mode & S_IFMT {
+        case S_IFDIR: "a directory"
+        case S_IFIFO: "a named pipe"
+        case S_IFCHR: "a character device"
+        case S_IFBLK: "a block device"
+        case S_IFSOCK: "a socket"
+        default: "an unusual kind of file"
+        }
+    }
 }

@@ -15,7 +15,12 @@ struct RecordingWork {
 
     func run(_ recording: DiscoveredRecording) -> IngestPipeline.RecordingOutcome {
         var outcome = IngestPipeline.RecordingOutcome()
-        guard let txtData = FileManager.default.contents(atPath: recording.txtPath) else {
+        let readText: Data?
+        do { readText = try RegularFile.contents(atPath: recording.txtPath) } catch {
+            outcome.problems.append(Problem(file: recording.txtPath, line: nil, reason: error.reason, kind: .skippedFile))
+            return outcome
+        }
+        guard let txtData = readText else {
             outcome.problems.append(Problem(file: recording.txtPath, line: nil, reason: "cannot read annotation file", kind: .skippedFile))
             return outcome
         }
@@ -79,7 +84,9 @@ struct RecordingWork {
                 wavModified: wavModified)
             outcome.cycles = sliced.cycles
         } catch {
-            outcome.problems.append(Problem(file: recording.wavPath, line: nil, reason: "\(error)", kind: .skippedFile))
+            // The problem list names the file: the reason says what is wrong, without it again.
+            let reason = (error as? AudioDecodingError)?.cause ?? String(describing: error).droppingPrefix(recording.wavPath + ": ")
+            outcome.problems.append(Problem(file: recording.wavPath, line: nil, reason: reason, kind: .skippedFile))
             outcome.record = nil
             outcome.cycles = []
         }

@@ -23,7 +23,7 @@ public enum FeatureSetVerifier {
         do {
             set = try FeatureSet(directory: directory)
         } catch {
-            return [Finding(file: directory + "/" + FeatureSetIndex.fileName, problem: "\(error)")]
+            return [finding(error, about: directory + "/" + FeatureSetIndex.fileName)]
         }
         let index = set.index
         var findings: [Finding] = []
@@ -41,9 +41,17 @@ public enum FeatureSetVerifier {
                 findings.append(Finding(file: path, problem: "missing"))
                 continue
             }
+            if let kind = RegularFile.otherKind(at: path) {   // never opened: a named pipe would block
+                findings.append(Finding(file: path, problem: "not a regular file (\(kind))"))
+                continue
+            }
             if size != shard.bytes { findings.append(Finding(file: path, problem: "size \(size) bytes, index says \(shard.bytes)")) }
             if let recorded = shard.checksum {   // FeatureSetIndex.read refuses entries without one
-                let digest = (try? FileDigest.hexDigest(ofFileAt: path, algorithm: recorded.algorithm)) ?? "unreadable"
+                let digest: String
+                do { digest = try FileDigest.hexDigest(ofFileAt: path, algorithm: recorded.algorithm) } catch {
+                    findings.append(finding(error, about: path))
+                    continue
+                }
                 if digest != recorded.value {
                     findings.append(Finding(file: path, problem: "\(recorded.algorithm.displayName) \(digest) differs from the index (\(recorded.value))"))
                 }
@@ -68,7 +76,7 @@ public enum FeatureSetVerifier {
         guard FileManager.default.fileExists(atPath: statePath) else { return nil }
         let state: IngestState
         do { state = try IngestState.read(cacheDirectory: cacheDirectory) } catch {
-            return ([Finding(file: statePath, problem: "\(error)")], 0, 0, 0)
+            return ([finding(error, about: statePath)], 0, 0, 0)
         }
         let manifests = ManifestStore(directory: state.manifestDirectory)
         guard let digest = try? manifests.cyclesDigest() else {
@@ -83,7 +91,7 @@ public enum FeatureSetVerifier {
             recordings = try manifests.readRecordings()
             cycles = try manifests.readCycles()
         } catch {
-            return (findings + [Finding(file: manifests.directory, problem: "\(error)")], 0, 0, 0)
+            return (findings + [finding(error, about: manifests.directory)], 0, 0, 0)
         }
         var cyclesByRecording: [String: Int] = [:]
         var unchecked = 0
@@ -110,7 +118,7 @@ public enum FeatureSetVerifier {
                     findings.append(Finding(file: audio.path(for: stem), problem: "samples SHA-256 \(computed) differs from the one recorded at ingest (\(recorded)): corrupted since `prep ingest`"))
                 }
             } catch {
-                findings.append(Finding(file: audio.path(for: stem), problem: "\(error)"))
+                findings.append(finding(error, about: audio.path(for: stem)))
             }
         }
         for stem in cyclesByRecording.keys.sorted() {
@@ -146,11 +154,15 @@ public enum FeatureSetVerifier {
                 }
             }
             return findings
-        } catch let error as StoreError where error.path == path {
-            // The error names this very file: say it once.
-            return [Finding(file: path, problem: String("\(error)".dropFirst(path.count + 2)))]
         } catch {
-            return [Finding(file: path, problem: "\(error)")]
+            return [finding(error, about: path)]
         }
+    }
+
+    /// A finding that names the file once: errors that name their file (StoreError, HDF5's)
+    /// give it and their reason; others are about `file`, with a leading "<file>: " dropped.
+    private static func finding(_ error: Error, about file: String) -> Finding {
+        if let error = error as? StoreError { return Finding(file: error.path, problem: error.reason) }
+        return Finding(file: file, problem: String(describing: error).droppingPrefix(file + ": "))
     }
 }
