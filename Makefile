@@ -24,7 +24,7 @@ PYTOOLS_PACKAGES = kubernetes-validate==1.37.0
 # (needs gdown at import), cmapy, wget.
 PAPER_PYTOOLS_PACKAGES = timm==0.4.5 librosa==0.10.1 soxr==0.3.7 nlpaug==1.1.11 gdown==4.7.1 cmapy==0.6.6 wget==3.2
 
-.PHONY: setup build test test-fast test-release-binaries demo bench bench-ingest bench-fbank check-libtorch gpu-smoke check-slurm reproduce clean
+.PHONY: setup build test test-fast test-release-binaries demo bench bench-ingest bench-paper bench-fbank check-libtorch gpu-smoke check-slurm reproduce clean
 
 setup:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -83,6 +83,10 @@ bench-resample: build
 
 bench-ingest: build
 	bash scripts/bench.sh $(BIN) pipeline
+
+# The paper code's ICBHIDataset against icbhi_shards.paper's drop-in (issue #23) only.
+bench-paper: build
+	bash scripts/bench.sh $(BIN) paper
 
 bench-train: build
 	bash scripts/bench_train.sh

@@ -269,11 +269,12 @@ class _RowReader:
     def __init__(self, features: FeatureSet):
         self.features = features
         self._maps: Dict[str, Any] = {}
+        self._handles: List[h5py.File] = []
         self._pid = os.getpid()
 
     def _source(self, shard: Shard) -> Any:
-        if os.getpid() != self._pid:  # a forked worker: reopen h5py handles (memory maps would do, but simply)
-            self._maps, self._pid = {}, os.getpid()
+        if os.getpid() != self._pid:  # a forked worker: never use the parent's HDF5 handles
+            self._maps, self._handles, self._pid = {}, [], os.getpid()
         source = self._maps.get(shard.path)
         if source is None:
             handle = h5py.File(shard.path, "r")
@@ -286,7 +287,8 @@ class _RowReader:
                 source = np.memmap(shard.path, dtype=dataset.dtype.newbyteorder("<"), mode="r", offset=offset, shape=shape)
                 handle.close()
             else:
-                source = dataset  # keeps its file open
+                source = dataset
+                self._handles.append(handle)  # h5py: the dataset reads through its open file
             self._maps[shard.path] = source
         return source
 
@@ -295,7 +297,7 @@ class _RowReader:
         return np.array(self._source(shard)[row], dtype=np.float32)
 
     def __getstate__(self) -> Dict[str, Any]:
-        return {"features": self.features, "_maps": {}, "_pid": None}
+        return {"features": self.features, "_maps": {}, "_handles": [], "_pid": None}
 
     def __setstate__(self, state: Dict[str, Any]) -> None:
         self.__dict__.update(state)

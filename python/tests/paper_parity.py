@@ -164,6 +164,18 @@ def main() -> int:
                   == collections.Counter((ours.labels[i], tuple(ours.metadata[i].tolist())) for i in range(len(ours))),
                   f"{where}: multiset of (label, metadata)")
 
+    # blank_region_clip (the paper resizes each image to n_mels rows with OpenCV): official train set.
+    args = paper_args("--blank_region_clip")
+    theirs, their_print, _ = built(PaperDataset, True, args)
+    ours, our_print, _ = built(dropin.ICBHIDataset, True, args)
+    mine = {key: i for i, key in enumerate(ours_keys(ours))}
+    check((theirs.h, theirs.w) == (ours.h, ours.w), f"blank_region_clip: h, w {(theirs.h, theirs.w)} vs {(ours.h, ours.w)}")
+    for i, key in enumerate(paper_keys(theirs)):
+        a, b = theirs[i][0], ours[mine[key]][0]
+        difference = np.abs(a.astype(np.float64) - b.astype(np.float64))
+        check(a.shape == b.shape and difference.max() <= MAX_ABS and difference.mean() <= MEAN_ABS,
+              f"blank_region_clip {key}: {a.shape} vs {b.shape}, max abs {difference.max():.3g}")
+
     # The SG-SCL flavour against the harness: every meta_mode, AST and another model, train and test.
     sgscl_items = 0
     for fold in ["official", "3"]:
