@@ -62,8 +62,8 @@ code (its call is commented out there). ``audio_data`` and ``cycle_list`` (the w
 not held: they are sequences of the right length whose items raise an error saying so.
 
 Memory: only the per-row labels and ids are read when the dataset is built; each fbank is read
-when its item is asked for (one ``memcpy`` from a memory map of the shard when it is stored
-contiguously, as ``prep features`` writes it; h5py otherwise). Safe with ``DataLoader`` workers
+when its item is asked for (one ``pread`` straight into the item's array when the shard stores
+``fbank`` contiguously, as ``prep features`` writes it; h5py otherwise). Safe with ``DataLoader`` workers
 (fork or spawn).
 """
 
@@ -262,14 +262,35 @@ def _check(features: FeatureSet, args: Any, flavour: str, train_flag: bool, mean
 # Reading rows
 
 
+class _ContiguousRows:
+    """A shard whose ``fbank`` is stored contiguously (as ``prep features`` writes it without
+    ``--compress``): row ``r`` is one ``pread`` at ``offset + r * row_bytes``, straight into a new array."""
+
+    def __init__(self, path: str, offset: int, dtype: np.dtype, shape: Tuple[int, int, int]):
+        self.fd = os.open(path, os.O_RDONLY)
+        self.offset, self.dtype, self.row_shape = offset, dtype, shape[1:]
+        self.row_bytes = int(np.prod(shape[1:])) * dtype.itemsize
+
+    def __getitem__(self, row: int) -> np.ndarray:
+        values = np.empty(self.row_shape, dtype=self.dtype)
+        read = os.preadv(self.fd, [values], self.offset + row * self.row_bytes)
+        if read != self.row_bytes:
+            raise PaperDatasetError(f"fbank row {row}: read {read} of {self.row_bytes} bytes (truncated shard?)")
+        return values
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
 class _RowReader:
-    """Reads fbank rows: a numpy memory map of each contiguously stored shard (a row is one copy out
-    of the page cache), h5py for chunked (``--compress``) shards. Per process; nothing open when pickled."""
+    """Reads fbank rows: one ``pread`` per row for contiguously stored shards (no memory map, so
+    the page cache is not counted in the process's RSS), h5py for chunked (``--compress``) ones.
+    Per process (a forked worker opens its own); nothing open when pickled."""
 
     def __init__(self, features: FeatureSet):
         self.features = features
         self._maps: Dict[str, Any] = {}
-        self._handles: List[h5py.File] = []
+        self._handles: List[Any] = []
         self._pid = os.getpid()
 
     def _source(self, shard: Shard) -> Any:
@@ -284,17 +305,24 @@ class _RowReader:
                 raise PaperDatasetError(f"{shard.path}: fbank shape {dataset.shape} does not match index.json {shape}")
             offset = dataset.id.get_offset() if dataset.chunks is None else None
             if offset is not None and dataset.dtype.byteorder in ("<", "=", "|"):
-                source = np.memmap(shard.path, dtype=dataset.dtype.newbyteorder("<"), mode="r", offset=offset, shape=shape)
+                source = _ContiguousRows(shard.path, offset, dataset.dtype.newbyteorder("<"), shape)
                 handle.close()
             else:
-                source = dataset
-                self._handles.append(handle)  # h5py: the dataset reads through its open file
+                source = dataset  # h5py: the dataset reads through its open file
+            self._handles.append(source if isinstance(source, _ContiguousRows) else handle)
             self._maps[shard.path] = source
         return source
 
     def read(self, shard: Shard, row: int) -> np.ndarray:
-        """Row ``row`` of ``shard``'s fbank as a new float32 array ``[frames, bins]``."""
-        return np.array(self._source(shard)[row], dtype=np.float32)
+        """Row ``row`` of ``shard``'s fbank as a new float32 array ``[frames, bins]`` (float16 widened exactly)."""
+        values = self._source(shard)[row]
+        return values if values.dtype == np.float32 else values.astype(np.float32)
+
+    def close(self) -> None:
+        """Closes this process's files (they reopen on the next read)."""
+        for handle in self._handles:
+            handle.close()
+        self._maps, self._handles = {}, []
 
     def __getstate__(self) -> Dict[str, Any]:
         return {"features": self.features, "_maps": {}, "_handles": [], "_pid": None}
