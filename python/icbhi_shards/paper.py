@@ -77,7 +77,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import h5py
 import numpy as np
 
-from . import CLASSES, FeatureSet, Shard, torch
+from . import FeatureSet, Shard, torch
 
 __all__ = ["ICBHIDataset", "SGSCLICBHIDataset", "PaperDatasetError", "FLAVOURS", "dataset_class",
            "resolve_feature_set", "DEVICE_TO_ID", "CHEST_LOCATION_TO_ID", "META_MODES"]
