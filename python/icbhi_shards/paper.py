@@ -62,8 +62,10 @@ code (its call is commented out there). ``audio_data`` and ``cycle_list`` (the w
 not held: they are sequences of the right length whose items raise an error saying so.
 
 Memory: only the per-row labels and ids are read when the dataset is built; each fbank is read
-when its item is asked for (one ``pread`` straight into the item's array when the shard stores
-``fbank`` contiguously, as ``prep features`` writes it; h5py otherwise). Safe with ``DataLoader`` workers
+when its item is asked for: a view of a copy-on-write memory map of the shard when it stores
+``fbank`` contiguously, as ``prep features`` writes it (no copy until the batch is stacked, as
+with the paper's in-memory arrays; the mapped pages are page cache, shared and reclaimable), h5py
+otherwise. Safe with ``DataLoader`` workers
 (fork or spawn).
 """
 
@@ -264,28 +266,26 @@ def _check(features: FeatureSet, args: Any, flavour: str, train_flag: bool, mean
 
 class _ContiguousRows:
     """A shard whose ``fbank`` is stored contiguously (as ``prep features`` writes it without
-    ``--compress``): row ``r`` is one ``pread`` at ``offset + r * row_bytes``, straight into a new array."""
+    ``--compress``), mapped copy-on-write: row ``r`` is a writable view of the mapped file, so an
+    item costs no copy until the ``DataLoader`` stacks its batch (as with the paper's in-memory
+    arrays; like those, a transform that writes into the array in place changes what this process
+    sees next time, and the file never)."""
 
     def __init__(self, path: str, offset: int, dtype: np.dtype, shape: Tuple[int, int, int]):
-        self.fd = os.open(path, os.O_RDONLY)
-        self.offset, self.dtype, self.row_shape = offset, dtype, shape[1:]
-        self.row_bytes = int(np.prod(shape[1:])) * dtype.itemsize
+        self.rows = np.memmap(path, dtype=dtype, mode="c", offset=offset, shape=shape)
 
     def __getitem__(self, row: int) -> np.ndarray:
-        values = np.empty(self.row_shape, dtype=self.dtype)
-        read = os.preadv(self.fd, [values], self.offset + row * self.row_bytes)
-        if read != self.row_bytes:
-            raise PaperDatasetError(f"fbank row {row}: read {read} of {self.row_bytes} bytes (truncated shard?)")
-        return values
+        return self.rows[row].view(np.ndarray)
 
     def close(self) -> None:
-        os.close(self.fd)
+        self.rows = None
 
 
 class _RowReader:
-    """Reads fbank rows: one ``pread`` per row for contiguously stored shards (no memory map, so
-    the page cache is not counted in the process's RSS), h5py for chunked (``--compress``) ones.
-    Per process (a forked worker opens its own); nothing open when pickled."""
+    """Reads fbank rows: views of a copy-on-write memory map of contiguously stored shards (pages of
+    the page cache, counted in the RSS of the processes that touch them, shared between them and
+    reclaimable), h5py for chunked (``--compress``) ones. Per process (a forked worker maps its
+    own); nothing open when pickled."""
 
     def __init__(self, features: FeatureSet):
         self.features = features
@@ -314,7 +314,7 @@ class _RowReader:
         return source
 
     def read(self, shard: Shard, row: int) -> np.ndarray:
-        """Row ``row`` of ``shard``'s fbank as a new float32 array ``[frames, bins]`` (float16 widened exactly)."""
+        """Row ``row`` of ``shard``'s fbank as float32 ``[frames, bins]`` (float16 widened exactly, into a new array)."""
         values = self._source(shard)[row]
         return values if values.dtype == np.float32 else values.astype(np.float32)
 
