@@ -248,6 +248,15 @@ def main() -> int:
     check(shapes[0] == ((8, 1, 798, 128), (8,), (8, 7), torch.float64), f"DataLoader batch {shapes[0]}")
     check(sum(s[0][0] for s in shapes) == len(val), "DataLoader covers the set")
 
+    # The launcher tells the flavours apart by the checkout's util/icbhi_dataset.py.
+    from icbhi_shards.run_paper_code import detect_flavour
+    fork = os.path.join(paths.work_dir, "fork-like", "util")
+    os.makedirs(fork, exist_ok=True)
+    with open(os.path.join(fork, "icbhi_dataset.py"), "w") as handle:
+        handle.write("# returns (image, (label, meta_label)) when training\n")
+    check(detect_flavour(paths.paper_dir) == "paper", "detect_flavour: the paper code")
+    check(detect_flavour(os.path.dirname(fork)) == "sg-scl", "detect_flavour: an SG-SCL-like checkout")
+
     summary["failures"] = failures
     print(json.dumps(summary))
     return 1 if failures else 0
