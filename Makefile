@@ -9,11 +9,22 @@ DEMO_DIR ?= cache/demo
 
 APT_PACKAGES = pkg-config libsndfile1-dev libsamplerate0-dev libfftw3-dev libhdf5-dev hdf5-tools \
                python3-h5py python3-numpy xxhash python3-xxhash \
-               libtorch-dev libopenblas0-pthread python3-torch libpng-dev python3-pip strace
+               libtorch-dev libopenblas0-pthread python3-torch libpng-dev python3-pip strace \
+               $(PAPER_APT_PACKAGES)
+# What the Patch-Mix CL paper code (../shared/third_party/patch-mix_contrastive_learning) imports, from
+# Debian where Debian has it: the tests run it beside python/icbhi_shards' drop-in (issue #23).
+PAPER_APT_PACKAGES = python3-torchaudio python3-torchvision python3-pandas python3-scipy python3-opencv \
+               python3-pil python3-tk python3-tqdm python3-matplotlib python3-numba python3-soundfile \
+               python3-audioread python3-sklearn python3-pooch python3-joblib python3-decorator \
+               python3-lazy-loader python3-msgpack python3-bs4 python3-filelock
 PYTOOLS = .build/pytools
 PYTOOLS_PACKAGES = kubernetes-validate==1.37.0
+# ... and what Debian lacks, from PyPI without their dependencies (those are Debian's above; pip
+# must not pull a PyPI torch over Debian's 1.13): timm 0.4.5 (the paper's pin), librosa, nlpaug
+# (needs gdown at import), cmapy, wget.
+PAPER_PYTOOLS_PACKAGES = timm==0.4.5 librosa==0.10.1 soxr==0.3.7 nlpaug==1.1.11 gdown==4.7.1 cmapy==0.6.6 wget==3.2
 
-.PHONY: setup build test test-fast test-release-binaries demo bench bench-ingest bench-fbank check-libtorch gpu-smoke check-slurm reproduce clean
+.PHONY: setup build test test-fast test-release-binaries demo bench bench-ingest bench-paper bench-fbank check-libtorch gpu-smoke check-slurm reproduce clean
 
 # Installs the Debian packages of $(1) that are missing (idempotent).
 define apt_install
@@ -29,10 +40,15 @@ endef
 setup:
 	$(call apt_install,$(APT_PACKAGES))
 	@# Python tools the tests use, from PyPI, kept inside .build (never the system's site-packages):
-	@# kubernetes-validate checks `train --emit k8s` manifests against Kubernetes' Job schema.
+	@# kubernetes-validate checks `train --emit k8s` manifests against Kubernetes' Job schema; the
+	@# paper code's PyPI-only imports let the tests run it beside the drop-in ICBHIDataset.
 	@test -d $(PYTOOLS)/kubernetes_validate || { echo "setup: pip install $(PYTOOLS_PACKAGES) into $(PYTOOLS)"; \
 	  /usr/bin/python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
 	    --target $(PYTOOLS) $(PYTOOLS_PACKAGES); }
+	@test -d $(PYTOOLS)/timm -a -d $(PYTOOLS)/librosa -a -d $(PYTOOLS)/nlpaug -a -d $(PYTOOLS)/gdown -a -f $(PYTOOLS)/cmapy.py || { \
+	  echo "setup: pip install --no-deps $(PAPER_PYTOOLS_PACKAGES) into $(PYTOOLS)"; \
+	  /usr/bin/python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --no-deps \
+	    --target $(PYTOOLS) $(PAPER_PYTOOLS_PACKAGES); }
 
 build: setup
 	$(SWIFT) build -c $(CONFIG)
@@ -72,6 +88,10 @@ bench-resample: build
 
 bench-ingest: build
 	bash scripts/bench.sh $(BIN) pipeline
+
+# The paper code's ICBHIDataset against icbhi_shards.paper's drop-in (issue #23) only.
+bench-paper: build
+	bash scripts/bench.sh $(BIN) paper
 
 bench-train: build
 	bash scripts/bench_train.sh

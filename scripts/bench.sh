@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make bench`: every benchmark, ours next to the reference measured in the same run, as one table.
-#   scripts/bench.sh <bin-dir> [all|pipeline|features]     (CORPUS=dir reuses a synthesised corpus)
+#   scripts/bench.sh <bin-dir> [all|pipeline|features|paper]     (CORPUS=dir reuses a synthesised corpus)
 # `features`: only the `--resampler reference` pipeline rows (ingest, features float32/float16 vs dd).
+# `paper`: only the paper code's ICBHIDataset against icbhi_shards.paper's drop-in (scripts/bench_paper.py).
 # Not a test: takes minutes, needs python3-torchaudio + libopenblas0-pthread (installed if missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -62,8 +63,9 @@ if [ "$WHAT" = all ]; then
   "$BIN/bench" resample | tee "$WORK/resample.log" >&2
 fi
 
-echo "== pipeline on the full-scale synthetic corpus (920 recordings, 5.4 h)" >&2
 if [ ! -f "$CORPUS/README.txt" ]; then "$BIN/prep" synth --out "$CORPUS" --seed 1 >&2; fi
+if [ "$WHAT" != paper ]; then
+echo "== pipeline on the full-scale synthetic corpus (920 recordings, 5.4 h)" >&2
 timed $PY "$REF" "$CORPUS" - ; ref_all=$wall; ref_peak=$peak
 REF_STAGE=ingest timed $PY "$REF" "$CORPUS" - ; ref_ingest=$wall
 resamplers="reference sinc-fastest sinc-medium sinc-best"
@@ -97,6 +99,22 @@ for resampler in $resamplers; do
   done
 done
 rm -rf "$WORK/cache" "$WORK/manifests"
+fi
+
+if [ "$WHAT" = all ] || [ "$WHAT" = paper ]; then
+  # Issue #23: building train + test with the paper code's ICBHIDataset (from the WAVs) against
+  # icbhi_shards.paper's drop-in (from a feature set of the same corpus), peak RSS of each, and one
+  # DataLoader epoch (num_workers 0 and 2) against the paper's in-memory lists.
+  echo "== the paper code's ICBHIDataset vs the feature-set drop-in (full-scale corpus)" >&2
+  PAPER=${PAPER:-../shared/third_party/patch-mix_contrastive_learning}
+  [ -d .build/pytools/timm ] || { echo "bench: the paper code's Python packages are missing: run make setup" >&2; exit 1; }
+  rm -rf "$WORK/paper-cache" "$WORK/paper-manifests"
+  "$BIN/prep" ingest "$CORPUS" --cache "$WORK/paper-cache" --manifests "$WORK/paper-manifests" > /dev/null
+  "$BIN/prep" features --cache "$WORK/paper-cache" --manifests "$WORK/paper-manifests" > /dev/null
+  PYTHONPATH=python:.build/pytools $PY scripts/bench_paper.py "$PAPER" "$CORPUS" "$(ls -d "$WORK"/paper-cache/icbhi-*)" \
+    "$WORK/paper" >> "$rows"
+  rm -rf "$WORK/paper-cache" "$WORK/paper-manifests" "$WORK/paper"
+fi
 
 if [ "$WHAT" = all ]; then
   echo "== training step, batch 8" >&2
@@ -106,10 +124,12 @@ fi
 echo
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "build: $("$BIN/prep" --version)"
-echo "reference: $REF (torchaudio $($PY -c 'import torchaudio; print(torchaudio.__version__)'), one thread, OpenBLAS)"
+if [ "$WHAT" = paper ]; then echo "reference: the paper code's ICBHIDataset (${PAPER:-}), torch $($PY -c 'import torch; print(torch.__version__)')"
+else echo "reference: $REF (torchaudio $($PY -c 'import torchaudio; print(torchaudio.__version__)'), one thread, OpenBLAS)"; fi
 printf '%-44s %12s %12s %8s %10s\n' benchmark ours reference ratio "peak MB"
 awk -F'\t' '{ ratio = ($2 > 0 && $3 != "nan") ? sprintf("%.1fx", $3 / $2) : "-";
   printf "%-44s %9.3f %-2s %9.3f %-2s %8s %10s\n", $1, $2, $4, $3, $4, ratio, $5 }' "$rows"
 [ -f "$WORK/train.log" ] && { echo; echo "training step (ms/step, from scripts/bench_train.sh):"; tail -n 8 "$WORK/train.log"; }
 echo "ratio = reference time / our time (higher is better); for the 'vs dd' rows the reference is dd writing the"
-echo "same bytes with conv=fsync right after our run (>= 0.67x: within 1.5x of the disk). Reproduce: make bench"
+echo "same bytes with conv=fsync right after our run (>= 0.67x: within 1.5x of the disk); for the 'paper ICBHIDataset'"
+echo "rows it is the paper code's own dataset (MB rows: memory, not time). Reproduce: make bench"

@@ -27,8 +27,12 @@ Needs h5py and numpy; PyTorch is optional (with it, items are tensors)::
 
 Shard files are opened lazily, once per process, so the dataset is safe to use with
 DataLoader worker processes (fork or spawn). From the command line,
-``python3 icbhi_shards.py <feature-set-dir> [--verify]`` prints a summary and, with
-``--verify``, re-checks every shard's size, SHA-256 and shapes against ``index.json``.
+``python3 -m icbhi_shards <feature-set-dir> [--verify]`` prints a summary and, with
+``--verify``, re-checks every shard's size, checksum and shapes against ``index.json``.
+
+The package also holds ``icbhi_shards.paper`` (a drop-in for the Patch-Mix CL paper code's
+``ICBHIDataset`` and its SG-SCL fork's, served from a feature set) and
+``icbhi_shards.run_paper_code`` (runs an unmodified checkout of that code with the drop-in).
 """
 
 from __future__ import annotations
@@ -373,6 +377,3 @@ def _main(argv: Optional[Sequence[str]] = None) -> int:
         return 1 if problems else 0
     return 0
 
-
-if __name__ == "__main__":
-    raise SystemExit(_main())
