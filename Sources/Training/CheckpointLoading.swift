@@ -163,12 +163,15 @@ public final class LoadedCheckpoint {
         public var skipped: [String] = []
 
         public var description: String {
-            var text = "\(layout.rawValue) (\(format) format): \(tensors) tensors, \(posEmbedNote ?? "pos_embed as stored"), head \(headLoaded ? "loaded" : "new"), projector \(projectorLoaded ? "loaded" : "new")"
-            if !skipped.isEmpty {
-                text += "; skipped \(skipped.count) object\(skipped.count == 1 ? "" : "s") of classes this reader does not run: "
-                    + skipped.prefix(8).joined(separator: ", ") + (skipped.count > 8 ? " (+\(skipped.count - 8) more)" : "")
-            }
-            return text
+            "\(layout.rawValue) (\(format) format): \(tensors) tensors, \(posEmbedNote ?? "pos_embed as stored"), head \(headLoaded ? "loaded" : "new"), projector \(projectorLoaded ? "loaded" : "new")"
+                + (skippedSummary.map { "; \($0)" } ?? "")
+        }
+
+        /// "skipped 1 object of classes this reader does not run: ...", nil when nothing was skipped.
+        public var skippedSummary: String? {
+            guard !skipped.isEmpty else { return nil }
+            return "skipped \(skipped.count) object\(skipped.count == 1 ? "" : "s") of classes this reader does not run: "
+                + skipped.prefix(8).joined(separator: ", ") + (skipped.count > 8 ? " (+\(skipped.count - 8) more)" : "")
         }
     }
 

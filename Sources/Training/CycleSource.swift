@@ -65,6 +65,8 @@ public enum TrainingError: Error, CustomStringConvertible, Sendable {
     case invalidOption(String)
     /// Another process holds the run directory's lock: the run is going on elsewhere.
     case runLocked(directory: String, holder: String)
+    /// The requested device cannot be used, or none was requested and the machine's is unusable.
+    case device(String)
 
     public var description: String {
         switch self {
@@ -77,6 +79,7 @@ public enum TrainingError: Error, CustomStringConvertible, Sendable {
         case .torch(let e): "libtorch: \(e)"
         case .invalidOption(let message): message
         case .runLocked(let directory, let holder): "\(directory): running elsewhere: another train process (\(holder)) is working on this run"
+        case .device(let message): "device: \(message)"
         }
     }
 }

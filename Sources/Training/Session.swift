@@ -184,7 +184,7 @@ public enum TrainingSession {
         }
         let model: ASTModel
         do { model = try ASTModel(config: m, device: device) } catch { throw .torch(error) }
-        try file.load(into: model, policy: .evaluate)
+        if let skipped = try file.load(into: model, policy: .evaluate).skippedSummary { report("\(checkpoint): \(skipped)") }
         let result = try Training.evaluate(model: model, source: data, classes: m.numClasses, batchSize: evalBatchSize)
         let s = result.score, s2 = result.twoClass
         report("\(checkpoint) (epoch \(epoch.map(String.init) ?? "?")) on \(data.count) \(split) cycles of \(data.index.featureSet):")

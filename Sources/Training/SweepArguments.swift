@@ -4,10 +4,10 @@ import Foundation
 /// The command line a sweep hands to each of its runs.
 public enum SweepArguments {
     /// Options that belong to the sweep as a whole, with the number of values each takes: they
-    /// are dropped from the arguments of each run (which get their own `--threads` and
-    /// `--sweep-index`).
+    /// are dropped from the arguments of each run (which get their own `--threads`,
+    /// `--sweep-index` and `--device`, the one the sweep decided).
     static let sweepOnly: [String: Int] = [
-        "--parallel": 1, "--emit": 1, "--sweep-index": 1, "--sweep-parent": 1, "--threads": 1, "--image": 1, "--volume-claim": 1,
+        "--device": 1, "--parallel": 1, "--emit": 1, "--sweep-index": 1, "--sweep-parent": 1, "--threads": 1, "--image": 1, "--volume-claim": 1,
     ]
 
     /// `arguments` (without the executable) less the sweep-only options, in either

@@ -19,19 +19,20 @@ public struct SweepRunner {
     public var parallel: Int
     /// Threads each run gets: the machine's cores split between the parallel runs.
     public var threadsPerRun: Int
-    /// CUDA runs: one visible device per parallel slot (`CUDA_VISIBLE_DEVICES`).
-    public var cudaDevicesPerSlot: Bool
+    /// Parallel CUDA runs: slot k's `CUDA_VISIBLE_DEVICES` (nil: the environment as it is).
+    public var slotDevices: [String]?
     public var report: (String) -> Void = writeLine
 
     public init(plan: SweepPlan, outputDirectory: String, executable: String, arguments: [String], parallel: Int,
-                threadsPerRun: Int, cudaDevicesPerSlot: Bool) {
+                threadsPerRun: Int, slotDevices: [String]? = nil) {
         self.plan = plan
         self.outputDirectory = outputDirectory
         self.executable = executable
         self.arguments = arguments
         self.parallel = max(1, parallel)
         self.threadsPerRun = max(1, threadsPerRun)
-        self.cudaDevicesPerSlot = cudaDevicesPerSlot
+        precondition(slotDevices.map { $0.count >= parallel } ?? true, "a device for every parallel slot")
+        self.slotDevices = slotDevices
     }
 
     /// Directory of sweep run `run`.
@@ -116,7 +117,7 @@ public struct SweepRunner {
         let argv = [executable] + arguments
             + ["--threads", String(threadsPerRun), "--sweep-index", String(index), "--sweep-parent", String(getpid())]
         var environment = ProcessInfo.processInfo.environment
-        if cudaDevicesPerSlot { environment["CUDA_VISIBLE_DEVICES"] = String(slot) }
+        if let slotDevices { environment["CUDA_VISIBLE_DEVICES"] = slotDevices[slot] }
         report("[\(index)] \(run.relativeDirectory): started (log \(logPath))")
         return try Self.spawn(argv, environment: environment)
     }

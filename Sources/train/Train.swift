@@ -188,27 +188,30 @@ struct Train: ParsableCommand {
     }
 
     /// Runs, emits or dispatches the sweep.
-    func runSweep(_ plan: SweepPlan, preset: ModelPreset, device: String, shards: String) throws {
+    func runSweep(_ plan: SweepPlan, preset: ModelPreset, device: DeviceSelection, environment: CUDAEnvironment, shards: String) throws {
         let root = output ?? "runs/\(preset.name)-sweep"
         if let index = sweepIndex {
             let run = try plan.run(at: index)
             let directory = (root as NSString).appendingPathComponent(run.relativeDirectory)
             // Decided under the run's lock; a local sweep's child writes its train.log itself from then on.
-            try TrainingSession.trainSweepRun(shards: shards, options: runOptions(run, preset: preset, device: device, outputDirectory: directory),
+            try TrainingSession.trainSweepRun(shards: shards, options: runOptions(run, preset: preset, device: device.device, outputDirectory: directory),
                                               presetGiven: model != nil, heads: heads) { state throws(TrainingError) in
                 if sweepParent != nil && state != .finished { try Self.redirectOutput(to: (directory as NSString).appendingPathComponent("train.log")) }
+                if state != .finished { writeLine("device: \(device.device) (\(device.reason))") }
                 if state == .interrupted { writeLine("\(directory): resuming from last.pth") }
             }
             return
         }
         let cores = ProcessInfo.processInfo.activeProcessorCount
+        // Without --device: --device is decided here, once, and passed to every run explicitly.
         let arguments = SweepArguments.forRuns(Array(CommandLine.arguments.dropFirst()))
         let executable = Bundle.main.executablePath ?? CommandLine.arguments[0]
         if let emit {
-            let job = ClusterJob(executable: executable, arguments: arguments,
+            // The tasks run on other machines: they get --device as the user gave it (or none).
+            let job = ClusterJob(executable: executable, arguments: arguments + (self.device.map { ["--device", $0] } ?? []),
                                  workingDirectory: FileManager.default.currentDirectoryPath, outputDirectory: root,
                                  runs: plan.count, threadsPerTask: threads ?? cores,
-                                 gpusPerTask: device.hasPrefix("cuda") ? 1 : 0)
+                                 gpusPerTask: device.device.hasPrefix("cuda") ? 1 : 0)
             let path = try SweepArguments.write(job, scheduler: emit, image: image, volumeClaim: volumeClaim,
                                                 parallelism: parallel ?? plan.count)
             writeLine("\(plan.count) runs: wrote \(path)")
@@ -220,10 +223,19 @@ struct Train: ParsableCommand {
             return
         }
         let parallel = parallel ?? 1
-        let cuda = device.hasPrefix("cuda")
-        var runner = SweepRunner(plan: plan, outputDirectory: root, executable: executable, arguments: arguments,
+        // Parallel CUDA runs: each its own device from those visible here, seen as its cuda:0.
+        var slotDevices: [String]? = nil, runDevice = device.device
+        if device.device.hasPrefix("cuda") && parallel > 1 {
+            guard device.device == "cuda" else {
+                throw TrainingError.device("--device \(device.device) names one device; --parallel \(parallel) gives each run a device of its own: use --device cuda")
+            }
+            slotDevices = try DeviceSelection.slotDevices(parallel: parallel, in: environment)
+            runDevice = "cuda"
+        }
+        writeLine("device: \(device.device) (\(device.reason))" + (slotDevices.map { "; runs in parallel on CUDA_VISIBLE_DEVICES \($0.joined(separator: ", ")), one each" } ?? ""))
+        var runner = SweepRunner(plan: plan, outputDirectory: root, executable: executable, arguments: arguments + ["--device", runDevice],
                                  parallel: parallel, threadsPerRun: threads ?? max(1, cores / parallel),
-                                 cudaDevicesPerSlot: cuda && parallel > 1)
+                                 slotDevices: slotDevices)
         runner.report = writeLine
         let elsewhere = try runner.run()
         if elsewhere.isEmpty {
@@ -267,8 +279,18 @@ struct Train: ParsableCommand {
         // One budget for every thread pool, all cores unless --threads: a sweep's runs get theirs
         // explicitly, and a standalone run must compute exactly what they compute.
         Torch.limitThreads(to: threads ?? ProcessInfo.processInfo.activeProcessorCount)
-        let device = device ?? (Torch.cudaAvailable ? "cuda" : "cpu")
+        let environment = CUDAEnvironment.current()
         do {
+            // Decided once, and said: a requested device is used or refused, never replaced. An
+            // emitted job's tasks run on other machines and decide there (with --device as given).
+            let selection = emit == nil ? try DeviceSelection(requested: self.device, in: environment)
+                : DeviceSelection(device: self.device ?? "cpu", reason: "as the job's tasks are told")
+            let device = selection.device
+            if try sweepIndex == nil && !isSweep(sweepPlan()) {
+                // The benchmark's stdout is its one JSON line.
+                let line = "device: \(device) (\(selection.reason))\n"
+                FileHandle(fileDescriptor: benchmarkSteps == nil ? STDOUT_FILENO : STDERR_FILENO).write(Data(line.utf8))
+            }
             if let path = inspectCheckpoint {
                 try TrainingSession.inspect(checkpoint: path, heads: heads, posEmbed: posEmbed, device: device)
                 return
@@ -300,7 +322,7 @@ struct Train: ParsableCommand {
             }
             let plan = try sweepPlan()
             if isSweep(plan) {
-                try runSweep(plan, preset: preset, device: device, shards: shards)
+                try runSweep(plan, preset: preset, device: selection, environment: environment, shards: shards)
                 return
             }
             let run = plan.runs[0]

@@ -50,7 +50,7 @@ final class HardeningReaderTests: HardeningTestCase {
     }
 
     /// Issue #20 item 6: `os.system("touch PWNED")` spliced into a valid state dict is never run
-    /// (as before) and is now named in the load report of --inspect-checkpoint and --init.
+    /// (as before) and is now named in the load report of --inspect-checkpoint, --init and --eval.
     func testPayloadObjectInAValidCheckpointIsNamedAsSkipped() throws {
         try writeShards()
         let checkpoint = workspace + "/payload.pth"
@@ -63,6 +63,13 @@ final class HardeningReaderTests: HardeningTestCase {
                                                      "--threads", "1", "--device", "cpu", "--output", workspace + "/run"], in: workspace)
         XCTAssertEqual(initialised.status, 0, "\(initialised)")
         XCTAssertTrue(initialised.stdout.contains("init: ") && initialised.stdout.contains(skipped), initialised.stdout)
+        // --eval needs a classifier: the same payload in the checkpoint that run wrote.
+        let trained = workspace + "/trained-payload.pth"
+        try PickleFixtures.splice(into: workspace + "/run/last.pth", to: trained, key: "evil", value: PickleFixtures.systemCall)
+        let evaluated = try Fixtures.run("train", ["--shards", shards, "--eval", "--checkpoint", trained,
+                                                   "--threads", "1", "--device", "cpu"], in: workspace)
+        XCTAssertEqual(evaluated.status, 0, "\(evaluated)")
+        XCTAssertTrue(evaluated.stdout.contains("\(trained): \(skipped)"), evaluated.stdout)
         XCTAssertFalse(FileManager.default.fileExists(atPath: workspace + "/PWNED"), "the payload ran")
     }
 

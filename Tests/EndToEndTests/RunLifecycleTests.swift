@@ -302,7 +302,8 @@ final class RunLifecycleTests: XCTestCase {
             let log = try String(contentsOfFile: run + "/train.log", encoding: .utf8)
             XCTAssertEqual(log.components(separatedBy: " parameters, ").count - 1, 1, "seed \(s): one run's output\n\(log)")
             XCTAssertFalse(log.contains("error") || log.contains("another train process"), "seed \(s):\n\(log)")
-            XCTAssertTrue(log.hasPrefix("ast-tiny: "), "seed \(s): the log starts with the run's first line\n\(log)")
+            // The run's first lines: the device the sweep decided for it, then the model.
+            XCTAssertTrue(log.hasPrefix("device: cpu (--device cpu)\nast-tiny: "), "seed \(s): the log starts with the run's first line\n\(log)")
         }
     }
 }

@@ -60,7 +60,7 @@ final class SweepTests: XCTestCase {
 
     func testRunsGetTheSweepArgumentsWithoutTheSweepOnlyOptions() {
         let args = ["--shards", "s", "--seed", "1-3", "--parallel", "2", "--threads=4", "--emit", "slurm",
-                    "--sweep-index", "1", "--image=x", "--volume-claim", "pvc", "--epochs", "2"]
+                    "--sweep-index", "1", "--image=x", "--volume-claim", "pvc", "--device", "cuda:1", "--epochs", "2"]
         XCTAssertEqual(SweepArguments.forRuns(args), ["--shards", "s", "--seed", "1-3", "--epochs", "2"])
     }
 

@@ -92,6 +92,10 @@ const char *ct_last_error(void);
 /** libtorch's version string, e.g. "1.13.0". */
 const char *ct_torch_version(void);
 int32_t ct_cuda_is_available(void);
+/** CUDA devices libtorch can use (0 for a CPU-only build or when the driver does not fit). */
+int32_t ct_cuda_device_count(void);
+/** at::show_config(): how this libtorch was built (its CUDA version among it); free with ct_free_string. */
+char *ct_build_configuration(void);
 /** torch::manual_seed: seeds libtorch's generators (parameter initialisation). */
 void ct_manual_seed(uint64_t seed);
 void ct_set_num_threads(int32_t threads);
