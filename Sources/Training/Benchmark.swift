@@ -1,7 +1,7 @@
 import Foundation
 
 /// Milliseconds per training step, measured the way training runs: batches from the
-/// background loader (with SpecAugment), Patch-Mix decisions in Swift, one libtorch step.
+/// background loader (with SpecAugment), the method's draws in Swift, one step of its graph.
 public struct StepBenchmark: Codable, Sendable {
     public var preset: String
     public var method: TrainingMethod
@@ -34,7 +34,7 @@ public struct StepBenchmark: Codable, Sendable {
         Torch.manualSeed(options.seed)
         let model: ASTModel
         do {
-            model = try ASTModel(config: options.model, device: options.device)
+            model = try ASTModel(config: options.method.definition.model(options), device: options.device)
             try model.configureOptimizer(learningRate: options.learningRate, weightDecay: options.weightDecay)
         } catch { throw .torch(error) }
         var computeType = "float32"
@@ -47,8 +47,10 @@ public struct StepBenchmark: Codable, Sendable {
         let labels = source.labels(classes: options.model.numClasses)
         let total = warmup + steps
         let batches = (0..<total).map { b in (0..<options.batchSize).map { (b * options.batchSize + $0) % source.count } }
+        let method = options.method.definition
         let loader = BatchLoader(source: source, batches: batches, labels: labels,
-                                 augment: options.specAugment ? SpecAugment() : nil, seed: options.seed, epoch: 1)
+                                 augment: options.specAugment && method.augmentsEachCycle ? SpecAugment() : nil,
+                                 seed: options.seed, epoch: 1)
         defer { loader.cancel() }
         var start = DispatchTime.now().uptimeNanoseconds
         var cpuStart = processCPUSeconds()
@@ -63,15 +65,12 @@ public struct StepBenchmark: Codable, Sendable {
             do { batch = try loader.next()! } catch {
                 throw .shards(path: "(benchmark data)", message: "\(error)")
             }
-            var mix: PatchMixDecision?
-            if options.method != .ce {
-                var rng = TrainingRNG(seed: options.seed, .patchMix, 1, step)
-                mix = PatchMixPolicy.decide(batch: batch.count, patches: model.numPatches, mixBeta: options.mixBeta, using: &rng)
-            }
+            let position = StepPosition(epoch: 1, step: step, stepsPerEpoch: total, epochs: 1)
+            let input = StepInput(x: batch.x, labels: batch.labels, draws: method.draws(
+                x: batch.x, batch: batch.count, model: model, options: options, at: position))
             let losses: StepLosses
             do {
-                losses = try model.trainStep(x: batch.x, labels: batch.labels, objective: options.objective, mix: mix,
-                                             lossScale: scaler?.scale)
+                losses = try method.step(model: model, input: input, objective: options.objective, lossScale: scaler?.scale)
             } catch { throw .torch(error) }
             scaler?.update(foundInf: losses.skipped)
             if losses.skipped && step >= warmup { skipped += 1 }

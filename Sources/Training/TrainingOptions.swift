@@ -61,7 +61,8 @@ extension TrainingOptions {
     /// anything (so a bad option fails there, with this one message), `Trainer` before it builds a
     /// model. The messages name the command-line option that sets the value.
     public func validate() throws(TrainingError) {
-        try model.validate(method: method)
+        try model.validate()
+        try method.definition.validate(self)
         guard batchSize >= 2 else { throw .invalidOption("--batch-size must be at least 2") }
         guard evalBatchSize >= 1 else { throw .invalidOption("the evaluation batch size must be at least 1") }
         guard epochs >= 1 else { throw .invalidOption("--epochs must be at least 1") }

@@ -59,7 +59,7 @@ struct Train: ParsableCommand {
     @Option(help: "Attention heads: overrides the preset's; for a model whose shape comes from a checkpoint (--init, --eval of a foreign checkpoint) the default is D / 64.")
     var heads: Int?
 
-    @Option(help: "Objective: ce, patchmix or patchmix_cl; a comma list sweeps them.")
+    @Option(help: "Objective: \(TrainingMethod.summaries); a comma list sweeps them.")
     var method: String = TrainingMethod.patchmix_cl.rawValue
 
     @Option(help: "Weight of the contrastive loss.") var alpha: Float = 1
