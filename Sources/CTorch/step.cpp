@@ -89,8 +89,9 @@ ct_status ct_step_input(ct_step *step, const float *x, int64_t batch, ct_tensor 
     return add_tensor("ct_step_input", step, out, [&] {
         const auto &c = step->model->net->config;
         TORCH_CHECK(x != nullptr && batch > 0, "empty batch");
+        // A copy (copy=true): the caller's array need not outlive this call.
         return torch::from_blob(const_cast<float *>(x), {batch, c.input_frames, c.input_bins}, torch::kFloat32)
-            .to(step->model->device);
+            .to(step->model->device, torch::kFloat32, false, true);
     });
 }
 
@@ -98,19 +99,21 @@ ct_status ct_step_int64s(ct_step *step, const int64_t *values, int64_t n, int64_
                          ct_tensor **out) {
     return add_tensor("ct_step_int64s", step, out, [&] {
         TORCH_CHECK(values != nullptr || n == 0, "null values");
-        // from_blob does not copy: the host range check reads the caller's array, then `to` copies.
+        // Checked on the host, before the copy to the device.
         for (int64_t i = 0; upper > 0 && i < n; ++i)
             TORCH_CHECK(values[i] >= 0 && values[i] < upper, what ? what : "value", " out of range [0, ", upper, ")");
         const auto opts = torch::TensorOptions(torch::kInt64).device(step->model->device);
         if (n == 0) return torch::zeros({0}, opts);
-        return torch::from_blob(const_cast<int64_t *>(values), {n}, torch::kInt64).to(step->model->device);
+        return torch::from_blob(const_cast<int64_t *>(values), {n}, torch::kInt64)
+            .to(step->model->device, torch::kInt64, false, true);
     });
 }
 
 ct_status ct_step_floats(ct_step *step, const float *values, int64_t n, ct_tensor **out) {
     return add_tensor("ct_step_floats", step, out, [&] {
         TORCH_CHECK(values != nullptr && n > 0, "empty values");
-        return torch::from_blob(const_cast<float *>(values), {n}, torch::kFloat32).to(step->model->device);
+        return torch::from_blob(const_cast<float *>(values), {n}, torch::kFloat32)
+            .to(step->model->device, torch::kFloat32, false, true);
     });
 }
 
