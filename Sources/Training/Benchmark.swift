@@ -48,6 +48,7 @@ public struct StepBenchmark: Codable, Sendable {
         let total = warmup + steps
         let batches = (0..<total).map { b in (0..<options.batchSize).map { (b * options.batchSize + $0) % source.count } }
         let method = options.method.definition
+        let groups = try method.groups(options).map { kind throws(TrainingError) in try source.groups(kind, metaFile: options.metaFile) }
         let loader = BatchLoader(source: source, batches: batches, labels: labels,
                                  augment: options.specAugment && method.augmentsEachCycle ? SpecAugment() : nil,
                                  seed: options.seed, epoch: 1)
@@ -66,8 +67,8 @@ public struct StepBenchmark: Codable, Sendable {
                 throw .shards(path: "(benchmark data)", message: "\(error)")
             }
             let position = StepPosition(epoch: 1, step: step, stepsPerEpoch: total, epochs: 1)
-            let input = StepInput(x: batch.x, labels: batch.labels, draws: method.draws(
-                x: batch.x, batch: batch.count, model: model, options: options, at: position))
+            let input = StepInput(x: batch.x, labels: batch.labels, groups: groups.map { g in batch.indices.map { Int64(g[$0]) } },
+                                  draws: method.draws(x: batch.x, batch: batch.count, model: model, options: options, at: position))
             let losses: StepLosses
             do {
                 losses = try method.step(model: model, input: input, objective: options.objective, lossScale: scaler?.scale)
@@ -91,7 +92,12 @@ public struct StepBenchmark: Codable, Sendable {
     public static func randomCycles(count: Int, frames: Int, bins: Int, seed: UInt64 = 1) -> InMemoryCycles {
         var rng = TrainingRNG(seed: seed)
         let features = (0..<(count * frames * bins)).map { _ in Float(rng.uniform(-1, 1)) }
-        return InMemoryCycles(frames: frames, bins: bins, labels: (0..<count).map { $0 % 4 }, features: features)
+        // Every kind of group, cycling through its codes, so that any method runs on random data.
+        let metadata = Dictionary(uniqueKeysWithValues: CycleMetadata.allCases.map { kind in
+            (kind, (0..<count).map { ($0 * 3 + 1) % kind.classes })
+        })
+        return InMemoryCycles(frames: frames, bins: bins, labels: (0..<count).map { $0 % 4 }, features: features,
+                              metadata: metadata)
     }
 }
 

@@ -84,9 +84,12 @@ public struct StepObjective: Sendable {
     public var negativePair: NegativePair
     public var classWeights: [Float]?
     public var maBeta: Float
+    /// SG-SCL's `--target-type`.
+    public var targetType: ContrastiveTarget
 
     public init(method: TrainingMethod, alpha: Float, temperature: Float, negativePair: NegativePair,
-                classWeights: [Float]?, maBeta: Float) {
+                classWeights: [Float]?, maBeta: Float, targetType: ContrastiveTarget = .project1_project2block) {
+        self.targetType = targetType
         self.method = method
         self.alpha = alpha
         self.temperature = temperature

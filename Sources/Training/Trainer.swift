@@ -124,6 +124,7 @@ public final class Trainer {
         let classes = options.model.numClasses
         let labels = train.labels(classes: classes)
         let method = options.method.definition
+        let groups = try method.groups(options).map { kind throws(TrainingError) in try train.groups(kind, metaFile: options.metaFile) }
         var objective = options.objective
         if options.classWeightedLoss {
             let counts = Self.classCounts(labels, classes: classes)
@@ -162,8 +163,8 @@ public final class Trainer {
                 }
                 guard let batch else { break }
                 let position = StepPosition(epoch: epoch, step: steps, stepsPerEpoch: batches.count, epochs: options.epochs)
-                let input = StepInput(x: batch.x, labels: batch.labels, draws: method.draws(
-                    x: batch.x, batch: batch.count, model: model, options: options, at: position))
+                let input = StepInput(x: batch.x, labels: batch.labels, groups: groups.map { g in batch.indices.map { Int64(g[$0]) } },
+                                      draws: method.draws(x: batch.x, batch: batch.count, model: model, options: options, at: position))
                 globalStep += 1
                 let losses: StepLosses
                 do {

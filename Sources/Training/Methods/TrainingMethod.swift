@@ -119,6 +119,8 @@ public struct TrainingMethod: RawRepresentable, Hashable, Codable, Sendable, Cas
         CrossEntropyMethod(),
         PatchMixMethod(),
         PatchMixContrastiveMethod(),
+        StethoscopeGuidedMethod(),
+        DomainAdversarialMethod(),
     ]
 
     public init?(rawValue: String) {
@@ -159,7 +161,26 @@ public struct TrainingMethod: RawRepresentable, Hashable, Codable, Sendable, Cas
     public static var summaries: String { registry.map { "\($0.name) (\($0.summary))" }.joined(separator: ", ") }
 }
 
-/// Per-cycle metadata a method groups by (`--meta`).
+/// Per-cycle metadata a method groups by (`--meta`), coded as the SG-SCL repository codes it:
+/// dev (Meditron 0, LittC2SE 1, Litt3200 2, AKGC417L 3), age (adult >= 19 years 0, else 1),
+/// sex (M 0, else 1), loc (the patient's chest location of metadata.txt: Tc 0, Al 1, Ar 2, Pl 3,
+/// Pr 4, Ll 5, Lr 6), label (the 4-class label).
 public enum CycleMetadata: String, Codable, Sendable, CaseIterable {
     case dev, age, sex, loc, label
+
+    /// Number of groups (the domain head's classes).
+    public var classes: Int {
+        switch self {
+        case .dev, .label: 4
+        case .age, .sex: 2
+        case .loc: 7
+        }
+    }
+}
+
+extension TorchError {
+    /// A method's input is missing or malformed.
+    static func argument(_ message: String) -> TorchError {
+        TorchError(function: "trainStep", message: message, nonFiniteLoss: false)
+    }
 }
