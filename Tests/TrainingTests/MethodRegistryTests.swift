@@ -99,6 +99,23 @@ final class MethodRegistryTests: XCTestCase {
         XCTAssertThrowsError(try trainer.run()) { XCTAssertTrue("\($0)".contains("--meta dev: these cycles carry no dev"), "\($0)") }
     }
 
+    /// --meta age|sex|loc read the per-patient metadata.txt as the SG-SCL repository's dataset does.
+    func testPatientMetadataCodesFollowTheRepository() throws {
+        let file = Paths.repositoryRoot.appendingPathComponent("manifests/icbhi/metadata.txt").path
+        let age = try CycleMetadata.patientCodes(.age, metaFile: file)
+        let sex = try CycleMetadata.patientCodes(.sex, metaFile: file)
+        let loc = try CycleMetadata.patientCodes(.loc, metaFile: file)
+        XCTAssertEqual(age.count, 126)
+        // 101: 3.0 F Pr; 103: 70.0 F Ar; 108: 3.0 M Al; 110: 75.0 M Pr.
+        XCTAssertEqual([101, 103, 108, 110].map { age[$0] }, [1, 0, 1, 0])
+        XCTAssertEqual([101, 103, 108, 110].map { sex[$0] }, [1, 1, 0, 0])
+        XCTAssertEqual([101, 103, 108, 110].map { loc[$0] }, [4, 2, 1, 4])
+        XCTAssertEqual(Set(loc.values).subtracting(0...6), [])
+        XCTAssertThrowsError(try CycleMetadata.patientCodes(.age, metaFile: "/nonexistent/metadata.txt")) {
+            XCTAssertTrue("\($0)".contains("--meta age needs the per-patient metadata: cannot read /nonexistent/metadata.txt"), "\($0)")
+        }
+    }
+
     /// The whole-batch SpecAugment: one mask draw for every cycle, the second view on top of the first.
     func testBatchSpecAugmentMasksEveryCycleAlike() {
         var options = SyntheticCorpus.options(output: "", epochs: 1, method: .sgscl)
