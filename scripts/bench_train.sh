@@ -8,6 +8,12 @@
 #
 # Reports min and median ms/step per implementation, the Swift/Python ratio of the minima,
 # and the Swift loader's data wait per step (with SpecAugment on, as in training).
+#
+# METHODS (default "sgscl dat") also times `train --method M --ma-beta 0.5` next to one step of the
+# SG-SCL repository's own main.train (scripts/bench_sgscl.py, same model size and batch shape),
+# given a checkout of that repository in SGSCL_REPO (default .build/sgscl-repo; skipped with a
+# note when absent) and timm 0.4.5 in .build/sgscl-python (installed from PyPI when missing).
+# BIN=path/to/train skips the build.
 # Needs libopenblas0-pthread (Debian's reference BLAS is ~25x slower for matmul).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,8 +26,21 @@ presets=("$@")
 [ ${#presets[@]} -eq 0 ] && presets=(ast-tiny ast-base)
 dpkg-query -W -f='${Status}' libopenblas0-pthread 2>/dev/null | grep -q "ok installed" ||
   echo "warning: libopenblas0-pthread is not installed: timings use the reference BLAS" >&2
-swift build -c release --scratch-path .build-torch --product train >&2
-BIN=.build-torch/release/train
+if [ -z "${BIN:-}" ]; then
+  swift build -c release --scratch-path .build-torch --product train >&2
+  BIN=.build-torch/release/train
+fi
+METHODS=${METHODS-sgscl dat}
+SGSCL_REPO=${SGSCL_REPO:-.build/sgscl-repo}
+SGSCL_PY=.build/sgscl-python
+if [ -n "$METHODS" ]; then
+  if [ ! -f "$SGSCL_REPO/main.py" ]; then
+    echo "skipping $METHODS: no SG-SCL checkout in $SGSCL_REPO (git clone https://github.com/kaen2891/stethoscope-guided_supervised_contrastive_learning $SGSCL_REPO)" >&2
+    METHODS=""
+  elif [ ! -d "$SGSCL_PY/timm" ]; then
+    $PY -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --no-deps --target "$SGSCL_PY" timm==0.4.5 wget >&2
+  fi
+fi
 export OPENBLAS_NUM_THREADS=1
 out=$(mktemp)
 avail_gb=$(awk '/MemAvailable/ {print int($2 / 1048576)}' /proc/meminfo)
@@ -40,6 +59,12 @@ for preset in "${presets[@]}"; do
       sed "s/^/swift-noaug $preset /" >>"$out"
     $PY scripts/bench_train.py --model "$preset" --batch-size "$BATCH" --steps "$steps" --threads "$THREADS" |
       sed "s/^/python $preset /" >>"$out"
+    for m in $METHODS; do
+      $BIN --shards random --model "$preset" --method "$m" --ma-beta 0.5 --batch-size "$BATCH" --benchmark-steps "$steps" \
+        --threads "$THREADS" | sed "s/^/swift-$m $preset /" >>"$out"
+      PYTHONPATH=$SGSCL_PY $PY scripts/bench_sgscl.py --repo "$SGSCL_REPO" --method "$m" --model "$preset" --batch-size "$BATCH" \
+        --steps "$steps" --threads "$THREADS" 2>/dev/null | sed "s/^/python-$m $preset /" >>"$out"
+    done
   done
 done
 $PY - "$out" <<'PY'
@@ -54,14 +79,15 @@ for (preset, impl), rs in sorted(rows.items()):
     cpu = [r['cpuMsPerStep'] for r in rs]
     wait = statistics.median(r.get('dataWaitMsPerStep', 0) for r in rs)
     print(f"{preset:10} {impl:12} {len(rs):>4} {min(ms):>12.1f} {statistics.median(ms):>10.1f} {min(cpu):>16.1f} {statistics.median(cpu):>10.1f} {wait:>18.3f}")
+pairs = [('swift', 'python'), ('swift-noaug', 'python')]
+pairs += sorted({(i, 'python-' + i[len('swift-'):]) for _, i in rows if i.startswith('swift-') and i != 'swift-noaug'})
 for preset in sorted({p for p, _ in rows}):
-    if (preset, 'python') in rows:
-        py = min(r['msPerStep'] for r in rows[(preset, 'python')])
-        for impl in ('swift', 'swift-noaug'):
-            if (preset, impl) in rows:
-                sw = min(r['msPerStep'] for r in rows[(preset, impl)])
-                swc = min(r['cpuMsPerStep'] for r in rows[(preset, impl)])
-                pyc = min(r['cpuMsPerStep'] for r in rows[(preset, 'python')])
-                print(f"{preset}: {impl}/python = {sw / py:.3f} wall, {swc / pyc:.3f} CPU (min over rounds)")
+    for impl, ref in pairs:
+        if (preset, impl) in rows and (preset, ref) in rows:
+            py = min(r['msPerStep'] for r in rows[(preset, ref)])
+            pyc = min(r['cpuMsPerStep'] for r in rows[(preset, ref)])
+            sw = min(r['msPerStep'] for r in rows[(preset, impl)])
+            swc = min(r['cpuMsPerStep'] for r in rows[(preset, impl)])
+            print(f"{preset}: {impl}/{ref} = {sw / py:.3f} wall, {swc / pyc:.3f} CPU (min over rounds)")
 PY
 rm -f "$out"

@@ -38,7 +38,7 @@ char *copy_string(const std::string &s);
 // ---- model --------------------------------------------------------------------------
 // Parameter names follow the AST code so that state dicts line up with PyTorch:
 // v.cls_token, v.dist_token, v.pos_embed, v.patch_embed.proj.*, v.blocks.{i}.*, v.norm.*,
-// mlp_head.{0,1}.*, projector.{0,1,3}.*.
+// mlp_head.{0,1}.*, projector.{0,1,3}.*, and with a domain head domain_head.{0,1}.*.
 
 struct AttentionImpl : torch::nn::Module {
     AttentionImpl(int64_t dim, int64_t heads);
@@ -95,6 +95,7 @@ struct NetImpl : torch::nn::Module {
     VisionTransformer v{nullptr};
     torch::nn::Sequential mlp_head{nullptr};
     torch::nn::Sequential projector{nullptr};
+    torch::nn::Sequential domain_head{nullptr}; // only when config.domain_classes > 0
 };
 TORCH_MODULE(Net);
 
@@ -102,6 +103,11 @@ TORCH_MODULE(Net);
 torch::Tensor patchmix_con_loss(const torch::Tensor &a, const torch::Tensor &b,
                                 const torch::Tensor &labels, const torch::Tensor &index, double lam,
                                 double temperature, int negative_pair);
+
+/// Supervised contrastive loss over two views (SupCon, "all" contrast mode): positives share a
+/// group (undefined groups: only the other view of the same row).
+torch::Tensor supervised_contrastive_loss(const torch::Tensor &p1, const torch::Tensor &p2,
+                                          const torch::Tensor &groups, double temperature);
 
 } // namespace ctorch
 

@@ -1,5 +1,6 @@
-// The AST model, the Patch-Mix objective and the training step (REFERENCE.md, sections
-// "Model" and "Patch-Mix and its contrastive loss"), behind the C API of ctorch.h.
+// The AST model, its heads and the contrastive losses (REFERENCE.md, sections "Model" and
+// "Patch-Mix and its contrastive loss"), behind the C API of ctorch.h. Training steps are composed
+// of primitives in step.cpp.
 #include "amp.hpp"
 #include "internal.hpp"
 
@@ -119,6 +120,12 @@ NetImpl::NetImpl(const ct_ast_config &c) : config(c) {
     projector = register_module("projector", torch::nn::Sequential(
         torch::nn::Linear(D, D), torch::nn::BatchNorm1d(D), torch::nn::ReLU(),
         torch::nn::Linear(D, c.proj_dim)));
+    TORCH_CHECK(c.domain_classes >= 0, "invalid domain head size");
+    // Registered last and only when asked for: models without it keep their state-dict order.
+    if (c.domain_classes > 0)
+        domain_head = register_module("domain_head", torch::nn::Sequential(
+            torch::nn::LayerNorm(torch::nn::LayerNormOptions({D}).eps(1e-5)),
+            torch::nn::Linear(D, c.domain_classes)));
 }
 
 // ---- loss -----------------------------------------------------------------------------
@@ -147,6 +154,32 @@ torch::Tensor patchmix_con_loss(const torch::Tensor &proj_clean, const torch::Te
     }
     auto log_prob = logits - exp_logits.sum(1, true).log();
     return (-(mask * log_prob).sum(1) / mask.sum(1)).mean();
+}
+
+torch::Tensor supervised_contrastive_loss(const torch::Tensor &p1, const torch::Tensor &p2,
+                                          const torch::Tensor &groups, double temperature) {
+    namespace F = torch::nn::functional;
+    TORCH_CHECK(p1.dim() == 2 && p1.sizes() == p2.sizes(), "supervised contrastive loss: view shapes differ: ",
+                p1.sizes(), " vs ", p2.sizes());
+    const auto B = p1.size(0);
+    auto opts = p1.options();
+    // Rows 0..B-1 are the first view, B..2B-1 the second (SupCon's "all" contrast mode).
+    auto views = torch::cat({F::normalize(p1, F::NormalizeFuncOptions().dim(1)),
+                             F::normalize(p2, F::NormalizeFuncOptions().dim(1))}, 0);
+    auto logits = views.matmul(views.t()) / temperature;
+    logits = logits - std::get<0>(logits.max(1, true)).detach();
+    torch::Tensor same;
+    if (groups.defined()) {
+        TORCH_CHECK(groups.numel() == B, "supervised contrastive loss: ", groups.numel(), " groups for ", B, " rows");
+        auto g = groups.view({-1, 1});
+        same = g.eq(g.t()).to(opts.dtype());
+    } else {
+        same = torch::eye(B, opts);
+    }
+    auto not_self = torch::ones({2 * B, 2 * B}, opts).fill_diagonal_(0);
+    auto positives = same.repeat({2, 2}) * not_self;
+    auto log_prob = logits - (logits.exp() * not_self).sum(1, true).log();
+    return (-(positives * log_prob).sum(1) / positives.sum(1)).mean();
 }
 
 } // namespace ctorch
@@ -251,111 +284,6 @@ ct_status ct_model_set_learning_rate(ct_model *model, double lr) {
         TORCH_CHECK(model->optimizer, "optimizer not configured");
         for (auto &group : model->optimizer->param_groups())
             static_cast<torch::optim::AdamOptions &>(group.options()).lr(lr);
-        return CT_OK;
-    });
-}
-
-ct_status ct_model_train_step(ct_model *model, const float *x, const int64_t *y, int64_t batch,
-                              const ct_step_options *o, ct_step_result *result) {
-    return guarded("ct_model_train_step", [&]() -> ct_status {
-        TORCH_CHECK(model->optimizer, "optimizer not configured");
-        TORCH_CHECK(o && result && y, "null argument");
-        auto &net = model->net;
-        const auto &c = net->config;
-        net->train();
-        // Moving average (ma_update): remember every state entry (parameters and buffers) before the step.
-        std::vector<torch::Tensor> before;
-        if (o->ma_beta > 0) {
-            torch::NoGradGuard g;
-            for (const auto &entry : model->state) before.push_back(entry.second.detach().clone());
-        }
-        auto input = input_tensor(model, x, batch);
-        auto labels = int64_tensor(model, y, batch);
-        TORCH_CHECK(labels.min().item<int64_t>() >= 0 && labels.max().item<int64_t>() < c.num_classes,
-                    "label out of range [0, ", c.num_classes, ")");
-        torch::Tensor weight;
-        if (o->class_weights)
-            weight = torch::from_blob(const_cast<float *>(o->class_weights), {c.num_classes}, torch::kFloat32)
-                         .to(model->device);
-        auto ce = [&](const torch::Tensor &logits, const torch::Tensor &target) {
-            auto opts = torch::nn::functional::CrossEntropyFuncOptions();
-            if (weight.defined()) opts.weight(weight);
-            return torch::nn::functional::cross_entropy(logits, target, opts);
-        };
-        PatchMix mix;
-        if (o->method != CT_METHOD_CE) {
-            TORCH_CHECK(o->mix_index && (o->mix_mask || o->num_mask == 0), "patch-mix decision missing");
-            const auto P = net->f_dim * net->t_dim;
-            TORCH_CHECK(o->num_mask >= 0 && o->num_mask <= P, "num_mask ", o->num_mask, " outside [0, ", P, "]");
-            mix.index = int64_tensor(model, o->mix_index, batch);
-            mix.mask = o->num_mask > 0 ? int64_tensor(model, o->mix_mask, o->num_mask)
-                                       : torch::zeros({0}, torch::TensorOptions(torch::kInt64).device(model->device));
-        }
-        torch::Tensor loss, ce_loss, con_loss;
-        std::optional<AutocastRegion> autocast; // around the forward passes and the loss only
-        autocast.emplace(model->autocast, model->device);
-        switch (o->method) {
-        case CT_METHOD_CE: {
-            ce_loss = ce(net->mlp_head->forward(net->v->forward(input, nullptr)), labels);
-            loss = ce_loss;
-            break;
-        }
-        case CT_METHOD_PATCHMIX: {
-            auto out = net->mlp_head->forward(net->v->forward(input, &mix));
-            ce_loss = o->lam * ce(out, labels) + (1 - o->lam) * ce(out, labels.index_select(0, mix.index));
-            loss = ce_loss;
-            break;
-        }
-        case CT_METHOD_PATCHMIX_CL: {
-            auto f = net->v->forward(input, nullptr);
-            ce_loss = ce(net->mlp_head->forward(f), labels);
-            auto f_mix = net->v->forward(input, &mix);
-            auto proj = net->projector->forward(f_mix);
-            con_loss = patchmix_con_loss(f.detach(), proj, labels, mix.index, o->lam, o->temperature,
-                                         o->negative_pair);
-            loss = ce_loss + o->alpha * con_loss;
-            break;
-        }
-        default:
-            TORCH_CHECK(false, "unknown method ", o->method);
-        }
-        autocast.reset();
-        result->loss = loss.item<double>();
-        result->ce_loss = ce_loss.item<double>();
-        result->con_loss = con_loss.defined() ? con_loss.item<double>() : 0.0;
-        result->found_inf = 0;
-        const bool scaled = o->loss_scale > 0;
-        if (!scaled && !std::isfinite(result->loss)) {
-            set_error("non-finite training loss " + std::to_string(result->loss));
-            return CT_NONFINITE_LOSS;
-        }
-        model->optimizer->zero_grad();
-        if (scaled) {
-            // GradScaler: scale(loss).backward(); step() unscales and skips on inf/NaN.
-            (loss * double(o->loss_scale)).backward();
-            result->found_inf = unscale_gradients_and_check(net->parameters(), o->loss_scale) ? 1 : 0;
-        } else {
-            loss.backward();
-        }
-        if (!result->found_inf) model->optimizer->step();
-        // The paper's loop calls ma_update after every step, one the scaler skipped too: the
-        // parameters are unchanged then, but the forward passes moved BatchNorm's running statistics.
-        if (o->ma_beta > 0) {
-            torch::NoGradGuard g;
-            const double beta = o->ma_beta;
-            size_t i = 0;
-            for (auto &entry : model->state) {
-                auto &t = entry.second;
-                const auto &old = before[i++];
-                if (t.is_floating_point()) {
-                    t.mul_(1 - beta).add_(old, beta);
-                } else {
-                    // util/misc.py computes old * beta + (1 - beta) * new in float and loads it back into
-                    // the integer buffer (num_batches_tracked), which truncates toward zero.
-                    t.copy_(old.to(torch::kFloat32) * beta + t.to(torch::kFloat32) * (1 - beta));
-                }
-            }
-        }
         return CT_OK;
     });
 }

@@ -87,6 +87,8 @@ public final class FeatureSet: Sendable {
             /// -1 when the shard has no `/patient`.
             public let patient: Int
             public let fold: Int?
+            /// The stethoscope (`/device`), nil when the shard has none.
+            public let device: String?
         }
 
         public let frames: Int
@@ -213,6 +215,7 @@ public final class ShardFile: @unchecked Sendable {
         let ids = shape(ofDataset: "cycle_id") != nil ? try cycleIDs() : []
         let patients = shape(ofDataset: "patient") != nil ? try integers("patient") : []
         let folds = shape(ofDataset: "fold") != nil ? try integers("fold") : []
+        let devices = shape(ofDataset: "device") != nil ? try strings("device") : []
         let name = URL(fileURLWithPath: path).lastPathComponent
         return try (0..<rows).map { r in
             guard (0...3).contains(labels[r]) else {
@@ -220,7 +223,8 @@ public final class ShardFile: @unchecked Sendable {
             }
             let fold = r < folds.count && folds[r] >= 0 ? Int(folds[r]) : nil
             return .init(shard: 0, row: r, cycleID: r < ids.count ? ids[r] : "\(name):\(r)", label: Int(labels[r]),
-                         binaryLabel: Int(binary[r]), patient: r < patients.count ? Int(patients[r]) : -1, fold: fold)
+                         binaryLabel: Int(binary[r]), patient: r < patients.count ? Int(patients[r]) : -1, fold: fold,
+                         device: r < devices.count ? devices[r] : nil)
         }
     }
 

@@ -1,7 +1,7 @@
 import Foundation
 
 /// Milliseconds per training step, measured the way training runs: batches from the
-/// background loader (with SpecAugment), Patch-Mix decisions in Swift, one libtorch step.
+/// background loader (with SpecAugment), the method's draws in Swift, one step of its graph.
 public struct StepBenchmark: Codable, Sendable {
     public var preset: String
     public var method: TrainingMethod
@@ -34,7 +34,7 @@ public struct StepBenchmark: Codable, Sendable {
         Torch.manualSeed(options.seed)
         let model: ASTModel
         do {
-            model = try ASTModel(config: options.model, device: options.device)
+            model = try ASTModel(config: options.method.definition.model(options), device: options.device)
             try model.configureOptimizer(learningRate: options.learningRate, weightDecay: options.weightDecay)
         } catch { throw .torch(error) }
         var computeType = "float32"
@@ -47,8 +47,11 @@ public struct StepBenchmark: Codable, Sendable {
         let labels = source.labels(classes: options.model.numClasses)
         let total = warmup + steps
         let batches = (0..<total).map { b in (0..<options.batchSize).map { (b * options.batchSize + $0) % source.count } }
+        let method = options.method.definition
+        let groups = try method.groups(options).map { kind throws(TrainingError) in try source.groups(kind, metaFile: options.metaFile) }
         let loader = BatchLoader(source: source, batches: batches, labels: labels,
-                                 augment: options.specAugment ? SpecAugment() : nil, seed: options.seed, epoch: 1)
+                                 augment: options.specAugment && method.augmentsEachCycle ? SpecAugment() : nil,
+                                 seed: options.seed, epoch: 1)
         defer { loader.cancel() }
         var start = DispatchTime.now().uptimeNanoseconds
         var cpuStart = processCPUSeconds()
@@ -63,15 +66,12 @@ public struct StepBenchmark: Codable, Sendable {
             do { batch = try loader.next()! } catch {
                 throw .shards(path: "(benchmark data)", message: "\(error)")
             }
-            var mix: PatchMixDecision?
-            if options.method != .ce {
-                var rng = TrainingRNG(seed: options.seed, .patchMix, 1, step)
-                mix = PatchMixPolicy.decide(batch: batch.count, patches: model.numPatches, mixBeta: options.mixBeta, using: &rng)
-            }
+            let position = StepPosition(epoch: 1, step: step, stepsPerEpoch: total, epochs: 1)
+            let input = StepInput(x: batch.x, labels: batch.labels, groups: groups.map { g in batch.indices.map { Int64(g[$0]) } },
+                                  draws: method.draws(x: batch.x, batch: batch.count, model: model, options: options, at: position))
             let losses: StepLosses
             do {
-                losses = try model.trainStep(x: batch.x, labels: batch.labels, objective: options.objective, mix: mix,
-                                             lossScale: scaler?.scale)
+                losses = try method.step(model: model, input: input, objective: options.objective, lossScale: scaler?.scale)
             } catch { throw .torch(error) }
             scaler?.update(foundInf: losses.skipped)
             if losses.skipped && step >= warmup { skipped += 1 }
@@ -92,7 +92,12 @@ public struct StepBenchmark: Codable, Sendable {
     public static func randomCycles(count: Int, frames: Int, bins: Int, seed: UInt64 = 1) -> InMemoryCycles {
         var rng = TrainingRNG(seed: seed)
         let features = (0..<(count * frames * bins)).map { _ in Float(rng.uniform(-1, 1)) }
-        return InMemoryCycles(frames: frames, bins: bins, labels: (0..<count).map { $0 % 4 }, features: features)
+        // Every kind of group, cycling through its codes, so that any method runs on random data.
+        let metadata = Dictionary(uniqueKeysWithValues: CycleMetadata.allCases.map { kind in
+            (kind, (0..<count).map { ($0 * 3 + 1) % kind.classes })
+        })
+        return InMemoryCycles(frames: frames, bins: bins, labels: (0..<count).map { $0 % 4 }, features: features,
+                              metadata: metadata)
     }
 }
 

@@ -84,7 +84,7 @@ public final class LoadedCheckpoint {
             candidates = ["classifier.\(rest)"]
             if layout == .project { candidates.append("model." + name) }          // the older layout
             if audioSetHead && layout == .stateDict { candidates += ["module." + name, name] }
-        } else if name.hasPrefix("projector.") {
+        } else if name.hasPrefix("projector.") || name.hasPrefix("domain_head.") {
             candidates = [name, "model." + name]
         } else {
             candidates = [name]
@@ -225,6 +225,10 @@ public final class LoadedCheckpoint {
         }
         report.headLoaded = group("mlp_head.", required: policy.requireHead, audioSetHead: policy.audioSetHead)
         report.projectorLoaded = group("projector.", required: policy.requireProjector, audioSetHead: false)
+        // DAT's domain head (saved in `model` as domain_head.*): restored with the rest on --resume.
+        if entries.contains(where: { $0.name.hasPrefix("domain_head.") }) {
+            _ = group("domain_head.", required: policy.requireProjector, audioSetHead: false)
+        }
 
         if !missing.isEmpty || !mismatched.isEmpty {
             var s = "cannot load into the model (\(layout.rawValue)):"

@@ -15,6 +15,8 @@ public protocol CycleSource: AnyObject, Sendable {
     var binaryLabels: [Int] { get }
     /// Copies cycle `i`'s normalised spectrogram [frames, bins] into `buffer`.
     func readFeatures(_ i: Int, into buffer: UnsafeMutableBufferPointer<Float>) throws
+    /// Every cycle's group by `kind` (`CycleMetadata`'s codes), for the methods that group cycles.
+    func groups(_ kind: CycleMetadata, metaFile: String?) throws(TrainingError) -> [Int]
 }
 
 extension CycleSource {
@@ -28,14 +30,45 @@ extension CycleSource {
     }
 }
 
+extension CycleMetadata {
+    /// The SG-SCL repository's device codes.
+    static let deviceCodes = ["Meditron": 0, "LittC2SE": 1, "Litt3200": 2, "AKGC417L": 3]
+    static let locationCodes = ["Tc": 0, "Al": 1, "Ar": 2, "Pl": 3, "Pr": 4, "Ll": 5, "Lr": 6]
+
+    /// Codes per patient from the repository's metadata.txt layout (tab-separated: patient, age,
+    /// sex, adult BMI, child weight, child height, chest location; NA where unknown), as its
+    /// dataset code reads it: age NA counts as a child, sex other than M as 1, location NA as -1.
+    static func patientCodes(_ kind: CycleMetadata, metaFile: String) throws(TrainingError) -> [Int: Int] {
+        let text: String
+        do { text = try String(contentsOfFile: metaFile, encoding: .utf8) } catch {
+            throw .invalidOption("--meta \(kind.rawValue) needs the per-patient metadata: cannot read \(metaFile) (--meta-file)")
+        }
+        var codes: [Int: Int] = [:]
+        for line in text.split(whereSeparator: \.isNewline) {
+            let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard fields.count >= 7, let patient = Int(fields[0]) else { continue }
+            switch kind {
+            case .age: codes[patient] = (Double(fields[1]) ?? -1) >= 19 ? 0 : 1
+            case .sex: codes[patient] = fields[2] == "M" ? 0 : 1
+            case .loc: codes[patient] = locationCodes[fields[6]] ?? -1
+            case .dev, .label: break
+            }
+        }
+        return codes
+    }
+}
+
 /// Cycles held in memory (tests, synthetic corpora).
 public final class InMemoryCycles: CycleSource {
     public let frames: Int
     public let bins: Int
     public let labels: [Int]
     public let features: [Float]
+    /// Groups by kind, when the corpus has them (tests, synthetic data).
+    public let metadata: [CycleMetadata: [Int]]
 
-    public init(frames: Int, bins: Int, labels: [Int], features: [Float]) {
+    public init(frames: Int, bins: Int, labels: [Int], features: [Float], metadata: [CycleMetadata: [Int]] = [:]) {
+        self.metadata = metadata
         precondition(features.count == labels.count * frames * bins, "features do not match labels x frames x bins")
         self.frames = frames
         self.bins = bins
@@ -51,6 +84,12 @@ public final class InMemoryCycles: CycleSource {
         features.withUnsafeBufferPointer { src in
             _ = buffer.initialize(from: src[(i * n)..<((i + 1) * n)])
         }
+    }
+
+    public func groups(_ kind: CycleMetadata, metaFile: String?) throws(TrainingError) -> [Int] {
+        if kind == .label { return labels }
+        guard let groups = metadata[kind] else { throw .invalidOption("--meta \(kind.rawValue): these cycles carry no \(kind.rawValue)") }
+        return groups
     }
 }
 
@@ -114,6 +153,8 @@ public final class ShardCycles: CycleSource, Sendable {
     public let cycleIDs: [String]
     /// Patient number of every cycle (patient-disjointness checks of `--test-fold`).
     public let patients: [Int]
+    /// Stethoscope of every cycle (nil where the shard stores none).
+    public let devices: [String?]
     private let rows: FeatureSet.Selection
 
     /// The rows of `split`.
@@ -145,7 +186,32 @@ public final class ShardCycles: CycleSource, Sendable {
         binaryLabels = rows.rows.map(\.binaryLabel)
         cycleIDs = rows.rows.map(\.cycleID)
         patients = rows.rows.map(\.patient)
+        devices = rows.rows.map(\.device)
         self.rows = rows
+    }
+
+    public func groups(_ kind: CycleMetadata, metaFile: String?) throws(TrainingError) -> [Int] {
+        switch kind {
+        case .label: return labels
+        case .dev:
+            return try devices.enumerated().map { item throws(TrainingError) in
+                let (i, device) = item
+                guard let device, let code = CycleMetadata.deviceCodes[device] else {
+                    throw .shards(path: directory, message: "cycle \(cycleIDs[i]) has no known stethoscope (\(device ?? "no /device in its shard")): --meta dev needs shards written by prep features")
+                }
+                return code
+            }
+        case .age, .sex, .loc:
+            let file = metaFile ?? "manifests/icbhi/metadata.txt"
+            let codes = try CycleMetadata.patientCodes(kind, metaFile: file)
+            return try patients.enumerated().map { item throws(TrainingError) in
+                let (i, patient) = item
+                guard let code = codes[patient] else {
+                    throw .invalidOption("--meta \(kind.rawValue): patient \(patient) of cycle \(cycleIDs[i]) is not in \(file)")
+                }
+                return code
+            }
+        }
     }
 
     public var count: Int { rows.count }

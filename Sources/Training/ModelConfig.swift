@@ -12,9 +12,12 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     public var inputFrames: Int
     public var inputBins: Int
     public var numClasses: Int
-    /// Projector output width. The contrastive loss compares it with the D-wide features,
-    /// so it must equal `embedDim` (768 = D for ast-base, as in the paper).
+    /// Projector output width (768 in the papers; Patch-Mix CL compares it with the D-wide
+    /// features, so there it must equal `embedDim`).
     public var projDim: Int
+    /// Classes of the domain head (domain-adversarial training), nil or 0: no domain head.
+    /// Optional so that checkpoints written before it existed still decode.
+    public var domainClasses: Int?
 
     /// The paper's input: 798 frames (8 s at a 10 ms hop, as the AST code pads) x 128 mel bins.
     public static let paperInputFrames = 798
@@ -24,7 +27,7 @@ public struct ModelConfig: Codable, Sendable, Equatable {
 
     public init(embedDim: Int, depth: Int, heads: Int, mlpHidden: Int? = nil, patchSize: Int = 16,
                 fstride: Int, tstride: Int, inputFrames: Int = paperInputFrames, inputBins: Int = paperInputBins,
-                numClasses: Int = 4, projDim: Int? = nil) {
+                numClasses: Int = 4, projDim: Int? = nil, domainClasses: Int? = nil) {
         self.embedDim = embedDim
         self.depth = depth
         self.heads = heads
@@ -36,6 +39,7 @@ public struct ModelConfig: Codable, Sendable, Equatable {
         self.inputBins = inputBins
         self.numClasses = numClasses
         self.projDim = projDim ?? embedDim
+        self.domainClasses = domainClasses
     }
 
     /// Patch grid for this input: (frequency, time) patches.
@@ -43,16 +47,15 @@ public struct ModelConfig: Codable, Sendable, Equatable {
         ((inputBins - patchSize) / fstride + 1, (inputFrames - patchSize) / tstride + 1)
     }
 
-    /// The shape's rules (`TrainingOptions.validate` checks them with the rest).
-    public func validate(method: TrainingMethod) throws(TrainingError) {
+    /// The shape's rules (`TrainingOptions.validate` checks them with the rest; a method's own
+    /// requirements are its `validate`'s).
+    public func validate() throws(TrainingError) {
         guard Self.supportedClassCounts.contains(numClasses) else { throw .invalidOption("--classes must be 4 or 2") }
         try Self.validate(heads: heads)
         guard embedDim % heads == 0 else {
             throw .invalidOption("--heads \(heads) does not divide the model width \(embedDim)")
         }
-        guard projDim == embedDim || method != .patchmix_cl else {
-            throw .invalidOption("projector width \(projDim) must equal the model width \(embedDim)")
-        }
+        guard projDim >= 1 else { throw .invalidOption("--proj-dim must be at least 1") }
     }
 
     /// `--heads` on its own (with `--init` the width it must divide comes from the file).
@@ -64,22 +67,8 @@ public struct ModelConfig: Codable, Sendable, Equatable {
         ct_ast_config(embed_dim: Int32(embedDim), depth: Int32(depth), heads: Int32(heads),
                       mlp_hidden: Int32(mlpHidden), patch_size: Int32(patchSize), fstride: Int32(fstride),
                       tstride: Int32(tstride), input_frames: Int32(inputFrames), input_bins: Int32(inputBins),
-                      num_classes: Int32(numClasses), proj_dim: Int32(projDim))
-    }
-}
-
-/// `--method`: plain fine-tuning, Patch-Mix with mixup CE, or Patch-Mix with the contrastive loss.
-public enum TrainingMethod: String, Codable, Sendable, CaseIterable {
-    case ce
-    case patchmix
-    case patchmix_cl
-
-    var cValue: Int32 {
-        switch self {
-        case .ce: Int32(CT_METHOD_CE.rawValue)
-        case .patchmix: Int32(CT_METHOD_PATCHMIX.rawValue)
-        case .patchmix_cl: Int32(CT_METHOD_PATCHMIX_CL.rawValue)
-        }
+                      num_classes: Int32(numClasses), proj_dim: Int32(projDim),
+                      domain_classes: Int32(domainClasses ?? 0))
     }
 }
 

@@ -99,6 +99,7 @@ enum RNGPurpose: UInt64 {
     case specAugment = 2
     case patchMix = 3
     case sampler = 4
+    case batchAugment = 5
 }
 
 extension TrainingRNG {

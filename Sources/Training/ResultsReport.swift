@@ -24,25 +24,25 @@ public struct SampleStatistic: Codable, Sendable, Equatable {
     }
 }
 
-/// The paper's published figures (Bae et al. 2023, official split, AST pretrained on AudioSet).
+/// A paper's published figures (official split, AST pretrained on AudioSet).
 public struct PaperFigures: Codable, Sendable, Equatable {
     public var name: String
     public var specificity: Double
     public var sensitivity: Double
     public var score: Double
 
-    /// The paper's row for a run configured as the paper's (ast-base's recipe and size, AudioSet
-    /// init, official split, 4 classes), or nil.
-    public static func matching(_ result: RunResult) -> PaperFigures? {
-        let o = result.options
+    /// The published row for a run configured as published (its method's `published`), or nil.
+    public static func matching(_ result: RunResult) -> PaperFigures? { result.method.definition.published(result) }
+}
+
+extension RunResult {
+    /// Configured as the papers' runs: ast-base's recipe and size, AudioSet init, official split,
+    /// 4 classes.
+    public var isConfiguredAsPublished: Bool {
+        let o = options
         let paper = ModelPreset.astBase.model
-        guard o.preset == ModelPreset.astBase.name, o.model.embedDim == paper.embedDim, o.model.depth == paper.depth,
-              result.testFold == nil, o.initCheckpoint != nil, o.model.numClasses == 4 else { return nil }
-        switch result.method {
-        case .ce: return PaperFigures(name: "AST fine-tuning", specificity: 77.14, sensitivity: 41.97, score: 59.55)
-        case .patchmix_cl: return PaperFigures(name: "Patch-Mix CL", specificity: 81.66, sensitivity: 43.07, score: 62.37)
-        case .patchmix: return nil
-        }
+        return o.preset == ModelPreset.astBase.name && o.model.embedDim == paper.embedDim && o.model.depth == paper.depth
+            && testFold == nil && o.initCheckpoint != nil && o.model.numClasses == 4
     }
 }
 

@@ -78,7 +78,7 @@ public struct SweepPlan: Codable, Sendable, Equatable {
         var parsedMethods: [TrainingMethod] = []
         for name in methods.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
             guard let m = TrainingMethod(rawValue: name) else {
-                throw .invalidOption("--method '\(methods)': unknown method '\(name)' (ce, patchmix, patchmix_cl)")
+                throw .invalidOption("--method '\(methods)': unknown method '\(name)' (\(TrainingMethod.names))")
             }
             if !parsedMethods.contains(m) { parsedMethods.append(m) }
         }

@@ -76,7 +76,7 @@ public struct PatchMixDecision: Sendable, Equatable {
     public var lam: Float
 }
 
-/// The training objective's settings for one step.
+/// The training objective's settings for one step (the method and the options it reads).
 public struct StepObjective: Sendable {
     public var method: TrainingMethod
     public var alpha: Float
@@ -84,11 +84,26 @@ public struct StepObjective: Sendable {
     public var negativePair: NegativePair
     public var classWeights: [Float]?
     public var maBeta: Float
+    /// SG-SCL's `--target-type`.
+    public var targetType: ContrastiveTarget
+
+    public init(method: TrainingMethod, alpha: Float, temperature: Float, negativePair: NegativePair,
+                classWeights: [Float]?, maBeta: Float, targetType: ContrastiveTarget = .project1_project2block) {
+        self.targetType = targetType
+        self.method = method
+        self.alpha = alpha
+        self.temperature = temperature
+        self.negativePair = negativePair
+        self.classWeights = classWeights
+        self.maBeta = maBeta
+    }
 }
 
 public struct StepLosses: Sendable, Equatable {
     public var loss: Double
+    /// The classification term (mixup CE for patchmix).
     public var ceLoss: Double
+    /// The method's second term before its weight alpha (contrastive or domain loss; 0 if none).
     public var conLoss: Double
     /// Loss-scaled steps only: the gradients held inf/NaN, so the step was not applied.
     public var skipped: Bool = false
@@ -135,36 +150,17 @@ public final class ASTModel {
 
     var frameSize: Int { config.inputFrames * config.inputBins }
 
-    /// One optimisation step (`ct_model_train_step`). `mix` is required for the Patch-Mix methods.
-    /// With a `lossScale` (mixed precision, see `GradScaler`) the step backpropagates the
-    /// scaled loss and is skipped, not thrown, when the gradients hold inf/NaN.
-    public func trainStep(x: [Float], labels: [Int64], objective: StepObjective,
-                          mix: PatchMixDecision?, lossScale: Float? = nil) throws(TorchError) -> StepLosses {
-        let batch = labels.count
-        precondition(x.count == batch * frameSize, "batch of \(batch) needs \(batch * frameSize) values, got \(x.count)")
-        precondition(objective.method == .ce || mix != nil, "Patch-Mix methods need a mix decision")
-        var result = ct_step_result()
-        let status: ct_status = x.withUnsafeBufferPointer { xp in
-            labels.withUnsafeBufferPointer { yp in
-                (mix?.index ?? []).withUnsafeBufferPointer { ip in
-                    (mix?.mask ?? []).withUnsafeBufferPointer { mp in
-                        (objective.classWeights ?? []).withUnsafeBufferPointer { wp in
-                            var o = ct_step_options(
-                                method: objective.method.cValue, alpha: objective.alpha,
-                                temperature: objective.temperature, negative_pair: objective.negativePair.cValue,
-                                lam: mix?.lam ?? 1, mix_index: ip.baseAddress, mix_mask: mp.baseAddress,
-                                num_mask: Int64(mix?.mask.count ?? 0),
-                                class_weights: objective.classWeights == nil ? nil : wp.baseAddress,
-                                ma_beta: objective.maBeta, loss_scale: lossScale ?? 0)
-                            return ct_model_train_step(handle, xp.baseAddress, yp.baseAddress, Int64(batch), &o, &result)
-                        }
-                    }
-                }
-            }
-        }
-        try torchCheck("ct_model_train_step", status)
-        return StepLosses(loss: result.loss, ceLoss: result.ce_loss, conLoss: result.con_loss,
-                          skipped: result.found_inf != 0)
+    /// One optimisation step of `objective.method` with the given random decisions (`mix` for the
+    /// Patch-Mix methods): what the trainer runs, with draws injectable (goldens, tests). With a
+    /// `lossScale` (mixed precision, see `GradScaler`) the step backpropagates the scaled loss and
+    /// is skipped, not thrown, when the gradients hold inf/NaN.
+    public func trainStep(x: [Float], labels: [Int64], objective: StepObjective, mix: PatchMixDecision?,
+                          groups: [Int64]? = nil, draws: StepDraws = StepDraws(),
+                          lossScale: Float? = nil) throws(TorchError) -> StepLosses {
+        var draws = draws
+        if let mix { draws.mix = mix }
+        let input = StepInput(x: x, labels: labels, groups: groups, draws: draws)
+        return try objective.method.definition.step(model: self, input: input, objective: objective, lossScale: lossScale)
     }
 
     /// Eval-mode features [batch, D] (`ct_model_features`).

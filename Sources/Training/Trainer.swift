@@ -51,7 +51,7 @@ public final class Trainer {
         Torch.configureAllocatorForTraining()
         Torch.manualSeed(options.seed)
         do {
-            model = try ASTModel(config: options.model, device: options.device)
+            model = try ASTModel(config: options.method.definition.model(options), device: options.device)
             try model.configureOptimizer(learningRate: options.learningRate, weightDecay: options.weightDecay)
             if options.amp == true {
                 computeType = try model.setAutocast(true)
@@ -138,6 +138,8 @@ public final class Trainer {
         } catch { throw .invalidOption("cannot create \(options.outputDirectory): \(error)") }
         let classes = options.model.numClasses
         let labels = train.labels(classes: classes)
+        let method = options.method.definition
+        let groups = try method.groups(options).map { kind throws(TrainingError) in try train.groups(kind, metaFile: options.metaFile) }
         var objective = options.objective
         if options.classWeightedLoss {
             let counts = Self.classCounts(labels, classes: classes)
@@ -164,7 +166,7 @@ public final class Trainer {
                 batches.removeLast()
             }
             let loader = BatchLoader(source: train, batches: batches, labels: labels,
-                                     augment: options.specAugment ? SpecAugment() : nil,
+                                     augment: options.specAugment && method.augmentsEachCycle ? SpecAugment() : nil,
                                      seed: options.seed, epoch: epoch)
             defer { loader.cancel() }
             let t0 = Date()
@@ -175,17 +177,13 @@ public final class Trainer {
                     throw .shards(path: "(training data)", message: "reading a batch failed: \(error)")
                 }
                 guard let batch else { break }
-                var mix: PatchMixDecision?
-                if options.method != .ce {
-                    var rng = TrainingRNG(seed: options.seed, .patchMix, epoch, steps)
-                    mix = PatchMixPolicy.decide(batch: batch.count, patches: model.numPatches,
-                                                mixBeta: options.mixBeta, using: &rng)
-                }
+                let position = StepPosition(epoch: epoch, step: steps, stepsPerEpoch: batches.count, epochs: options.epochs)
+                let input = StepInput(x: batch.x, labels: batch.labels, groups: groups.map { g in batch.indices.map { Int64(g[$0]) } },
+                                      draws: method.draws(x: batch.x, batch: batch.count, model: model, options: options, at: position))
                 globalStep += 1
                 let losses: StepLosses
                 do {
-                    losses = try model.trainStep(x: batch.x, labels: batch.labels, objective: objective, mix: mix,
-                                                 lossScale: gradScaler?.scale)
+                    losses = try method.step(model: model, input: input, objective: objective, lossScale: gradScaler?.scale)
                 } catch {
                     if error.nonFiniteLoss {
                         throw .nonFiniteLoss(epoch: epoch, step: steps + 1, globalStep: globalStep, loss: .nan)

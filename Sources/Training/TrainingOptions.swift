@@ -37,6 +37,13 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
     /// Mixed precision (`--amp`): autocast plus a `GradScaler`. Optional so that checkpoints
     /// written before it existed still decode (nil: off).
     public var amp: Bool?
+    /// `--meta`: the cycles' groups of sgscl and dat (nil: their default, the stethoscope).
+    public var meta: CycleMetadata?
+    /// `--target-type` of sgscl (nil: project1_project2block).
+    public var targetType: ContrastiveTarget?
+    /// `--meta-file`: the per-patient metadata (age, sex, chest location) for --meta age|sex|loc
+    /// (nil: manifests/icbhi/metadata.txt).
+    public var metaFile: String?
 
     /// Options with the preset's recipe defaults.
     public init(preset: ModelPreset, outputDirectory: String) {
@@ -52,7 +59,7 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
 
     var objective: StepObjective {
         StepObjective(method: method, alpha: alpha, temperature: temperature, negativePair: negativePair,
-                      classWeights: nil, maBeta: maBeta)
+                      classWeights: nil, maBeta: maBeta, targetType: targetType ?? .project1_project2block)
     }
 }
 
@@ -61,7 +68,8 @@ extension TrainingOptions {
     /// anything (so a bad option fails there, with this one message), `Trainer` before it builds a
     /// model. The messages name the command-line option that sets the value.
     public func validate() throws(TrainingError) {
-        try model.validate(method: method)
+        try model.validate()
+        try method.definition.validate(self)
         guard batchSize >= 2 else { throw .invalidOption("--batch-size must be at least 2") }
         guard evalBatchSize >= 1 else { throw .invalidOption("the evaluation batch size must be at least 1") }
         guard epochs >= 1 else { throw .invalidOption("--epochs must be at least 1") }

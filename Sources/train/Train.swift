@@ -8,6 +8,8 @@ extension TrainingMethod: ExpressibleByArgument {}
 extension ClusterScheduler: ExpressibleByArgument {}
 extension NegativePair: ExpressibleByArgument {}
 extension PositionalEmbeddingInit: ExpressibleByArgument {}
+extension CycleMetadata: ExpressibleByArgument {}
+extension ContrastiveTarget: ExpressibleByArgument {}
 
 /// `train report ...` is its own command; everything else is a training run or sweep.
 @main
@@ -61,13 +63,21 @@ struct Train: ParsableCommand {
     @Option(help: "Attention heads: overrides the preset's; for a model whose shape comes from a checkpoint (--init, --eval of a foreign checkpoint) the default is D / 64.")
     var heads: Int?
 
-    @Option(help: "Objective: ce, patchmix or patchmix_cl; a comma list sweeps them.")
+    @Option(help: "Objective: \(TrainingMethod.summaries); a comma list sweeps them.")
     var method: String = TrainingMethod.patchmix_cl.rawValue
 
     @Option(help: "Weight of the contrastive loss.") var alpha: Float = 1
     @Option(help: "Contrastive temperature.") var temperature: Float = 0.06
     @Option(help: "Beta(mix_beta, mix_beta) draws Patch-Mix's lambda.") var mixBeta: Double = 1
     @Option(help: "Contrastive negatives: all or diff_label.") var negativePair: NegativePair = .all
+    @Option(help: "sgscl, dat: the cycles' groups: dev (stethoscope), age, sex, loc (chest location), label (default dev).")
+    var meta: CycleMetadata?
+    @Option(help: ArgumentHelp("--meta age|sex|loc: the per-patient metadata file (default manifests/icbhi/metadata.txt).", valueName: "file"))
+    var metaFile: String?
+    @Option(help: "sgscl: what each view contributes to the contrastive loss, as the SG-SCL code's --target_type (default project1_project2block: both projected, the second detached).")
+    var targetType: ContrastiveTarget?
+    @Option(help: "Projector output width (default: the model width D; 768 for ast-base, as the papers).")
+    var projDim: Int?
 
     @Option(help: "Learning rate (default: the preset's).") var lr: Double?
     @Option(help: "Adam weight decay (default: the preset's).") var weightDecay: Double?
@@ -168,6 +178,10 @@ struct Train: ParsableCommand {
         options.temperature = temperature
         options.mixBeta = mixBeta
         options.negativePair = negativePair
+        options.meta = meta
+        options.metaFile = metaFile
+        options.targetType = targetType
+        if let projDim { options.model.projDim = projDim }
         if let lr { options.learningRate = lr }
         if let weightDecay { options.weightDecay = weightDecay }
         if let batchSize { options.batchSize = batchSize }
@@ -310,6 +324,12 @@ struct Train: ParsableCommand {
                 options.device = device
                 options.amp = amp ?? device.hasPrefix("cuda")
                 options.specAugment = !noSpecAugment
+                options.alpha = alpha
+                options.temperature = temperature
+                options.meta = meta
+                options.metaFile = metaFile
+                options.targetType = targetType
+                if let projDim { options.model.projDim = projDim }
                 let source: any CycleSource = shards == "random"
                     ? StepBenchmark.randomCycles(count: 2 * options.batchSize, frames: ModelConfig.paperInputFrames,
                                                  bins: ModelConfig.paperInputBins)

@@ -1,12 +1,13 @@
 /*
  * ctorch.h: the C API of the project's libtorch bridge.
  *
- * Tensor math only: the Audio Spectrogram Transformer (AST), its classifier head and the
- * Patch-Mix projector, one training step (forward, loss, backward, Adam step, moving-average
- * update), evaluation, the Patch-Mix contrastive loss, access to the model state, checkpoint
- * serialisation and the AudioSet positional-embedding adaptation. Checkpoint files are read and
- * written in Swift.
- * All policy (random decisions, schedules, data, metrics) lives in Swift: the Patch-Mix
+ * Tensor math only: the Audio Spectrogram Transformer (AST), its classifier head, projector and
+ * optional domain head, the primitives a training step is composed of (forward pieces, losses,
+ * gradient reversal, backward, Adam step, moving-average update), evaluation, access to the
+ * model state, checkpoint serialisation and the AudioSet positional-embedding adaptation.
+ * Checkpoint files are read and written in Swift.
+ * All policy lives in Swift: which objective a step computes (a training method is a Swift file
+ * composing these primitives), random decisions, schedules, data, metrics. The Patch-Mix
  * permutation, mask and lambda arrive here as plain arrays.
  *
  * Conventions: every function that can fail returns a ct_status; on failure the
@@ -35,12 +36,6 @@ typedef enum {
 } ct_status;
 
 typedef enum {
-    CT_METHOD_CE = 0,
-    CT_METHOD_PATCHMIX = 1,
-    CT_METHOD_PATCHMIX_CL = 2,
-} ct_method;
-
-typedef enum {
     CT_NEGATIVES_ALL = 0,
     CT_NEGATIVES_DIFF_LABEL = 1,
 } ct_negative_pair;
@@ -57,31 +52,12 @@ typedef struct {
     int32_t input_frames; /* 798 */
     int32_t input_bins;   /* 128 */
     int32_t num_classes;  /* classifier outputs */
-    int32_t proj_dim;     /* projector output width (768 in the paper; must equal D for the loss) */
+    int32_t proj_dim;     /* projector output width (768 in the paper) */
+    int32_t domain_classes; /* > 0: a domain head LayerNorm + Linear(D, domain_classes); 0: none */
 } ct_ast_config;
 
-/** One training step's objective. The Patch-Mix decisions come from the caller. */
 typedef struct {
-    int32_t method;           /* ct_method */
-    float alpha;              /* weight of the contrastive loss */
-    float temperature;        /* contrastive temperature (0.06) */
-    int32_t negative_pair;    /* ct_negative_pair */
-    float lam;                /* effective lambda = 1 - num_mask / P (patchmix methods) */
-    const int64_t *mix_index; /* [batch] permutation of the batch (patchmix methods) */
-    const int64_t *mix_mask;  /* [num_mask] patch positions taken from x[index] */
-    int64_t num_mask;
-    const float *class_weights; /* [num_classes] cross-entropy weights, or NULL */
-    float ma_beta;              /* moving-average beta; 0 disables (then plain Adam) */
-    /* Mixed precision (GradScaler): > 0 backpropagates loss * loss_scale, unscales the
-     * gradients and skips the step (no Adam step, no moving average) when any is inf/NaN,
-     * reporting found_inf; a non-finite loss is then no error. 0: plain fp32 step. */
-    float loss_scale;
-} ct_step_options;
-
-typedef struct {
-    double loss;     /* total */
-    double ce_loss;  /* classification part (mixup CE for patchmix) */
-    double con_loss; /* contrastive part before alpha (0 unless patchmix_cl) */
+    double loss;       /* the loss backpropagated (before any loss scale) */
     int32_t found_inf; /* loss_scale > 0 only: 1 when the gradients held inf/NaN (step skipped) */
 } ct_step_result;
 
@@ -118,20 +94,92 @@ ct_status ct_model_create(const ct_ast_config *config, const char *device, ct_mo
 void ct_model_free(ct_model *model);
 /** Number of patches P = f_dim * t_dim; f_dim, t_dim written when not NULL. */
 int64_t ct_model_num_patches(const ct_model *model, int64_t *f_dim, int64_t *t_dim);
-/** Number of trainable scalars (model, head and projector). */
+/** Number of trainable scalars (model, heads and projector). */
 int64_t ct_model_num_parameters(const ct_model *model);
 
 /** Creates the Adam optimizer (betas 0.9/0.999, eps 1e-8, L2 weight decay as torch.optim.Adam). */
 ct_status ct_model_configure_optimizer(ct_model *model, double lr, double weight_decay);
 ct_status ct_model_set_learning_rate(ct_model *model, double lr);
 
-/** One training step on x [batch, frames, bins], labels y [batch]. */
-ct_status ct_model_train_step(ct_model *model, const float *x, const int64_t *y, int64_t batch,
-                              const ct_step_options *options, ct_step_result *result);
 /** Eval-mode features [batch, D] (mean of the cls and distillation outputs). */
 ct_status ct_model_features(ct_model *model, const float *x, int64_t batch, float *out);
 /** Eval-mode classifier logits [batch, num_classes]. */
 ct_status ct_model_logits(ct_model *model, const float *x, int64_t batch, float *out);
+
+/* ==== Training steps composed of primitives (step.cpp) ===================================== */
+
+/**
+ * One training step is a graph built call by call: ct_step_begin puts the model in training mode,
+ * snapshots its state for the moving average when ma_beta > 0 and opens the autocast region (when
+ * the model autocasts); the calls below add tensors to the step's graph (handles owned by the
+ * step, valid until ct_step_free); ct_step_finish closes the region, checks the loss, backpropagates
+ * it, takes the Adam step and applies the moving average. A step that fails or is freed unfinished
+ * changes no weights (BatchNorm statistics of forward passes already run excepted).
+ */
+typedef struct ct_step ct_step;
+typedef struct ct_tensor ct_tensor;
+
+ct_status ct_step_begin(ct_model *model, float ma_beta, ct_step **out);
+void ct_step_free(ct_step *step);
+
+/** x [batch, frames, bins] float32 onto the model's device. */
+ct_status ct_step_input(ct_step *step, const float *x, int64_t batch, ct_tensor **out);
+/** n int64 values (labels, indices, groups); when upper > 0 each must lie in [0, upper), else the
+ * error names `what`. */
+ct_status ct_step_int64s(ct_step *step, const int64_t *values, int64_t n, int64_t upper, const char *what,
+                         ct_tensor **out);
+/** n float32 values (class weights). */
+ct_status ct_step_floats(ct_step *step, const float *values, int64_t n, ct_tensor **out);
+
+/** The AST's features [batch, D] (mean of the cls and distillation outputs). With mix_index
+ * (int64 [batch]) and mix_mask (int64 [num_mask], may be NULL): Patch-Mix after the patch
+ * embedding, row i taking patches `mask` from row index[i]. */
+ct_status ct_step_encode(ct_step *step, const ct_tensor *x, const ct_tensor *mix_index, const ct_tensor *mix_mask,
+                         ct_tensor **out);
+/** The classifier head (mlp_head: LayerNorm, Linear): logits [batch, num_classes]. */
+ct_status ct_step_classify(ct_step *step, const ct_tensor *features, ct_tensor **out);
+/** The projector (Linear, BatchNorm1d, ReLU, Linear): [batch, proj_dim]. */
+ct_status ct_step_project(ct_step *step, const ct_tensor *features, ct_tensor **out);
+/** The domain head (LayerNorm, Linear): [batch, domain_classes]; fails without one. */
+ct_status ct_step_domain_classify(ct_step *step, const ct_tensor *features, ct_tensor **out);
+/** The same values cut from the graph (no gradient flows back through it). */
+ct_status ct_step_detach(ct_step *step, const ct_tensor *t, ct_tensor **out);
+/** Identity forward; backward multiplies the gradient by -coefficient (gradient reversal). */
+ct_status ct_step_gradient_reversal(ct_step *step, const ct_tensor *t, double coefficient, ct_tensor **out);
+/** t[index] along dimension 0. */
+ct_status ct_step_index_select(ct_step *step, const ct_tensor *t, const ct_tensor *index, ct_tensor **out);
+/** wa * a + wb * b (a + wb * b when wa is 1). */
+ct_status ct_step_weighted_sum(ct_step *step, const ct_tensor *a, double wa, const ct_tensor *b, double wb,
+                               ct_tensor **out);
+
+/** Mean cross-entropy of logits [batch, C] against int64 targets [batch], weighted per class
+ * by weight [C] when not NULL. */
+ct_status ct_step_cross_entropy(ct_step *step, const ct_tensor *logits, const ct_tensor *target,
+                                const ct_tensor *weight, ct_tensor **out);
+/** The Patch-Mix contrastive loss (REFERENCE.md) of b = mixed projections against a = clean
+ * features (pass them detached), with the batch permutation `index` and effective lam. */
+ct_status ct_step_patchmix_contrastive(ct_step *step, const ct_tensor *a, const ct_tensor *b,
+                                       const ct_tensor *labels, const ct_tensor *index, float lam,
+                                       float temperature, int32_t negative_pair, ct_tensor **out);
+/** Supervised contrastive loss over two views p1, p2 [batch, dim] (each L2-normalised): anchors
+ * are all 2 * batch rows, positives the other rows of the same group (groups int64 [batch]; NULL:
+ * only the row's other view), the row itself excluded; mean over anchors of
+ * -mean log-softmax(similarity / temperature) over positives. */
+ct_status ct_step_supervised_contrastive(ct_step *step, const ct_tensor *p1, const ct_tensor *p2,
+                                         const ct_tensor *groups, float temperature, ct_tensor **out);
+
+/** A scalar tensor's value (a device sync). */
+ct_status ct_step_item(const ct_tensor *t, double *out);
+
+/**
+ * Ends the step on `loss`: backward, Adam step, moving average. loss_scale 0: plain fp32 step; a
+ * non-finite loss returns CT_NONFINITE_LOSS and changes nothing. loss_scale > 0 (GradScaler):
+ * backpropagates loss * loss_scale, unscales the gradients and skips the Adam step, reporting
+ * found_inf, when any is inf/NaN (a non-finite loss is then no error; the moving average still runs).
+ */
+ct_status ct_step_finish(ct_step *step, const ct_tensor *loss, float loss_scale, ct_step_result *result);
+
+/* ==== end of training-step primitives ======================================================= */
 
 /** Element types of model state entries. */
 typedef enum {
