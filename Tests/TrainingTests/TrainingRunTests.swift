@@ -1,5 +1,6 @@
 import Foundation
 import Training
+import TestSupport
 import TrainingTestSupport
 import XCTest
 
@@ -64,6 +65,7 @@ final class TrainingRunTests: XCTestCase {
         let got = try resumed.run()
 
         XCTAssertEqual(got.count, 3)
+        XCTAssertEqual(expected.count, got.count, "epochs")
         for (x, y) in zip(expected, got) {
             XCTAssertEqual(x.trainLoss, y.trainLoss, "epoch \(x.epoch)")
             XCTAssertEqual(x.score, y.score, "epoch \(x.epoch)")
@@ -183,6 +185,6 @@ final class CheckpointInitTests: XCTestCase {
         let logits = data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
         XCTAssertEqual(logits.count, expected.count)
         // Same libtorch, same ops: equal to float rounding.
-        XCTAssertLessThanOrEqual(zip(logits, expected).map { abs($0 - $1) }.max() ?? .infinity, 1e-5)
+        XCTAssertLessThanOrEqual(maxAbsDifference(logits, expected, "logits"), 1e-5)
     }
 }
