@@ -7,13 +7,16 @@ JOBS ?= $(shell nproc)
 BIN = .build/$(CONFIG)
 DEMO_DIR ?= cache/demo
 
+# Tools the tests run, found on PATH (one policy: setup installs them, a test that misses one
+# fails naming it): h5dump (hdf5-tools), xxhsum (xxhash), strace, pgrep (procps), mount, unshare
+# and setpriv (mount, util-linux), python3 with h5py, numpy and torch.
 APT_PACKAGES = pkg-config libsndfile1-dev libsamplerate0-dev libfftw3-dev libhdf5-dev hdf5-tools \
                python3-h5py python3-numpy xxhash python3-xxhash \
-               libtorch-dev libopenblas0-pthread python3-torch libpng-dev python3-pip strace
+               libtorch-dev libopenblas0-pthread python3-torch libpng-dev python3-pip strace procps mount
 PYTOOLS = .build/pytools
 PYTOOLS_PACKAGES = kubernetes-validate==1.37.0
 
-.PHONY: setup build test test-fast test-release-binaries demo bench bench-ingest bench-fbank check-libtorch gpu-smoke check-slurm reproduce clean
+.PHONY: setup build test test-fast test-release-binaries demo bench bench-ingest bench-fbank check-libtorch check-hosts gpu-smoke check-slurm reproduce clean
 
 setup:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -76,6 +79,12 @@ bench-train: build
 check-libtorch: setup
 	bash scripts/check_libtorch.sh
 
+# Not a test either: TrainingTests and the AudioDSP goldens under every OpenBLAS core type x ATen
+# CPU capability this CPU can run, and `prep features` from a generic and a haswell DSP build
+# compared byte for byte (builds in .build-dsp-*); one PASS/FAIL line per set.
+check-hosts: setup
+	bash scripts/check_hosts.sh
+
 gpu-smoke: setup
 	bash scripts/gpu_smoke.sh
 
@@ -90,4 +99,4 @@ reproduce: build
 	BIN=$(BIN) bash scripts/reproduce_paper.sh "$(ICBHI)" "$(AUDIOSET)" $(ARGS)
 
 clean:
-	rm -rf .build .build-libtorch2 .build-libtorch2-release cache/*
+	rm -rf .build .build-libtorch2 .build-libtorch2-release .build-dsp-generic .build-dsp-haswell .build-check-hosts cache/*
