@@ -43,7 +43,8 @@ has avx512f avx512bw avx512vl avx512_bf16 && cores+=(Cooperlake)
 capabilities=(default)
 has avx2 && capabilities+=(avx2)
 has avx512f avx512bw avx512vl avx512dq && capabilities+=(avx512)
-# CORES="Haswell Zen" / CAPABILITIES="avx2" narrow the sets (each must still be runnable here).
+# CORES="Haswell Zen" / CAPABILITIES="avx2" narrow the sets (each must still be runnable here;
+# CORES=none runs only the prep comparison).
 if [ -n "${CORES:-}" ]; then read -r -a wanted <<<"$CORES"; cores=($(printf '%s\n' "${cores[@]}" | grep -Fxf <(printf '%s\n' "${wanted[@]}"))); fi
 if [ -n "${CAPABILITIES:-}" ]; then read -r -a wanted <<<"$CAPABILITIES"; capabilities=($(printf '%s\n' "${capabilities[@]}" | grep -Fxf <(printf '%s\n' "${wanted[@]}"))); fi
 
@@ -86,7 +87,7 @@ else
       OPENBLAS_CORETYPE=$core ATEN_CPU_CAPABILITY=$capability \
         "$SWIFT" test --skip-build --disable-swift-testing --filter "$FILTER" >"$log" 2>&1
       status=$?
-      summary=$(grep -E "^\s*Executed [0-9]+ tests" "$log" | tail -1 | sed 's/^ *//')
+      summary=$(grep -E "^\s*Executed [0-9]+ tests" "$log" | tail -1 | sed 's/^[[:space:]]*//')
       worst=$(grep -o "after step 2: max |weight diff| [^;]*" "$log" | head -1)
       if [ $status -eq 0 ] && [ -n "$summary" ]; then
         report PASS "$set_name" "$summary; $worst; $((SECONDS - start)) s"
@@ -99,6 +100,7 @@ else
 fi
 
 # prep features with the two DSP builds: byte-identical caches.
+repo=$PWD
 sample=../shared/icbhi/sample
 declare -A cache_of=()
 for dsp in generic haswell; do
@@ -112,16 +114,20 @@ for dsp in generic haswell; do
     report FAIL "prep features, RESPCACHE_DSP_CPU=$dsp" "build failed, log: $LOGS/build-prep-$dsp.log"
     continue
   fi
-  prep=$scratch/release/prep
+  prep=$PWD/$scratch/release/prep
   work=$LOGS/prep-$dsp
-  rm -rf "$work" && mkdir -p "$work"
+  rm -rf "$work" "$LOGS/prep" && mkdir -p "$LOGS/prep"
+  # Both builds run in the same directory with relative paths: ingest.json and index.json
+  # record the cache's paths, which must not differ between the two.
   if "$prep" --version | grep -qi "$dsp" \
-     && "$prep" ingest "$sample" --cache "$work/cache" --manifests "$work/manifests" --metadata manifests/icbhi >"$work/ingest.log" 2>&1 \
-     && "$prep" features --cache "$work/cache" --manifests "$work/manifests" >"$work/features.log" 2>&1 \
-     && "$prep" verify --cache "$work/cache" >"$work/verify.log" 2>&1; then
+     && (cd "$LOGS/prep" && "$prep" ingest "$repo/$sample" --cache cache --manifests manifests --metadata "$repo/manifests/icbhi" >ingest.log 2>&1 \
+         && "$prep" features --cache cache --manifests manifests >features.log 2>&1 \
+         && "$prep" verify --cache cache >verify.log 2>&1); then
+    mv "$LOGS/prep" "$work"
     cache_of[$dsp]=$work
-    echo "check-hosts: prep ($("$prep" --version | head -1)): $(tail -1 "$work/features.log")"
+    echo "check-hosts: prep ($("$prep" --version | head -1)): $(grep '^features:' "$work/features.log")"
   else
+    mv "$LOGS/prep" "$work" 2>/dev/null
     report FAIL "prep features, RESPCACHE_DSP_CPU=$dsp" "$("$prep" --version 2>&1 | head -1); logs: $work"
   fi
 done
