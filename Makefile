@@ -7,9 +7,12 @@ JOBS ?= $(shell nproc)
 BIN = .build/$(CONFIG)
 DEMO_DIR ?= cache/demo
 
+# Tools the tests run, found on PATH (one policy: setup installs them, a test that misses one
+# fails naming it): h5dump (hdf5-tools), xxhsum (xxhash), strace, pgrep (procps), mount, unshare
+# and setpriv (mount, util-linux), python3 with h5py, numpy and torch.
 APT_PACKAGES = pkg-config libsndfile1-dev libsamplerate0-dev libfftw3-dev libhdf5-dev hdf5-tools \
                python3-h5py python3-numpy xxhash python3-xxhash \
-               libtorch-dev libopenblas0-pthread python3-torch libpng-dev python3-pip strace \
+               libtorch-dev libopenblas0-pthread python3-torch libpng-dev python3-pip strace procps mount \
                $(PAPER_APT_PACKAGES)
 # What the Patch-Mix CL paper code (../shared/third_party/patch-mix_contrastive_learning) imports, from
 # Debian where Debian has it: the tests run it beside python/icbhi_shards' drop-in (issue #23).
@@ -24,7 +27,7 @@ PYTOOLS_PACKAGES = kubernetes-validate==1.37.0
 # (needs gdown at import), cmapy, wget.
 PAPER_PYTOOLS_PACKAGES = timm==0.4.5 librosa==0.10.1 soxr==0.3.7 nlpaug==1.1.11 gdown==4.7.1 cmapy==0.6.6 wget==3.2
 
-.PHONY: setup build test test-fast test-release-binaries demo bench bench-ingest bench-paper bench-fbank check-libtorch gpu-smoke check-slurm reproduce clean
+.PHONY: setup build test test-fast test-release-binaries demo bench bench-ingest bench-paper bench-fbank check-libtorch check-hosts gpu-smoke check-slurm reproduce clean
 
 # Installs the Debian packages of $(1) that are missing (idempotent).
 define apt_install
@@ -101,6 +104,12 @@ bench-train: build
 check-libtorch: setup
 	bash scripts/check_libtorch.sh
 
+# Not a test either: TrainingTests and the AudioDSP goldens under every OpenBLAS core type x ATen
+# CPU capability this CPU can run, and `prep features` from a generic and a haswell DSP build
+# compared byte for byte (builds in .build-dsp-*); one PASS/FAIL line per set.
+check-hosts: setup
+	bash scripts/check_hosts.sh
+
 # The GPU run builds only `train`, against the CUDA wheel: none of Debian's libtorch, audio or
 # Python packages, but python3-venv for the wheel's environment.
 GPU_APT_PACKAGES = pkg-config libhdf5-dev python3-venv python3-pip
@@ -119,4 +128,4 @@ reproduce: build
 	BIN=$(BIN) bash scripts/reproduce_paper.sh "$(ICBHI)" "$(AUDIOSET)" $(ARGS)
 
 clean:
-	rm -rf .build .build-libtorch2 .build-libtorch2-release cache/*
+	rm -rf .build .build-libtorch2 .build-libtorch2-release .build-dsp-generic .build-dsp-haswell .build-check-hosts cache/*

@@ -2,7 +2,8 @@
 # Longer fuzzing runs of the untrusted-input parsers (annotation parser, stem parser, WAV
 # decoding of mutated real recordings). CI runs 60 s in total inside `make test`.
 #   scripts/fuzz.sh [SECONDS] [SEED]     e.g. scripts/fuzz.sh 600 7
-# A crash leaves the input under test in $FUZZ_ARTIFACTS (default /tmp/respcache-fuzz):
+# A crash leaves the input under test in $FUZZ_ARTIFACTS (default $TMPDIR/respcache-fuzz-<pid>,
+# printed first; removed when the run ends without a crash):
 # current-annotation.txt, current-stem.txt or current.wav; turn it into a regression test.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -105,24 +105,60 @@ public enum Fixtures {
         }
     }
 
-    /// Runs a Python script with Debian's python3 and torch (the reference stack that writes test
-    /// checkpoints); skips the test visibly when python3 or torch is missing, fails on any other error.
+    /// Runs a Python script with a python3 that has torch (the reference stack that writes test
+    /// checkpoints); fails when there is none (``python3(importing:)``) or on any other error.
     public static func python(_ script: String, _ arguments: [String] = [], file: StaticString = #filePath, line: UInt = #line) throws {
-        let executable = "/usr/bin/python3"
-        guard FileManager.default.isExecutableFile(atPath: executable) else {
-            throw XCTSkip("\(executable) is missing: cannot generate what this test needs (install python3-torch)")
-        }
-        let result = try run(executableAt: executable, ["-c", script] + arguments)
-        if result.status != 0 && result.stderr.contains("No module named 'torch'") {
-            throw XCTSkip("python3-torch is not installed: cannot generate what this test needs")
-        }
+        let result = try run(executableAt: python3(importing: ["torch"]), ["-c", script] + arguments)
         guard result.status == 0 else {
             XCTFail("python failed (\(result.status)): \(result.stderr)", file: file, line: line)
             throw FixtureError("python failed (\(result.status))")
         }
     }
 
-    /// Runs any executable, by absolute path (python3, h5dump, /bin/sh), and returns its exit
+    // MARK: Tools
+    //
+    // One policy for the tools tests use (python3 and its modules, h5dump, strace, xxhsum,
+    // sha256sum, setpriv, unshare): `make setup` installs them; a test finds them on PATH and fails,
+    // naming the tool and `make setup`, when one is missing (never skips, never installs).
+
+    /// The path of `name` on PATH; throws a readable error when it is not there.
+    public static func tool(_ name: String) throws -> String {
+        if let path = onPath(name).first { return path }
+        throw FixtureError("`\(name)` is not on PATH (\(searchPath.joined(separator: ":"))): run `make setup`, which installs it")
+    }
+
+    /// Every executable called `name` in PATH's directories, in PATH order.
+    public static func onPath(_ name: String) -> [String] {
+        searchPath.map { $0 + "/" + name }.filter { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    private static let pythonCache = LockedCache()
+
+    private static var searchPath: [String] {
+        (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":").map(String.init).filter { !$0.isEmpty }
+    }
+
+    /// The first `python3` on PATH that imports every module of `modules` (with `environment`, e.g.
+    /// a PYTHONPATH). The first python3 on PATH need not be the one `make setup` gave the modules to
+    /// (a pyenv or venv python ahead of Debian's), so each is asked in PATH order.
+    public static func python3(importing modules: [String], environment: [String: String] = [:]) throws -> String {
+        let key = modules.joined(separator: ",") + "|" + environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+        if let known = pythonCache.value(key) { return known }   // importing torch takes seconds: ask once
+        let candidates = onPath("python3")
+        var tried: [String] = []
+        for candidate in candidates {
+            let probe = try run(executableAt: candidate, ["-c", "import " + modules.joined(separator: ", ")], environment: environment)
+            if probe.status == 0 {
+                pythonCache.set(key, candidate)
+                return candidate
+            }
+            tried.append("\(candidate): \(probe.stderr.split(separator: "\n").last ?? "exit \(probe.status)")")
+        }
+        throw FixtureError("no python3 on PATH imports \(modules.joined(separator: ", ")) (run `make setup`, which installs Debian's "
+                           + "python3-h5py, python3-numpy, python3-torch); tried: \(tried.isEmpty ? "none found" : tried.joined(separator: "; "))")
+    }
+
+    /// Runs any executable, by path (from ``tool(_:)``, or /bin/sh), and returns its exit
     /// status and output.
     @discardableResult
     public static func run(executableAt path: String, _ arguments: [String], in directory: String? = nil,
@@ -196,10 +232,27 @@ public final class RunningProcess {
         process.waitUntilExit()
         let seconds = Date().timeIntervalSince(started)
         let result = ProcessOutput(status: process.terminationStatus,
-                               stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
-                               stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
+                                   stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
+                                   stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "",
+                                   signalled: process.terminationReason == .uncaughtSignal)
         try? FileManager.default.removeItem(atPath: scratch)
         return (result, seconds)
+    }
+
+    /// What the process has written so far (it may still be running).
+    public var outputSoFar: (stdout: String, stderr: String) {
+        ((try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "", (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
+    }
+
+    /// kill -9 as soon as `condition` holds (polled every 0.2 ms) while the process runs: kills
+    /// placed by what a run has done, which land mid-run on a host of any speed. True when the
+    /// kill interrupted it; false when it ended first.
+    public func killWhen(_ condition: () -> Bool) -> Bool {
+        while process.isRunning {
+            if condition() { return killNow() }
+            usleep(200)
+        }
+        return false
     }
 
     /// kill -9 if still running; true when the kill interrupted it.
@@ -212,19 +265,31 @@ public final class RunningProcess {
 
 /// What a finished process left: exit status, stdout, stderr (named apart from the trainer's `RunResult`).
 public struct ProcessOutput: Sendable, CustomStringConvertible {
+    /// The exit status, or the signal's number when `signalled`.
     public let status: Int32
     public let stdout: String
     public let stderr: String
-    public var description: String { "exit \(status)\n--- stdout\n\(stdout)\n--- stderr\n\(stderr)" }
+    /// Ended by a signal (a crash, a kill), not by exit: a status of 1 then is SIGHUP, not exit 1.
+    public let signalled: Bool
+    public var description: String { "\(signalled ? "killed by signal" : "exit") \(status)\n--- stdout\n\(stdout)\n--- stderr\n\(stderr)" }
 
-    public init(status: Int32, stdout: String, stderr: String) {
+    public init(status: Int32, stdout: String, stderr: String, signalled: Bool = false) {
         self.status = status
         self.stdout = stdout
         self.stderr = stderr
+        self.signalled = signalled
     }
 }
 
 public struct FixtureError: Error, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }
+}
+
+/// A string-keyed cache shared by the tests of one process (XCTest may run them on any thread).
+final class LockedCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var values: [String: String] = [:]
+    func value(_ key: String) -> String? { lock.withLock { values[key] } }
+    func set(_ key: String, _ value: String) { lock.withLock { values[key] = value } }
 }

@@ -1,5 +1,6 @@
 import AudioDSP
 import HDF5
+import TestSupport
 import XCTest
 
 /// The fbank against torchaudio 0.13's `compliance.kaldi.fbank` (golden.h5).
@@ -18,7 +19,7 @@ final class FbankGoldenTests: XCTestCase {
         XCTAssertEqual(fbank.featureDimension, 128)
         let workspace = KaldiFbank.Workspace(for: fbank)
         let cycles = audioShape[0], samples = audioShape[1], size = goldenShape[1] * goldenShape[2]
-        var total = AbsoluteDifference()
+        var total = Difference()
         var features = [Float](repeating: 0, count: size)
         for c in 0..<cycles {
             audio.withUnsafeBufferPointer { a in
@@ -28,7 +29,7 @@ final class FbankGoldenTests: XCTestCase {
                     FeatureNormalization.audioset.apply(to: out)
                 }
             }
-            var d = AbsoluteDifference()
+            var d = Difference()
             d.add(features, Array(golden[(c * size)..<((c + 1) * size)]))
             total.add(features, Array(golden[(c * size)..<((c + 1) * size)]))
             XCTAssertLessThanOrEqual(d.max, 1e-3, "cycle \(c): \(d)")
@@ -52,7 +53,7 @@ final class FbankGoldenTests: XCTestCase {
             XCTAssertEqual([fbank.frameCount(sampleCount: input.count), fbank.featureDimension], shape, name)
             let ours = fbank.compute(input)
             guard ours.count == golden.count else { continue }
-            var d = AbsoluteDifference()
+            var d = Difference()
             d.add(ours, golden)
             print("fbank kaldi_options/\(name) vs golden (raw): \(d)")
             XCTAssertLessThanOrEqual(d.max, 1e-2, "\(name): \(d)")

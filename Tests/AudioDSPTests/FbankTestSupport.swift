@@ -17,27 +17,3 @@ enum FbankGolden {
         return try HDF5File(path: path, mode: .readOnly)
     }
 }
-
-/// Max and mean absolute difference of two equally long arrays.
-struct AbsoluteDifference: CustomStringConvertible {
-    var max: Double = 0
-    var sum: Double = 0
-    var count = 0
-    var mean: Double { count == 0 ? 0 : sum / Double(count) }
-
-    mutating func add(_ a: UnsafeBufferPointer<Float>, _ b: UnsafeBufferPointer<Float>) {
-        precondition(a.count == b.count)
-        for i in 0..<a.count {
-            let d = abs(Double(a[i]) - Double(b[i]))
-            if !(d <= max) { max = d.isNaN ? .infinity : d }
-            sum += d
-        }
-        count += a.count
-    }
-
-    mutating func add(_ a: [Float], _ b: [Float]) {
-        a.withUnsafeBufferPointer { a in b.withUnsafeBufferPointer { b in add(a, b) } }
-    }
-
-    var description: String { String(format: "max abs %.3g, mean abs %.3g over %d values", max, mean, count) }
-}

@@ -1,5 +1,6 @@
 @testable import AudioDSP
 import HDF5
+import TestSupport
 import XCTest
 
 final class LengthFixingTests: XCTestCase {
@@ -14,7 +15,7 @@ final class LengthFixingTests: XCTestCase {
         let (padded, shape) = try file.read("/cycles/padded_16k", as: Float.self)
         XCTAssertEqual(shape, [recordings.count, 128_000])
         var faded: [String: [Float]] = [:]
-        var total = AbsoluteDifference()
+        var total = Difference()
         var lengths: Set<String> = []
         for (c, recording) in recordings.enumerated() {
             if faded[recording] == nil {
@@ -23,7 +24,7 @@ final class LengthFixingTests: XCTestCase {
             let source = faded[recording]!
             let slice = Array(source[Int(begins[c])..<Int(ends[c])])
             let fixed = try LengthFixing.reference.apply(slice)
-            var d = AbsoluteDifference()
+            var d = Difference()
             d.add(fixed, Array(padded[(c * 128_000)..<((c + 1) * 128_000)]))
             total.add(fixed, Array(padded[(c * 128_000)..<((c + 1) * 128_000)]))
             XCTAssertLessThanOrEqual(d.max, 1e-7, "cycle \(c) (\(recording), \(slice.count) samples): \(d)")

@@ -1,5 +1,6 @@
 @testable import AudioDSP
 import Foundation
+import TestSupport
 import XCTest
 
 final class ResamplerTests: XCTestCase {
@@ -84,7 +85,7 @@ final class ResamplerTests: XCTestCase {
                     x.withUnsafeBufferPointer { xp in
                         y.withUnsafeMutableBufferPointer { r.resample(xp, into: $0, strategy: strategy) }
                     }
-                    let maxDiff = zip(y, direct).reduce(Float(0)) { max($0, abs($1.0 - $1.1)) }
+                    let maxDiff = maxAbsDifference(y, direct, "rate \(rate) n \(n) \(strategy)")
                     XCTAssertLessThan(maxDiff, 2e-6, "rate \(rate) n \(n) \(strategy)")
                     XCTAssertFalse(y.contains { $0.isNaN }, "rate \(rate) n \(n) \(strategy): unwritten output")
                 }
@@ -163,11 +164,9 @@ final class ResamplerTests: XCTestCase {
             let x = (0..<n).map { Float(0.5 * sin(2 * Double.pi * 440 * Double($0) / Double(rate))) }
             for kind in ResamplerKind.allCases {
                 let y = try Resampler(kind: kind).resample(x, from: rate, to: 16000)
-                var worst: Float = 0
-                for i in 200..<(y.count - 200) {
-                    let expected = Float(0.5 * sin(2 * Double.pi * 440 * Double(i) / 16000))
-                    worst = max(worst, abs(y[i] - expected))
-                }
+                let inner = 200..<(y.count - 200)
+                let worst = maxAbsDifference(y[inner], inner.map { Float(0.5 * sin(2 * Double.pi * 440 * Double($0) / 16000)) },
+                                             "\(kind) \(rate) Hz")
                 XCTAssertLessThan(worst, 2e-3, "\(kind) \(rate) Hz")
             }
         }

@@ -1,6 +1,7 @@
 import AudioDSP
 import Foundation
 import HDF5
+import TestSupport
 import XCTest
 
 /// Steps 1-3 of REFERENCE.md (decode, resample to 16 kHz, fade) against
@@ -52,8 +53,7 @@ final class ResamplingGoldenTests: XCTestCase {
             let ours = try process(recording, with: .reference)
             XCTAssertEqual(ours.count, recording.golden.count, "\(recording.stem): length")
             guard ours.count == recording.golden.count else { continue }
-            var maxDiff: Float = 0
-            for i in ours.indices { maxDiff = max(maxDiff, abs(ours[i] - recording.golden[i])) }
+            let maxDiff = maxAbsDifference(ours, recording.golden, recording.stem)
             print(String(format: "  reference %@ (%d Hz, %d -> %d samples): max |diff| %.3g",
                          recording.stem, recording.sourceRate, recording.sourceFrames, ours.count, Double(maxDiff)))
             XCTAssertLessThanOrEqual(maxDiff, Self.referenceTolerance, recording.stem)

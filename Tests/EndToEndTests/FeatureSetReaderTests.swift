@@ -27,7 +27,7 @@ final class FeatureSetReaderTests: HardeningTestCase {
     """#
 
     private func pythonRows(_ directory: String) throws -> [String: [[String: Any]]] {
-        let run = try Fixtures.run(executableAt: "/usr/bin/python3", ["-c", script, directory],
+        let run = try Fixtures.run(executableAt: Fixtures.python3(importing: ["h5py", "numpy"]), ["-c", script, directory],
                                    environment: ["PYTHONPATH": Fixtures.repositoryRoot.appendingPathComponent("python").path])
         XCTAssertEqual(run.status, 0, run.description)
         return try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: [[String: Any]]], run.stdout)

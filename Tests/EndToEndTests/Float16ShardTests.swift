@@ -50,7 +50,7 @@ final class Float16ShardTests: PrepTestCase {
             try widened.withUnsafeMutableBufferPointer { try FeatureShard.readRows(of: fbankB, at: 0, count: b.rows, into: $0) }
             for i in exact.indices {
                 XCTAssertEqual(stored[i].bitPattern, Float16(exact[i]).bitPattern, "\(b.file) value \(i)")
-                let error = abs(widened[i] - exact[i])
+                let error = Difference.absolute(widened[i], exact[i])
                 worst = max(worst, error)
                 worstRatio = max(worstRatio, error / HalfPrecision.roundingBound(forMagnitude: exact[i]))
                 if stored[i].bitPattern != Float16(exact[i]).bitPattern { break }
@@ -68,7 +68,7 @@ final class Float16ShardTests: PrepTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: workspace + "/row0.png"))
 
         // h5dump names an IEEE half; h5py and icbhi_shards.py read it (numpy float16, items float32).
-        let dump = try Fixtures.run(executableAt: "/usr/bin/h5dump", ["-H", "-d", "/fbank", half + "/" + halfIndex.shards[0].file])
+        let dump = try Fixtures.run(executableAt: Fixtures.tool("h5dump"), ["-H", "-d", "/fbank", half + "/" + halfIndex.shards[0].file])
         XCTAssertTrue(dump.stdout.contains("16-bit little-endian floating-point"), dump.stdout)
         let script = """
         import sys, numpy as np, h5py
@@ -87,7 +87,7 @@ final class Float16ShardTests: PrepTestCase {
         assert not half.verify(), half.verify()
         print(len(a), worst)
         """
-        let python = try Fixtures.run(executableAt: "/usr/bin/python3", ["-c", script, half, single],
+        let python = try Fixtures.run(executableAt: Fixtures.python3(importing: ["h5py", "numpy"]), ["-c", script, half, single],
                                       environment: ["PYTHONPATH": Fixtures.repositoryRoot.appendingPathComponent("python").path])
         XCTAssertEqual(python.status, 0, python.description)
         XCTAssertTrue(python.stdout.hasPrefix("31 "), python.stdout)

@@ -67,19 +67,16 @@ final class GoldenPipelineTests: PrepTestCase {
             let ours = stored.samples[stored.offsets[slot]..<stored.offsets[slot + 1]]
             let faded = try golden.read("/recordings/\(cycle.recording)/faded_16k", as: Float.self).0
             let theirs = faded[cycle.sliceBegin..<cycle.sliceEnd]
-            XCTAssertEqual(ours.count, theirs.count, id)
-            for (a, b) in zip(ours, theirs) { worstAudio = max(worstAudio, abs(a - b)) }
+            worstAudio = max(worstAudio, maxAbsDifference(ours, theirs, "\(id): cycle audio"))
 
             let (file, row) = try XCTUnwrap(shardRow[id], "\(id) not in any shard")
             let ourFbank = try HDF5File(path: featureSet + "/" + file, mode: .readOnly).dataset("/fbank")
                 .read(rowsAt: row, as: Float.self)
             let goldenRow = try goldenFbank.read(rowsAt: cycle.row, as: Float.self)
-            var sum: Float = 0, worst: Float = 0
-            for (a, b) in zip(ourFbank, goldenRow) { sum += abs(a - b); worst = max(worst, abs(a - b)) }
-            let mean = sum / Float(goldenRow.count)
-            XCTAssertLessThanOrEqual(mean, 1e-4, "\(id): mean abs fbank difference")
-            worstFbankMean = max(worstFbankMean, mean)
-            worstFbankMax = max(worstFbankMax, worst)
+            let fbank = Difference(ourFbank, goldenRow, "\(id): fbank row")
+            XCTAssertLessThanOrEqual(fbank.mean, 1e-4, "\(id): mean abs fbank difference")
+            worstFbankMean = max(worstFbankMean, fbank.mean)
+            worstFbankMax = max(worstFbankMax, fbank.max)
         }
         XCTAssertLessThanOrEqual(worstAudio, 1e-5, "max abs difference of 16 kHz cycle audio")
         print("golden parity (reference resampler, 36 cycles): audio max abs \(worstAudio); fbank worst per-cycle mean abs \(worstFbankMean), max abs \(worstFbankMax)")
@@ -106,7 +103,7 @@ final class GoldenPipelineTests: PrepTestCase {
         for cycle in try goldenCycles(golden) where !cycle.recording.hasPrefix("9") {
             let ours = try XCTUnwrap(rows["\(cycle.recording)#\(cycle.index)"])
             let theirs = try goldenFbank.read(rowsAt: cycle.row, as: Float.self)
-            means.append(zip(ours, theirs).reduce(0) { $0 + abs($1.0 - $1.1) } / Float(theirs.count))
+            means.append(Difference(ours, theirs, "\(cycle.recording)#\(cycle.index)").mean)
         }
         let overall = means.reduce(0, +) / Float(means.count)
         print("sinc-medium resampler vs golden fbank over \(means.count) cycles: mean abs \(overall), worst cycle \(means.max() ?? 0)")

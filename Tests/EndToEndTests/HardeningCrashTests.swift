@@ -2,24 +2,24 @@ import Foundation
 import TestSupport
 import XCTest
 
-/// Crash safety: kill -9 at seeded pseudo-random moments spread over an uninterrupted run's
-/// measured duration; every rerun completes, the final outputs equal the uninterrupted run's
-/// byte for byte, and no temp file survives.
+/// Crash safety: kill -9 at seeded points of a run's progress (once n of its outputs are
+/// published, n spread over the run); every kill lands mid-run, every rerun completes, the
+/// final outputs equal the uninterrupted run's byte for byte, and no temp file survives.
 final class HardeningCrashTests: HardeningTestCase {
     private let killPoints = 20
 
-    /// Kill point `point`: starts `prep arguments` and kills it after `delays[point]`; every
-    /// third point also starts it again and kills that run while it redoes the work left by the
-    /// first kill. Returns whether each kill landed while the run was still going.
-    private func killRuns(_ arguments: [String], point: Int, delays: [Double]) throws -> (first: Bool, second: Bool) {
+    /// Kill point `point`: starts `prep arguments` and kills it once `target` outputs under
+    /// `roots` are published; every third point also starts it again and kills that rerun once it
+    /// has published one more output (it is redoing the work left by the first kill). Returns
+    /// whether each kill landed while its run was still going (nil: no second run).
+    private func killRuns(_ arguments: [String], point: Int, target: Int, roots: [String]) throws -> (first: Bool, second: Bool?) {
         let run = try startPrep(arguments)
-        Thread.sleep(forTimeInterval: delays[point])
-        let first = run.killNow()
+        let first = run.killWhen { publishedFiles(under: roots).count >= target }
         _ = run.finish()
-        guard point % 3 == 2 else { return (first, false) }
+        guard point % 3 == 2 else { return (first, nil) }
+        let present = publishedFiles(under: roots).count
         let again = try startPrep(arguments)
-        Thread.sleep(forTimeInterval: delays[(point * 7) % delays.count])
-        let second = again.killNow()
+        let second = again.killWhen { publishedFiles(under: roots).count > present }
         _ = again.finish()
         return (first, second)
     }
@@ -32,23 +32,26 @@ final class HardeningCrashTests: HardeningTestCase {
         XCTAssertEqual(reference.result.status, 0, reference.result.description)
         let expected = try snapshot([cache, manifests])
         XCTAssertGreaterThan(expected.count, 6)
-        let delays = Self.killDelays(count: killPoints, over: reference.seconds, seed: 0x1C8_41)
+        let outputs = publishedFiles(under: [cache, manifests]).count
+        let targets = Self.killTargets(count: killPoints, outputs: outputs, seed: 0x1C8_41)
 
-        var interrupted = 0, secondKills = 0, bytes = 0
-        for (point, delay) in delays.enumerated() {
+        var interrupted = 0, secondKills = 0, secondRuns = 0, bytes = 0
+        for (point, target) in targets.enumerated() {
             try? FileManager.default.removeItem(atPath: cache)
             try? FileManager.default.removeItem(atPath: manifests)
-            let kills = try killRuns(arguments, point: point, delays: delays)
+            let kills = try killRuns(arguments, point: point, target: target, roots: [cache, manifests])
             if kills.first { interrupted += 1 }
-            if kills.second { secondKills += 1 }
+            if let second = kills.second { secondRuns += 1; if second { secondKills += 1 } }
             let rerun = try prep(arguments)
             XCTAssertTrue(rerun.stdout.contains("ingest:"), rerun.stdout)
-            bytes += assertSameFiles(try snapshot([cache, manifests]), expected, "ingest kill point \(point) at \(String(format: "%.3f", delay)) s")
+            bytes += assertSameFiles(try snapshot([cache, manifests]), expected, "ingest kill point \(point) (after \(target) of \(outputs) outputs)")
             XCTAssertEqual(partialFiles(), [], "temp files survived the rerun after kill point \(point)")
         }
         let points = interrupted + secondKills
-        print("crash safety, prep ingest: \(points) kill points survived (\(interrupted) of \(killPoints) first kills landed mid-run, \(secondKills) reruns killed again; uninterrupted run \(String(format: "%.2f", reference.seconds)) s), \(bytes) bytes compared")
-        XCTAssertGreaterThanOrEqual(interrupted, killPoints / 2, "most kills came after the run had finished: the schedule is off")
+        print("crash safety, prep ingest: \(points) kill points survived (\(interrupted) of \(killPoints) first kills landed mid-run, \(secondKills) of \(secondRuns) reruns killed again; kills after 0-\(targets.max() ?? 0) of \(outputs) outputs), \(bytes) bytes compared")
+        // Each kill waits for an output with at least two more to come: it must land mid-run.
+        XCTAssertEqual(interrupted, killPoints, "a kill came after its run had finished: the schedule proves nothing there")
+        XCTAssertEqual(secondKills, secondRuns, "a rerun finished before its kill")
     }
 
     /// `prep features`: 20 kill points over a run of many small shards.
@@ -60,26 +63,32 @@ final class HardeningCrashTests: HardeningTestCase {
         let directory = try featureSetDirectory()
         let expected = try snapshot([directory])
         XCTAssertGreaterThan(expected.count, 5)
-        let delays = Self.killDelays(count: killPoints, over: reference.seconds, seed: 0xFEA7)
+        let outputs = publishedFiles(under: [directory]).count
+        let targets = Self.killTargets(count: killPoints, outputs: outputs, seed: 0xFEA7)
 
-        var interrupted = 0, secondKills = 0, bytes = 0, reusedAfterKill = 0
-        for (point, delay) in delays.enumerated() {
+        var interrupted = 0, secondKills = 0, secondRuns = 0, bytes = 0, reusedAfterKill = 0
+        for (point, target) in targets.enumerated() {
             try FileManager.default.removeItem(atPath: directory)
-            let kills = try killRuns(arguments, point: point, delays: delays)
+            let kills = try killRuns(arguments, point: point, target: target, roots: [directory])
             if kills.first { interrupted += 1 }
-            if kills.second { secondKills += 1 }
+            if let second = kills.second { secondRuns += 1; if second { secondKills += 1 } }
+            // Shards published before the kills: whole (renamed into place after fsync), so the
+            // rerun must take every one of them as it is and compute only the rest.
+            let published = publishedFiles(under: [directory]).filter { $0.hasSuffix(".h5") }.count
             let rerun = try prep(arguments)
-            if let match = rerun.stdout.range(of: #"\d+ reused"#, options: .regularExpression),
-               let reused = Int(rerun.stdout[match].prefix { $0.isNumber }), reused > 0 {
-                reusedAfterKill += 1
-            }
-            bytes += assertSameFiles(try snapshot([directory]), expected, "features kill point \(point) at \(String(format: "%.3f", delay)) s")
+            let reused = rerun.stdout.range(of: #"\d+ reused"#, options: .regularExpression)
+                .flatMap { Int(rerun.stdout[$0].prefix { $0.isNumber }) } ?? 0
+            XCTAssertEqual(reused, published, "kill point \(point): the rerun reused \(reused) of the \(published) shards published before the kill\n\(rerun.stdout)")
+            if reused > 0 { reusedAfterKill += 1 }
+            bytes += assertSameFiles(try snapshot([directory]), expected, "features kill point \(point) (after \(target) of \(outputs) outputs)")
             XCTAssertEqual(partialFiles(), [], "temp files survived the rerun after kill point \(point)")
             if point % 5 == 4 { try prep(["verify"]) }
         }
         let points = interrupted + secondKills
-        print("crash safety, prep features: \(points) kill points survived (\(interrupted) of \(killPoints) first kills landed mid-run, \(secondKills) reruns killed again, \(reusedAfterKill) reruns reused shards published before the kill; uninterrupted run \(String(format: "%.2f", reference.seconds)) s), \(bytes) bytes compared")
-        XCTAssertGreaterThanOrEqual(interrupted, killPoints / 2, "most kills came after the run had finished: the schedule is off")
+        print("crash safety, prep features: \(points) kill points survived (\(interrupted) of \(killPoints) first kills landed mid-run, \(secondKills) of \(secondRuns) reruns killed again, \(reusedAfterKill) reruns reused shards published before the kill; kills after 0-\(targets.max() ?? 0) of \(outputs) outputs), \(bytes) bytes compared")
+        XCTAssertEqual(interrupted, killPoints, "a kill came after its run had finished: the schedule proves nothing there")
+        XCTAssertEqual(secondKills, secondRuns, "a rerun finished before its kill")
+        XCTAssertGreaterThanOrEqual(reusedAfterKill, killPoints / 2, "most kills came before any shard was published: reuse is barely tested")
     }
 
     /// The window between ingest publishing a recording's new cycle audio and writing the
@@ -128,14 +137,30 @@ final class HardeningCrashTests: HardeningTestCase {
         let reference = try Running(executableAt: train, trainArguments(workspace + "/runs/reference"), in: workspace).finish()
         XCTAssertEqual(reference.result.status, 0, reference.result.description)
 
-        let delays = Self.killDelays(count: 8, over: reference.seconds, seed: 0x7EA1)
+        // Kill points by progress (complete log.jsonl lines = epochs logged, checkpoint temp
+        // files), four before the first checkpoint exists and four after, each with work left.
+        let epochsLogged = { (output: String) -> Int in
+            ((try? String(contentsOfFile: output + "/log.jsonl", encoding: .utf8)) ?? "").filter { $0 == "\n" }.count
+        }
+        let checkpointBeingWritten = { (output: String) -> Bool in
+            ((try? FileManager.default.contentsOfDirectory(atPath: output)) ?? []).contains { $0.contains(".pth.partial-") }
+        }
+        let schedule: [(String, (String) -> Bool)] = [
+            ("at start", { _ in true }),
+            ("once the output directory exists", { FileManager.default.fileExists(atPath: $0) }),
+            ("while the first checkpoint is written (or once 2 epochs are logged)", { checkpointBeingWritten($0) || epochsLogged($0) >= 2 }),
+            ("once epoch 1 is logged", { epochsLogged($0) >= 1 }),
+            ("once 2 epochs are logged", { epochsLogged($0) >= 2 }),
+            ("while a checkpoint after epoch 3 is written (or once 5 epochs are logged)", { (epochsLogged($0) >= 3 && checkpointBeingWritten($0)) || epochsLogged($0) >= 5 }),
+            ("once 5 epochs are logged", { epochsLogged($0) >= 5 }),
+            ("once \(epochs - 1) epochs are logged", { epochsLogged($0) >= epochs - 1 }),
+        ]
         var interrupted = 0, checkpointsLoaded = 0, resumed = 0, fresh = 0
-        var leftovers: [String] = [], tornLogLines = 0
-        for (point, delay) in delays.enumerated() {
+        var leftovers: [String] = [], tornLogLines: [String] = [], incompleteLogs: [String] = []
+        for (point, (moment, condition)) in schedule.enumerated() {
             let output = workspace + "/runs/kill-\(point)"
             let run = try Running(executableAt: train, trainArguments(output), in: workspace)
-            Thread.sleep(forTimeInterval: delay)
-            if run.killNow() { interrupted += 1 }
+            if run.killWhen({ condition(output) }) { interrupted += 1 } else { XCTFail("kill point \(point) (\(moment)): the run ended first") }
             _ = run.finish()
             let files = (try? FileManager.default.contentsOfDirectory(atPath: output)) ?? []
             for checkpoint in files.filter({ $0.hasSuffix(".pth") }).sorted() {
@@ -157,10 +182,17 @@ final class HardeningCrashTests: HardeningTestCase {
             XCTAssertEqual(final.status, 0, "kill point \(point): last.pth after completion does not load:\n\(final)")
             let after = (try? FileManager.default.contentsOfDirectory(atPath: output)) ?? []
             leftovers += after.filter { $0.hasSuffix(".tmp") || $0.contains(".partial-") }.map { "kill-\(point)/\($0)" }
-            let log = (try? String(contentsOfFile: output + "/log.jsonl", encoding: .utf8)) ?? ""
-            tornLogLines += log.split(separator: "\n").filter { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) == nil }.count
+            let lines = ((try? String(contentsOfFile: output + "/log.jsonl", encoding: .utf8)) ?? "").split(separator: "\n")
+            let records = lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            tornLogLines += lines.filter { line in (try? JSONSerialization.jsonObject(with: Data(line.utf8))) == nil }.map { "kill-\(point): \($0)" }
+            if (records.last?["epoch"] as? Int) != epochs { incompleteLogs.append("kill-\(point)") }
         }
-        print("crash safety, train: \(interrupted) kill points survived of \(delays.count) (uninterrupted run \(String(format: "%.2f", reference.seconds)) s): \(checkpointsLoaded) checkpoints left by killed runs all load, \(resumed) runs resumed and \(fresh) restarted to completion; temp files left after completion: \(leftovers.isEmpty ? "none" : leftovers.joined(separator: ", ")); unparsable log.jsonl lines: \(tornLogLines)")
-        XCTAssertGreaterThanOrEqual(interrupted, delays.count / 2)
+        print("crash safety, train: \(interrupted) of \(schedule.count) kill points landed mid-run and survived: \(checkpointsLoaded) checkpoints left by killed runs all load, \(resumed) runs resumed and \(fresh) restarted to completion; temp files left after completion: \(leftovers.isEmpty ? "none" : leftovers.joined(separator: ", ")); unparsable log.jsonl lines: \(tornLogLines.count)")
+        XCTAssertEqual(interrupted, schedule.count)
+        XCTAssertEqual(leftovers, [], "temp files survived a completed run")
+        XCTAssertEqual(tornLogLines, [], "log.jsonl lines that do not parse after a completed run")
+        XCTAssertEqual(incompleteLogs, [], "log.jsonl does not end with the last epoch")
+        XCTAssertGreaterThan(resumed, 0, "no kill came after a checkpoint: --resume is untested")
+        XCTAssertGreaterThan(fresh, 0, "every kill came after a checkpoint: a fresh restart is untested")
     }
 }

@@ -93,7 +93,7 @@ class HardeningTestCase: PrepTestCase {
     func prepInShell(_ setup: String, _ arguments: [String]) throws -> ProcessOutput {
         let binary = try Fixtures.executable("prep")
         let command = setup + "; exec " + ([binary] + prepArguments(arguments)).map(Self.shellQuoted).joined(separator: " ")
-        return try Running(executableAt: "/bin/sh", ["-c", command], in: workspace).finish().result
+        return try Running(executableAt: Fixtures.tool("sh"), ["-c", command], in: workspace).finish().result
     }
 
     static func shellQuoted(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'" }
@@ -103,16 +103,38 @@ class HardeningTestCase: PrepTestCase {
     static func system(_ arguments: [String]) -> (status: Int32, output: String) { Fixtures.system(arguments) }
 
     // MARK: Kill schedules
+    //
+    // Kills are placed by what the run has done (files it has published), never by fractions of
+    // a measured duration: on a slow or busy host a timed kill lands after the run has ended and
+    // tests nothing, while "kill once n outputs exist" lands mid-run on any host.
 
-    /// `count` kill delays spread over `duration`: one uniformly random point in each of
-    /// `count` equal slices (stratified), from a fixed seed so every run kills at the same moments.
-    static func killDelays(count: Int, over duration: Double, seed: UInt64) -> [Double] {
+    /// Output files published under `roots` (no `.partial-` temp file, no lock), relative paths.
+    func publishedFiles(under roots: [String]) -> Set<String> {
+        var result = Set<String>()
+        for root in roots {
+            for relative in FileManager.default.enumerator(atPath: root)?.allObjects as? [String] ?? [] {
+                let name = (relative as NSString).lastPathComponent
+                guard !name.contains(".partial-"), !name.hasSuffix(".lock") else { continue }
+                var isDirectory: ObjCBool = false
+                if FileManager.default.fileExists(atPath: root + "/" + relative, isDirectory: &isDirectory), !isDirectory.boolValue {
+                    result.insert(root + "/" + relative)
+                }
+            }
+        }
+        return result
+    }
+
+    /// `count` kill targets "once n outputs are published", n in 0 ..< `outputs` - 1 (so at least
+    /// two outputs are still to come when the kill lands: the run is still going, whatever the
+    /// host's speed): one seeded point in each of `count` equal slices of that range.
+    static func killTargets(count: Int, outputs: Int, seed: UInt64) -> [Int] {
         var state = seed
         func next() -> Double {
             state = state &* 6364136223846793005 &+ 1442695040888963407
             return Double(state >> 11) / Double(1 << 53)
         }
-        return (0..<count).map { k in duration * (Double(k) + next()) / Double(count) }
+        let span = Double(max(outputs - 1, 1))
+        return (0..<count).map { k in min(Int(span * (Double(k) + next()) / Double(count)), max(outputs - 2, 0)) }
     }
 
     /// stderr lines that are library diagnostics rather than this project's messages.

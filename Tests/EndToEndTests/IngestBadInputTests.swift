@@ -28,14 +28,25 @@ final class IngestBadInputTests: PrepTestCase {
         let directory = try dataset()
         chmod(directory, 0)
         defer { chmod(directory, 0o755) }
-        guard getuid() != 0 else {
-            // root reads anything: use a file where a directory is expected instead.
-            let result = try prep(["ingest", directory + "/" + good + ".txt"], expectStatus: 2)
-            XCTAssertTrue(result.stderr.contains("not a directory"), result.stderr)
+        // A file where a directory is expected.
+        let file = try prep(["ingest", directory + "/" + good + ".txt"], expectStatus: 2)
+        XCTAssertTrue(file.stderr.contains("not a directory"), file.stderr)
+        guard getuid() == 0 else {
+            let result = try prep(["ingest", directory], expectStatus: 2)
+            XCTAssertTrue(result.stderr.contains(directory), result.stderr)
             return
         }
-        let result = try prep(["ingest", directory], expectStatus: 2)
+        // root reads anything: the unreadable directory is tested as nobody (setpriv), with a
+        // cache and manifests that nobody may write, so only the directory is in the way.
+        let open = workspace + "/for-nobody"
+        try FileManager.default.createDirectory(atPath: open, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o777])
+        let result = try Fixtures.run(executableAt: Fixtures.tool("setpriv"),
+                                      ["--reuid=65534", "--regid=65534", "--clear-groups", try Fixtures.executable("prep"), "ingest", directory,
+                                       "--cache", open + "/cache", "--manifests", open + "/manifests", "--metadata", Fixtures.metadataDirectory],
+                                      in: open)
+        XCTAssertEqual(result.status, 2, "\(result)")
         XCTAssertTrue(result.stderr.contains(directory), result.stderr)
+        print("unreadable directory: tested as nobody (setpriv), the tests run as root")
     }
 
     func testOrphanFilesAreSkippedWithTheirReason() throws {

@@ -10,11 +10,10 @@ import XCTest
 /// of a feature set made by the real `prep features`, and agrees with the Swift HDF5 reader and
 /// with `h5dump` (hdf5-tools).
 final class PythonReaderTests: PrepTestCase {
-    private let python = "/usr/bin/python3"
 
     /// Reads the whole feature set through the module and prints a JSON digest: per row the
     /// SHA-256 of the float32 bytes, the float64 sum and the metadata; the de-normalised view;
-    /// the same rows through a torch DataLoader with two worker processes (when torch imports).
+    /// the same rows through a torch DataLoader with two worker processes.
     private let digestScript = #"""
     import hashlib, json, os, sys, tempfile
     import numpy as np
@@ -65,28 +64,12 @@ final class PythonReaderTests: PrepTestCase {
     print(json.dumps(out))
     """#
 
-    /// Debian's python3 with h5py and numpy; installs python3-h5py through apt when missing (as
-    /// root), else fails with the reason. Never skips.
-    private func requirePythonWithH5py() throws {
-        func importable() throws -> Bool {
-            try Fixtures.run(executableAt: python, ["-c", "import h5py, numpy"]).status == 0
-        }
-        guard FileManager.default.isExecutableFile(atPath: python) else {
-            throw FixtureError("\(python) is missing: install Debian's python3 (make setup)")
-        }
-        if try importable() { return }
-        guard getuid() == 0 else {
-            throw FixtureError("\(python) cannot import h5py/numpy and this is not root: apt-get install python3-h5py python3-numpy")
-        }
-        let install = try Fixtures.run(executableAt: "/bin/sh", ["-c", "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-h5py python3-numpy"])
-        guard install.status == 0, try importable() else {
-            throw FixtureError("installing python3-h5py failed:\n\(install)")
-        }
-    }
+    /// A python3 on PATH with h5py, numpy and torch (`make setup` installs them; missing: the test fails, saying so).
+    private var python: String { get throws { try Fixtures.python3(importing: ["h5py", "numpy", "torch"]) } }
 
     /// Data of one dataset as `h5dump` prints it (the values between `DATA {` and `}`).
     private func h5dump(_ arguments: [String], file: String) throws -> String {
-        let result = try Fixtures.run(executableAt: "/usr/bin/h5dump", ["-A", "0", "-y", "-w", "0"] + arguments + [file])
+        let result = try Fixtures.run(executableAt: Fixtures.tool("h5dump"), ["-A", "0", "-y", "-w", "0"] + arguments + [file])
         guard result.status == 0 else { throw FixtureError("h5dump \(arguments) \(file):\n\(result)") }
         guard let open = result.stdout.range(of: "DATA {"),
               let close = result.stdout.range(of: "}", range: open.upperBound..<result.stdout.endIndex) else {
@@ -96,7 +79,6 @@ final class PythonReaderTests: PrepTestCase {
     }
 
     func testPythonDatasetReadsEveryRowAndAgreesWithSwiftAndH5dump() throws {
-        try requirePythonWithH5py()
         try prep(["ingest", try linkedDataset(from: [Fixtures.sampleDirectory])])
         try prep(["features", "--shard-size", "16"])          // several shards per split
         let directory = try featureSetDirectory()
@@ -197,13 +179,11 @@ final class PythonReaderTests: PrepTestCase {
         }
 
         // Through torch's DataLoader with two worker processes: the same rows, the same bytes.
-        if digest["torch"] as? Bool == true {
-            let loader = try XCTUnwrap(digest["dataloader"] as? [String: Any])
-            let ids = try XCTUnwrap(loader["ids"] as? [String]), shas = try XCTUnwrap(loader["sha256"] as? [String])
-            XCTAssertEqual(ids.count, index.rowsBySplit[loader["split"] as? String ?? ""])
-            for (id, sha) in zip(ids, shas) { XCTAssertEqual(swiftDigests[id], sha, "DataLoader row \(id)") }
-        } else {
-            print("PythonReaderTests: torch is not importable by \(python): the DataLoader check did not run (install python3-torch)")
-        }
+        XCTAssertEqual(digest["torch"] as? Bool, true, "the module did not find torch")
+        let loader = try XCTUnwrap(digest["dataloader"] as? [String: Any])
+        let ids = try XCTUnwrap(loader["ids"] as? [String]), shas = try XCTUnwrap(loader["sha256"] as? [String])
+        XCTAssertEqual(ids.count, index.rowsBySplit[loader["split"] as? String ?? ""])
+        XCTAssertEqual(ids.count, shas.count)
+        for (id, sha) in zip(ids, shas) { XCTAssertEqual(swiftDigests[id], sha, "DataLoader row \(id)") }
     }
 }

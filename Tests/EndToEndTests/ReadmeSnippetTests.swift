@@ -13,10 +13,9 @@ final class ReadmeSnippetTests: PrepTestCase {
         let dataset = try linkedDataset(from: [Fixtures.sampleDirectory])
         try prep(["ingest", dataset])
         try prep(["features", "--name", "demo"])
-        guard FileManager.default.fileExists(atPath: "/usr/bin/python3") else { return XCTFail("/usr/bin/python3 missing") }
         let script = workspace + "/snippet.py"
         try snippet.write(toFile: script, atomically: true, encoding: .utf8)
-        let run = try Fixtures.run(executableAt: "/usr/bin/python3", [script], in: workspace)
+        let run = try Fixtures.run(executableAt: Fixtures.python3(importing: ["h5py", "numpy"]), [script], in: workspace)
         let output = run.stdout
         XCTAssertEqual(run.status, 0, run.description)
         XCTAssertTrue(output.contains("#"), run.description)

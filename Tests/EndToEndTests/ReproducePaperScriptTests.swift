@@ -16,7 +16,7 @@ final class ReproducePaperScriptTests: PrepTestCase {
         let script = Fixtures.repositoryRoot.appendingPathComponent("scripts/reproduce_paper.sh").path
         let environment = ["BIN": Fixtures.productsDirectory.path, "WORK": workspace + "/paper", "MODEL": "",
                            "SEEDS": "1-2", "EPOCHS": "1"]
-        let run = try Fixtures.run(executableAt: "/bin/bash", [script, corpus, checkpoint, "--heads", "4", "--parallel", "2"],
+        let run = try Fixtures.run(executableAt: Fixtures.tool("bash"), [script, corpus, checkpoint, "--heads", "4", "--parallel", "2"],
                                    environment: environment)
         XCTAssertEqual(run.status, 0, "\(run)")
         let results = try String(contentsOfFile: workspace + "/paper/runs/results.md", encoding: .utf8)
@@ -24,7 +24,7 @@ final class ReproducePaperScriptTests: PrepTestCase {
             XCTAssertTrue(results.contains("| \(method) | official | 2 |"), results)
         }
         // Usage errors are clear and happen before any work.
-        let usage = try Fixtures.run(executableAt: "/bin/bash", [script, corpus])
+        let usage = try Fixtures.run(executableAt: Fixtures.tool("bash"), [script, corpus])
         XCTAssertEqual(usage.status, 2)
         XCTAssertTrue(usage.stderr.contains("usage:"), "\(usage)")
     }

@@ -72,17 +72,23 @@ final class SweepCommandTests: XCTestCase {
                                   test: SyntheticCorpus.make(count: 20, seed: 2))
         let args = ["--shards", dir + "/shards", "--model", "ast-tiny", "--epochs", "3", "--method", "ce",
                     "--seed", "1-3", "--output", dir + "/sweep"]
-        let process = try Fixtures.start("train", args)
-        // Kill everything once seed 1 is finished and seed 2 has checkpointed an epoch.
-        let deadline = Date().addingTimeInterval(120)
-        while Date() < deadline && !FileManager.default.fileExists(atPath: dir + "/sweep/ce/official/seed-2/last.pth") {
-            usleep(20_000)
+        let pgrep = try Fixtures.tool("pgrep")
+        let sweep = try RunningProcess(executableAt: Fixtures.executable("train"), args)
+        let pid = sweep.process.processIdentifier
+        // Kill everything once seed 1 is finished and seed 2 has checkpointed an epoch: on that
+        // event, not after a deadline (a slow host needs longer, and a deadline would kill early).
+        // The sweep is stopped first, so that it starts no new run, then its runs, then itself:
+        // killed first, it would leave its runs orphaned (`pkill -P` no longer finds them).
+        let landed = sweep.killWhen {
+            guard FileManager.default.fileExists(atPath: dir + "/sweep/ce/official/seed-2/last.pth") else { return false }
+            kill(pid, SIGSTOP)
+            let children = Fixtures.system([pgrep, "-P", String(pid)]).output
+            for child in children.split(whereSeparator: \.isWhitespace).compactMap({ Int32($0) }) { kill(child, SIGKILL) }
+            return true
         }
+        XCTAssertTrue(landed, "the sweep ended before seed 2 had checkpointed an epoch")
+        _ = sweep.finish()
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/sweep/ce/official/seed-1/result.json"))
-        kill(process.processIdentifier, SIGKILL)
-        _ = Fixtures.system(["pkill", "-9", "-P", String(process.processIdentifier)])
-        process.waitUntilExit()
-        usleep(200_000)
         let finished = dir + "/sweep/ce/official/seed-1"
         let before = try FileManager.default.contentsOfDirectory(atPath: finished).sorted().map {
             ($0, try Data(contentsOf: URL(fileURLWithPath: finished + "/" + $0)))
@@ -113,12 +119,24 @@ final class SweepCommandTests: XCTestCase {
         try SyntheticShards.write(to: dir + "/shards", train: SyntheticCorpus.make(count: 20, seed: 1),
                                   test: SyntheticCorpus.make(count: 10, seed: 2))
         try FileManager.default.createDirectory(atPath: dir + "/ro", withIntermediateDirectories: true)
-        let bind = Fixtures.system(["mount", "--bind", dir + "/shards", dir + "/ro"])
-        guard bind.status == 0 else { throw XCTSkip("cannot bind-mount here: \(bind.output)") }
+        // Root with mount rights: a read-only bind mount here. Without them (a container without
+        // CAP_SYS_ADMIN): the same mount inside a user+mount namespace of `train`'s own.
+        var wrapper: [String] = []
+        if Fixtures.system(["mount", "--bind", dir + "/shards", dir + "/ro"]).status == 0 {
+            let remount = Fixtures.system(["mount", "-o", "remount,bind,ro", dir + "/ro"])
+            XCTAssertEqual(remount.status, 0, remount.output)
+            XCTAssertFalse(FileManager.default.createFile(atPath: dir + "/ro/probe", contents: Data()), "the mount is read-only")
+            print("read-only feature set: a read-only bind mount")
+        } else {
+            let unshare = try Fixtures.tool("unshare")
+            // The probe write must fail inside the namespace, or train never starts (exit 97).
+            wrapper = [unshare, "--user", "--map-root-user", "--mount", "sh", "-c",
+                       #"mount --bind "$0/shards" "$0/ro" && mount -o remount,bind,ro "$0/ro" && { ! touch "$0/ro/probe" 2>/dev/null || exit 97; } && exec "$@""#, dir]
+            let probe = Fixtures.system(wrapper + ["true"])
+            guard probe.status == 0 else { throw XCTSkip("no mount rights and no user namespaces here: cannot make a read-only file system (\(probe.output))") }
+            print("read-only feature set: a read-only bind mount in a user namespace (no mount rights here)")
+        }
         defer { _ = Fixtures.system(["umount", "-l", dir + "/ro"]) }
-        let remount = Fixtures.system(["mount", "-o", "remount,bind,ro", dir + "/ro"])
-        XCTAssertEqual(remount.status, 0, remount.output)
-        XCTAssertFalse(FileManager.default.createFile(atPath: dir + "/ro/probe", contents: Data()), "the mount is read-only")
         // Another process holding an exclusive lock on every shard does not stop a reader.
         var locks: [Int32] = []
         for name in try FileManager.default.contentsOfDirectory(atPath: dir + "/shards") where name.hasSuffix(".h5") {
@@ -127,8 +145,9 @@ final class SweepCommandTests: XCTestCase {
             locks.append(fd)
         }
         defer { locks.forEach { close($0) } }
-        let run = try Fixtures.run("train", ["--shards", dir + "/ro", "--model", "ast-tiny", "--epochs", "1",
-                                             "--output", dir + "/run"])
+        let trainArguments = ["--shards", dir + "/ro", "--model", "ast-tiny", "--epochs", "1", "--output", dir + "/run"]
+        let run = wrapper.isEmpty ? try Fixtures.run("train", trainArguments)
+            : try Fixtures.run(executableAt: wrapper[0], Array(wrapper.dropFirst()) + [try Fixtures.executable("train")] + trainArguments)
         XCTAssertEqual(run.status, 0, run.stdout + run.stderr)
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/run/result.json"))
     }

@@ -24,7 +24,7 @@ final class TypedOptionsTests: PrepTestCase {
         fs = ic.FeatureSet(sys.argv[1])
         print(json.dumps({k: [type(v).__name__, str(v)] for k, v in fs.options.items()} | {"@dtype": ["str", fs.dtype]}))
         """
-        let run = try Fixtures.run(executableAt: "/usr/bin/python3", ["-c", script, directory],
+        let run = try Fixtures.run(executableAt: Fixtures.python3(importing: ["h5py", "numpy"]), ["-c", script, directory],
                                    environment: ["PYTHONPATH": Fixtures.repositoryRoot.appendingPathComponent("python").path])
         XCTAssertEqual(run.status, 0, run.description)
         return try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: [String]], run.stdout)
@@ -53,7 +53,7 @@ final class TypedOptionsTests: PrepTestCase {
         XCTAssertTrue(text.contains("\"length_samples\" : 128000"), text)
 
         // The same keys as the strings the id hashes and the shards store; the id is the one
-        // `prep` has always given the sample; the shards' attributes are still strings.
+        // `prep` has always given the sample (and its recipe's, below); the shards' attributes are still strings.
         let typed = try FeatureSet(directory: directory)
         XCTAssertEqual(Set(typed.index.options.keys), Set(FeatureOptions().describedOptions.keys))
         XCTAssertEqual(typed.index.options["fbank_htkCompat"], .boolean(true))
@@ -67,6 +67,21 @@ final class TypedOptionsTests: PrepTestCase {
         for (key, value) in FeatureOptions().describedOptions {
             XCTAssertEqual(shard.attribute(key)?.stringValue, value, "shard attribute \(key)")
         }
+        // The id from its documented recipe (README, index.json), computed here from what the files
+        // hold and hashed by `sha256sum`, not by prep's code: the first 16 hex digits of the SHA-256
+        // of the lines `key=value` (every option, as the shards' root attributes hold it, sorted by
+        // key), then `format=`, `resampler=`, `cycles_sha256=` (index.json, ingest.json), joined by
+        // newlines. The pinned value above says the id never changes; this says what it is.
+        let ingest = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: cache + "/ingest.json"))) as? [String: Any])
+        var recipe = try typed.index.options.keys.sorted().map { key in "\(key)=\(try XCTUnwrap(shard.attribute(key)?.stringValue, key))" }
+        recipe += ["format=\(try XCTUnwrap(indexObject(directory)["format"] as? String))",
+                   "resampler=\(try XCTUnwrap(ingest["resampler"] as? String))",
+                   "cycles_sha256=\(try XCTUnwrap(ingest["cyclesSHA256"] as? String))"]
+        let recipeFile = workspace + "/id-recipe.txt"
+        try recipe.joined(separator: "\n").write(toFile: recipeFile, atomically: true, encoding: .utf8)
+        let sha256sum = try Fixtures.run(executableAt: Fixtures.tool("sha256sum"), [recipeFile])
+        XCTAssertEqual(sha256sum.status, 0, sha256sum.description)
+        XCTAssertEqual(typed.id, String(sha256sum.stdout.prefix(16)), "the id is not its recipe's; recipe:\n\(recipe.joined(separator: "\n"))")
         XCTAssertEqual(FbankOptions(featureSetOptions: typed.index.options), .paper)
         let python = try pythonOptions(directory)
         XCTAssertEqual(python["length_samples"], ["int", "128000"])

@@ -17,11 +17,18 @@ import Glibc
 /// crash that kills the test process leaves the input that caused it for a regression test.
 final class FuzzTests: XCTestCase {
     private static let artifacts: String = {
+        // One directory per process: test runs at the same time on one host never share current-*.
         let path = ProcessInfo.processInfo.environment["FUZZ_ARTIFACTS"]
-            ?? FileManager.default.temporaryDirectory.appendingPathComponent("respcache-fuzz").path
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent("respcache-fuzz-\(getpid())").path
         try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         return path
     }()
+
+    /// A run that ends (no crash) leaves nothing behind in the default per-process directory.
+    override class func tearDown() {
+        if ProcessInfo.processInfo.environment["FUZZ_ARTIFACTS"] == nil { try? FileManager.default.removeItem(atPath: artifacts) }
+        super.tearDown()
+    }
 
     /// Keeps the current input on disk cheaply (one descriptor, truncate + pwrite).
     private final class CurrentInput {

@@ -2,6 +2,7 @@ import Foundation
 import HDF5
 import TorchCheckpoint
 @testable import Training
+import TestSupport
 import TrainingTestSupport
 import XCTest
 
@@ -12,11 +13,6 @@ extension Paths {
     static let step = shared.appendingPathComponent("golden/step")
     /// The three AudioSet-layout files: DataParallel OrderedDict (zip, legacy) and a plain dict.
     static var audioSetLayouts: [String] { CheckpointFixtures.audioSetLayouts }
-}
-
-func maxAbsDifference(_ a: [Float], _ b: [Float]) -> Float {
-    precondition(a.count == b.count, "\(a.count) vs \(b.count) values")
-    return zip(a, b).map { abs($0 - $1) }.max() ?? 0
 }
 
 /// Real-world checkpoint files (REFERENCE.md "Model", ".pth file format facts") and the paper's
@@ -144,23 +140,37 @@ final class CheckpointGoldenTests: XCTestCase {
         }
     }
 
-    /// Every state entry against the golden's, 1e-4 absolute, except where the exact gradient is
-    /// zero (REFERENCE.md): the key third of each attn.qkv.bias and projector.0.bias. There Adam
-    /// turns rounding noise into steps of up to lr, so they are held to 2 * lr (two steps, halved
-    /// by the moving average) to show they are still the same parameters, not skipped.
-    /// The same holds for any element whose gradient is within rounding noise of Adam's eps
-    /// (1e-8; weight decay alone gives ~1e-8): Adam's first step is lr * g / (|g| + eps), a full
-    /// +-lr (halved by the moving average) for any real gradient, so an element that the golden's
-    /// first step moved by less than lr / 4 had such a gradient. With the golden's own libtorch
-    /// (1.13) none of them differs; another libtorch's kernels round differently (measured with
-    /// 2.15: 1.7e-4 on one v.pos_embed element), so they too are held to 2 * lr, and counted.
-    /// The libtorch that made `golden/step` (REFERENCE.md: Debian's torch 1.13).
-    static let goldenLibtorch = "1.13.0"
+    /// Every state entry against the golden's, 1e-4 absolute, except two kinds of element, held
+    /// to 2 * lr (two steps, halved by the moving average: still the same parameters, not
+    /// skipped) and counted:
+    /// - where the exact gradient is zero (REFERENCE.md): the key third of each attn.qkv.bias and
+    ///   projector.0.bias;
+    /// - where the gradient is within noise of Adam's eps (1e-8). Adam's first step is
+    ///   lr * g / (|g| + eps): a full lr for |g| >> eps whatever the rounding, but its slope
+    ///   lr * eps / (|g| + eps)^2 turns a rounding difference of g near eps into a weight
+    ///   difference of order lr. Any change of kernels rounds g differently: another libtorch
+    ///   (2.15: 1.7e-4 on one v.pos_embed element) or another CPU (issue 19: OpenBLAS SkylakeX
+    ///   with ATen avx2 put v.pos_embed[33244], |g| = 0.34 eps, 1.5e-4 off: a rounding of g of
+    ///   ~0.5 eps). The gradient is read off the golden's own first step,
+    ///   |after_1 - initial| = 0.5 * lr * |g| / (|g| + eps), so the rule depends on why an
+    ///   element may differ, never on which libtorch or CPU runs the test.
+    /// Limit 3 eps: for |g| >= 3 eps a rounding of g of 1 eps (twice the worst seen) moves the
+    /// weight by at most 0.5 * lr * eps^2 / (4 eps)^2 = 3.1e-5. Measured on every kernel set
+    /// `make check-hosts` runs (18 here): 7 elements exempt (of 186,436 compared); the worst other
+    /// element 1.5e-5 after step 1, 8.1e-5 after step 2 (v.blocks.1.attn.qkv.weight[11740],
+    /// |g| = 59 eps, OpenBLAS Sandybridge with ATen's default kernels; 5.2e-5 or less elsewhere).
+    /// BatchNorm's running statistics follow no gradient: never exempt.
+    static let adamEps = 1e-8
+    /// "Within noise of eps": an implied first-step gradient below this many eps.
+    static let noiseGradientLimit = 3.0
+    /// At most this many such elements: they must stay rare, or the 1e-4 check proves little.
+    static let noiseGradientBound = 16
 
     func compareState(_ model: ASTModel, with path: String, step: Int, lr: Double) throws {
         let file = try TorchCheckpoint(path: path)
         let tensors = Dictionary(try file.namedTensors().map { ($0.name, $0.tensor) }, uniquingKeysWith: { a, _ in a })
-        var worst: Float = 0, worstName = "", worstZeroGradient: Float = 0, largestChange: Float = 0
+        var worst: Float = 0, worstName = "", worstExempt: Float = 0, largestChange: Float = 0
+        var worstGradient = ""   // implied |g| of the worst non-exempt element
         let start = try TorchCheckpoint(path: Paths.step.appendingPathComponent("initial.pth").path)
         let startTensors = Dictionary(try start.namedTensors().map { ($0.name, $0.tensor) }, uniquingKeysWith: { a, _ in a })
         let first = try TorchCheckpoint(path: Paths.step.appendingPathComponent("after_1.pth").path)
@@ -178,38 +188,48 @@ final class CheckpointGoldenTests: XCTestCase {
                 continue
             }
             let got = try model.state(entry.name), expected = try file.floats(tensor)
-            largestChange = max(largestChange, maxAbsDifference(expected, try start.floats(try XCTUnwrap(startTensors[key]))))
+            let initial = try start.floats(try XCTUnwrap(startTensors[key])), afterFirst = try first.floats(try XCTUnwrap(firstTensors[key]))
+            guard got.count == expected.count, initial.count == expected.count, afterFirst.count == expected.count else {
+                XCTFail("\(key): \(got.count) values, golden \(expected.count), initial \(initial.count), after step 1 \(afterFirst.count)")
+                continue
+            }
+            largestChange = max(largestChange, maxAbsDifference(expected, initial, key))
             var zeroGradient = IndexSet()
             if entry.name.hasSuffix("attn.qkv.bias") { zeroGradient = IndexSet(integersIn: (got.count / 3)..<(2 * got.count / 3)) }
             if entry.name == "projector.0.bias" { zeroGradient = IndexSet(integersIn: 0..<got.count) }
+            let isBuffer = entry.name.hasSuffix(".running_mean") || entry.name.hasSuffix(".running_var")
             elements += got.count
-            let initial = try start.floats(try XCTUnwrap(startTensors[key])), afterFirst = try first.floats(try XCTUnwrap(firstTensors[key]))
-            var noiseGradient = IndexSet()
-            if Torch.version != Self.goldenLibtorch {
-                for i in got.indices where !zeroGradient.contains(i) && abs(afterFirst[i] - initial[i]) < Float(lr / 4) {
-                    noiseGradient.insert(i)
-                }
-                noiseGradientElements += noiseGradient.count
-            }
             for i in got.indices {
-                let d = abs(got[i] - expected[i])
-                if zeroGradient.contains(i) || noiseGradient.contains(i) {
-                    worstZeroGradient = max(worstZeroGradient, d)
-                } else if d > worst {
-                    worst = d
-                    worstName = entry.name
+                let d = Difference.absolute(got[i], expected[i])   // NaN-safe: NaN is an infinite difference
+                let gradient = Self.impliedGradient(firstStep: Double(afterFirst[i]) - Double(initial[i]), lr: lr)
+                let noise = !isBuffer && !zeroGradient.contains(i) && gradient < Self.noiseGradientLimit * Self.adamEps
+                if noise { noiseGradientElements += 1 }
+                if zeroGradient.contains(i) || noise {
+                    worstExempt = max(worstExempt, d)
+                } else if d > worst || d.isNaN {
+                    (worst, worstName) = (d, "\(entry.name)[\(i)]")
+                    worstGradient = isBuffer ? "a buffer, no gradient" : String(format: "implied first-step gradient %.3g eps", gradient / Self.adamEps)
                 }
             }
         }
+        // Tolerance: 1e-4 absolute for every element with a real gradient (REFERENCE.md measured 1e-5).
         XCTAssertLessThanOrEqual(worst, 1e-4, "after step \(step): worst \(worstName)")
         XCTAssertGreaterThan(largestChange, 1e-4, "the golden step must move the weights, or this comparison proves nothing")
-        XCTAssertLessThanOrEqual(worstZeroGradient, Float(2 * lr), "after step \(step): zero-gradient entries")
-        XCTAssertLessThan(noiseGradientElements * 100, elements, "near-eps gradients must stay rare, or the 1e-4 check proves little")
-        print("after step \(step): max |weight diff| \(worst) (\(worstName)); zero-gradient entries \(worstZeroGradient); elements with gradients near eps held to 2 lr (libtorch \(Torch.version) != \(Self.goldenLibtorch) only): \(noiseGradientElements); largest golden change from the initial weights \(largestChange)")
+        XCTAssertLessThanOrEqual(worstExempt, Float(2 * lr), "after step \(step): zero- and near-eps-gradient entries")
+        XCTAssertLessThanOrEqual(noiseGradientElements, Self.noiseGradientBound,
+                                 "near-eps gradients must stay rare (of \(elements)), or the 1e-4 check proves little")
+        print("after step \(step): max |weight diff| \(worst) (\(worstName), \(worstGradient)); zero- or near-eps-gradient entries \(worstExempt) (\(noiseGradientElements) near eps, gradient < \(Self.noiseGradientLimit) eps, of \(elements)); largest golden change from the initial weights \(largestChange)")
         // The paper's model also holds its own unused heads (v.head, v.head_dist, mlp_head): no
         // gradient reaches them, so the golden leaves them as they started. This model has none.
         for key in tensors.keys where key.hasPrefix("model.v.head") || key.hasPrefix("model.mlp_head.") {
             XCTAssertEqual(try file.floats(tensors[key]!), try start.floats(startTensors[key]!), key)
         }
+    }
+
+    /// |g| of an Adam first step that moved a weight by `firstStep` after the paper's moving
+    /// average: |firstStep| = 0.5 * lr * |g| / (|g| + eps), solved for |g|.
+    static func impliedGradient(firstStep: Double, lr: Double) -> Double {
+        let r = min(2 * abs(firstStep) / lr, 1 - 1e-12)
+        return adamEps * r / (1 - r)
     }
 }

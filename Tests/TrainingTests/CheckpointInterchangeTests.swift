@@ -2,6 +2,7 @@ import Foundation
 import HDF5
 import TorchCheckpoint
 @testable import Training
+import TestSupport
 import TrainingTestSupport
 import XCTest
 

@@ -1,6 +1,7 @@
 import Foundation
 import HDF5
 import Training
+import TestSupport
 import TrainingTestSupport
 import XCTest
 
@@ -43,11 +44,10 @@ final class GoldenTests: XCTestCase {
         XCTAssertTrue(report.contains("12x101 -> 12x79 (aligned)"), report)
         let features = try model.features(x: input, batch: 2)
         // Tolerance: 1e-4 absolute (the acceptance).
-        XCTAssertEqual(features.count, expected.count)
-        let worst = zip(features, expected).map { abs($0 - $1) }.max() ?? .infinity
+        let worst = maxAbsDifference(features, expected, "features")
         XCTAssertLessThanOrEqual(worst, 1e-4)
         let logits = try model.logits(x: input, batch: 2)
-        let worstLogit = zip(logits, expectedLogits).map { abs($0 - $1) }.max() ?? .infinity
+        let worstLogit = maxAbsDifference(logits, expectedLogits, "logits")
         XCTAssertLessThanOrEqual(worstLogit, 1e-4)
     }
 
@@ -62,7 +62,7 @@ final class GoldenTests: XCTestCase {
         let (input, _) = try file.read("/ast_tiny/input_fbank", as: Float.self)
         let (expected, _) = try file.read("/ast_tiny/features", as: Float.self)
         let features = try model.features(x: input, batch: 2)
-        XCTAssertLessThanOrEqual(zip(features, expected).map { abs($0 - $1) }.max() ?? .infinity, 1e-4)
+        XCTAssertLessThanOrEqual(maxAbsDifference(features, expected, "features"), 1e-4)
     }
 
     func testLoaderNamesMissingKeysAndShapeMismatches() throws {

@@ -136,6 +136,7 @@ final class MixedPrecisionTests: XCTestCase {
             }
             outputs.append(try m.logits(x: probe, batch: 2))
         }
+        XCTAssertEqual(outputs[0].count, outputs[1].count)
         for (p, q) in zip(outputs[0], outputs[1]) { XCTAssertEqual(p, q, accuracy: 1e-4 * max(1, abs(p))) }
     }
 
@@ -150,6 +151,7 @@ final class MixedPrecisionTests: XCTestCase {
         XCTAssertEqual(try m.setAutocast(true), "bfloat16")
         let bf16 = try m.logits(x: probe, batch: 4)
         XCTAssertNotEqual(bf16, fp32)
+        XCTAssertEqual(bf16.count, fp32.count)
         for (a, b) in zip(bf16, fp32) { XCTAssertEqual(a, b, accuracy: 0.05 * max(1, abs(b))) }
         XCTAssertEqual(try m.setAutocast(false), "float32")
         XCTAssertEqual(try m.logits(x: probe, batch: 4), fp32)

@@ -282,14 +282,15 @@ final class SweepTests: XCTestCase {
             XCTFail("kubernetes-validate is not installed in \(tools): run `make setup`")
             return
         }
-        let out = Fixtures.system(["/usr/bin/python3", "-m", "kubernetes_validate", "--strict", "-k", "1.30.0", path],
+        let python = try Fixtures.python3(importing: ["kubernetes_validate"], environment: ["PYTHONPATH": tools])
+        let out = Fixtures.system([python, "-m", "kubernetes_validate", "--strict", "-k", "1.30.0", path],
                                   environment: ["PYTHONPATH": tools])
         XCTAssertEqual(out.status, 0, out.output)
         XCTAssertTrue(out.output.contains("passed for resource job/icbhi-sweep"), out.output)
         // A broken manifest fails the same check (the check can fail).
         let broken = try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(of: "completionMode: Indexed", with: "completionMode: 7")
         try broken.write(toFile: path, atomically: true, encoding: .utf8)
-        XCTAssertNotEqual(Fixtures.system(["/usr/bin/python3", "-m", "kubernetes_validate", "--strict", "-k", "1.30.0", path],
+        XCTAssertNotEqual(Fixtures.system([python, "-m", "kubernetes_validate", "--strict", "-k", "1.30.0", path],
                                           environment: ["PYTHONPATH": tools]).status, 0)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Training
+import TestSupport
 import TrainingTestSupport
 import XCTest
 
@@ -10,7 +11,11 @@ final class TrainingRunTests: XCTestCase {
         let out = try Paths.temporaryDirectory("learn")
         defer { try? FileManager.default.removeItem(atPath: out) }
         let train = SyntheticCorpus.make(count: 200, seed: 1), test = SyntheticCorpus.make(count: 100, seed: 2)
-        var options = SyntheticCorpus.options(output: out, epochs: 6)
+        // 8 epochs, not 6: after 6 the score depends on the CPU's kernels (75.8 with ATen's default
+        // kernels and OpenBLAS SkylakeX or Cooperlake, 80.8 elsewhere: make check-hosts); after 8
+        // it is 81.7-83.3 on all 18 kernel sets of this CPU, and at least 80.4 from epoch 5 on.
+        let epochs = 8
+        var options = SyntheticCorpus.options(output: out, epochs: epochs)
         options.specAugment = false
         let trainer = try Trainer(options: options, train: train, test: test)
         trainer.report = { _ in }
@@ -19,11 +24,12 @@ final class TrainingRunTests: XCTestCase {
         let after = try XCTUnwrap(history.last)
         XCTAssertLessThan(before.score.score, 70, "an untrained model should not score well")
         XCTAssertGreaterThanOrEqual(after.score, 80, "history: \(history.map(\.score))")
+        print("small preset: score before \(before.score.score), per epoch \(history.map(\.score))")
         XCTAssertTrue(FileManager.default.fileExists(atPath: trainer.lastCheckpoint))
         XCTAssertTrue(FileManager.default.fileExists(atPath: trainer.bestCheckpoint))
         // JSON Lines log: one object per epoch.
         let log = try String(contentsOfFile: trainer.logPath, encoding: .utf8).split(separator: "\n")
-        XCTAssertEqual(log.count, 6)
+        XCTAssertEqual(log.count, epochs)
         XCTAssertNotNil(try JSONSerialization.jsonObject(with: Data(log[0].utf8)) as? [String: Any])
         // The plot of loss and score per epoch sits next to the log.
         let curves = try String(contentsOfFile: options.outputDirectory + "/" + TrainingCurves.fileName, encoding: .utf8)
@@ -64,6 +70,7 @@ final class TrainingRunTests: XCTestCase {
         let got = try resumed.run()
 
         XCTAssertEqual(got.count, 3)
+        XCTAssertEqual(expected.count, got.count, "epochs")
         for (x, y) in zip(expected, got) {
             XCTAssertEqual(x.trainLoss, y.trainLoss, "epoch \(x.epoch)")
             XCTAssertEqual(x.score, y.score, "epoch \(x.epoch)")
@@ -183,6 +190,6 @@ final class CheckpointInitTests: XCTestCase {
         let logits = data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
         XCTAssertEqual(logits.count, expected.count)
         // Same libtorch, same ops: equal to float rounding.
-        XCTAssertLessThanOrEqual(zip(logits, expected).map { abs($0 - $1) }.max() ?? .infinity, 1e-5)
+        XCTAssertLessThanOrEqual(maxAbsDifference(logits, expected, "logits"), 1e-5)
     }
 }
