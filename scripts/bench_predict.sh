@@ -23,7 +23,7 @@ for _ in range(int(sys.argv[2])):
 w.close()
 PY
 fi
-"$BIN/predict" --checkpoint "$CKPT" --heads 4 --threads 1 --batch-size 8 --output "$WORK/predict.csv" "$WAV" 2> "$WORK/predict.log"
+"$BIN/predict" --checkpoint "$CKPT" --heads 4 --threads 1 --batch-size 8 --output "$WORK/predict.csv" "$WAV" > "$WORK/predict.log" 2>&1
 grep "spans/s" "$WORK/predict.log" >&2
 ours=$(sed -n 's/.*(\([0-9.]*\) spans\/s.*/\1/p' "$WORK/predict.log")
 OPENBLAS_NUM_THREADS=1 /usr/bin/python3 scripts/bench_predict.py "$WAV" "$CKPT" --heads 4 --batch-size 8 --threads 1 \
