@@ -51,4 +51,16 @@ final class WindowingTests: XCTestCase {
             }
         }
     }
+
+    /// A model trained on libsamplerate audio: the recording is resampled whole, as ingest does.
+    func testLibsamplerateResamplersTakeTheWholeRecording() throws {
+        try Fixtures.requireShared()
+        let path = Fixtures.sampleDirectory + "/104_1b1_Al_sc_Litt3200.wav"
+        let decoded = try AudioDecoder.decode(contentsOf: path)
+        var whole = try Resampler(kind: .sincFastest).resample(decoded.samples, from: decoded.sampleRate, to: 16_000)
+        try Fade.recording.apply(to: &whole)
+        let audio = try Recording16k(path: path, resampler: .sincFastest) { TorchaudioSincResampler(from: $0, to: 16_000) }
+        XCTAssertFalse(audio.isStreamed)
+        XCTAssertEqual(try audio.samples(100..<90_000), Array(whole[100..<90_000]))
+    }
 }
