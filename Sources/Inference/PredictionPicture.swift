@@ -17,7 +17,7 @@ public enum PredictionPicture {
                              binCentresHz: preprocessing.fbank.melFilterCentresHz.count == bins
                                 ? preprocessing.fbank.melFilterCentresHz : (0..<bins).map(Double.init),
                              title: "\(outcome.recording): predicted \(outcome.unit)s",
-                             subtitle: ["band: the predicted class of each \(outcome.unit) (later windows from their start on)"
+                             subtitle: ["band: the predicted class of each \(outcome.unit)" + (outcome.unit == "window" ? " (each from its start until the next begins)" : "")
                                         + (frames * Int((shift * 1000).rounded()) < Int(shownSeconds * 1000) ? "" : ", first \(Int(shownSeconds)) s")])
         let base = plot.render(), layout = plot.layout
         let legendY = base.height + bandHeight + 8
