@@ -186,11 +186,7 @@ extension TrainingSession {
             // The same shards in the same order as `ShardCycles(directory:split:)` reads them.
             let set = try FeatureSet(directory: shards)
             for shard in set.index.shards where shard.split == split {
-                let file = try set.open(shard)
-                for row in 0..<shard.rows {
-                    let meta = try file.metadata(ofRow: row)
-                    spans.append((meta.recording, meta.start, meta.end))
-                }
+                spans += try set.open(shard).recordingSpans()
             }
         } catch { throw .shards(path: shards, message: "\(error)") }
         guard spans.count * classes == evaluation.logits.count else {
