@@ -1,3 +1,4 @@
+import Durability
 import FeatureStore
 import Foundation
 
@@ -86,7 +87,8 @@ public struct RecordingSummary: Sendable, Equatable {
 }
 
 /// Writes prediction rows as CSV (streamed, one recording at a time) or as one JSON document
-/// (written by ``finish()``), to a file (atomically replaced at the end) or standard output.
+/// (written by ``finish()``), to a file (a temp file renamed over it at the end: a killed run leaves
+/// the previous file or none) or standard output.
 public final class PredictionWriter {
     public enum Format: Sendable { case csv, json }
     public let format: Format
@@ -103,9 +105,8 @@ public final class PredictionWriter {
         self.format = format
         names = ClassNames.names(classes: classes)
         if let path, path != "-" {
-            let temporary = (path as NSString).deletingLastPathComponent.isEmpty
-                ? ".\(path).partial-\(getpid())"
-                : ((path as NSString).deletingLastPathComponent as NSString).appendingPathComponent(".\((path as NSString).lastPathComponent).partial-\(getpid())")
+            // Streamed into AtomicFile's temp file, published (renamed, directory synced) at the end.
+            let temporary = AtomicFile.temporaryPath(for: path)
             guard FileManager.default.createFile(atPath: temporary, contents: nil),
                   let handle = FileHandle(forWritingAtPath: temporary) else {
                 throw .invalidOption("\(path): cannot write the predictions there")
@@ -170,8 +171,7 @@ public final class PredictionWriter {
         do {
             try handle.synchronize()
             try handle.close()
-            if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
-            try FileManager.default.moveItem(atPath: temporary, toPath: path)
+            try AtomicFile.publish(temporary, as: path)
         } catch { throw .invalidOption("\(path): cannot write the predictions: \(error)") }
     }
 }
