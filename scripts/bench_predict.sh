@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `predict` against the paper code's model forward in Python on the same windows, checkpoint and
-# batch, one thread each: windows per second. Ours is the whole of `predict` after the model is
-# loaded (decode, resample, fbank, forward); theirs the forward passes alone.
+# batch, libtorch on one thread each: windows per second. Ours is the whole of `predict` after the model is
+# loaded (decode, resample, fbank on a second thread, forward); theirs the forward passes alone.
 #   scripts/bench_predict.sh <bin-dir> [minutes]      (prints one line: ours theirs; details on stderr)
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -116,39 +116,19 @@ public final class Predictor {
             }
         }
 
-        let rowLength = preprocessing.frames * preprocessing.bins
         let classes = config.numClasses
+        let batches = stride(from: 0, to: spans.count, by: batchSize).map { Array(spans[$0..<min($0 + batchSize, spans.count)]) }
+        let features = BatchFeatures(audio: audio, fbank: fbank, preprocessing: preprocessing, wav: wav)
         var logits: [Float] = []
         logits.reserveCapacity(spans.count * classes)
-        var batch = [Float](repeating: 0, count: min(batchSize, spans.count) * rowLength)
-        var fixed = [Float](repeating: 0, count: preprocessing.lengthFixing.length)
-        let workspace = KaldiFbank.Workspace(for: fbank)
-        var filled = 0
-        func flush() throws {
-            guard filled > 0 else { return }
-            logits += try model.logits(x: filled == batch.count / rowLength ? batch : Array(batch[0..<(filled * rowLength)]), batch: filled)
-            filled = 0
+        // Pipelined: the next batch's features are computed on another thread while libtorch runs
+        // the forward pass of this one (one batch ahead: two batches in memory at most).
+        var next = features.start(batches.first.map { $0.map(\.range) } ?? [])
+        for (b, _) in batches.enumerated() {
+            let x = try next.wait()
+            if b + 1 < batches.count { next = features.start(batches[b + 1].map(\.range)) }
+            logits += try model.logits(x: x, batch: batches[b].count)
         }
-        for span in spans {
-            // prep features' per-cycle steps (CycleFeatureComputer): fix the length, fbank, normalise.
-            let samples = try audio.samples(span.range)
-            try samples.withUnsafeBufferPointer { input in
-                try fixed.withUnsafeMutableBufferPointer { output in
-                    do { try preprocessing.lengthFixing.apply(input, into: output) } catch {
-                        throw PredictError(file: wav, reason: "span \(span.start)-\(span.end) s: \(error)")
-                    }
-                }
-            }
-            fixed.withUnsafeBufferPointer { input in
-                batch.withUnsafeMutableBufferPointer { out in
-                    fbank.compute(input, into: UnsafeMutableBufferPointer(rebasing: out[(filled * rowLength)..<((filled + 1) * rowLength)]),
-                                  workspace: workspace, normalizedBy: preprocessing.normalisation)
-                }
-            }
-            filled += 1
-            if filled * rowLength == batch.count { try flush() }
-        }
-        try flush()
         let rows = PredictionRow.rows(logits: logits, classes: classes,
                                       spans: spans.map { (stem, $0.start, $0.end) })
         var spectrogram: [Float]?
@@ -173,5 +153,70 @@ public final class Predictor {
     static func reason(_ error: AudioDecodingError) -> String {
         let text = error.description
         return text.hasPrefix(error.path + ": ") ? String(text.dropFirst(error.path.count + 2)) : text
+    }
+}
+
+/// Computes one batch of features on a background thread: `prep features`' per-cycle steps
+/// (CycleFeatureComputer: fix the length, fbank, normalise) on spans of the streamed recording.
+/// Unchecked Sendable: at most one job runs at a time and the caller waits for it before the
+/// next, so the recording (one file position) is never used by two threads at once.
+private final class BatchFeatures: @unchecked Sendable {
+    let audio: Recording16k
+    let fbank: KaldiFbank
+    let preprocessing: Preprocessing
+    let wav: String
+    let workspace: KaldiFbank.Workspace
+    var fixed: [Float]
+
+    init(audio: Recording16k, fbank: KaldiFbank, preprocessing: Preprocessing, wav: String) {
+        self.audio = audio
+        self.fbank = fbank
+        self.preprocessing = preprocessing
+        self.wav = wav
+        workspace = KaldiFbank.Workspace(for: fbank)
+        fixed = [Float](repeating: 0, count: preprocessing.lengthFixing.length)
+    }
+
+    /// A running job; `wait()` returns its features or rethrows its error.
+    final class Job: @unchecked Sendable {
+        let done = DispatchSemaphore(value: 0)
+        var result: Result<[Float], any Error> = .success([])
+
+        func wait() throws -> [Float] {
+            done.wait()
+            return try result.get()
+        }
+    }
+
+    func start(_ ranges: [Range<Int>]) -> Job {
+        let job = Job()
+        DispatchQueue.global().async {
+            job.result = Result { try self.compute(ranges) }
+            job.done.signal()
+        }
+        return job
+    }
+
+    private func compute(_ ranges: [Range<Int>]) throws -> [Float] {
+        let rowLength = preprocessing.frames * preprocessing.bins
+        var batch = [Float](repeating: 0, count: ranges.count * rowLength)
+        for (row, range) in ranges.enumerated() {
+            let samples = try audio.samples(range)
+            try samples.withUnsafeBufferPointer { input in
+                try fixed.withUnsafeMutableBufferPointer { output in
+                    do { try preprocessing.lengthFixing.apply(input, into: output) } catch {
+                        let rate = Double(Preprocessing.sampleRate)
+                        throw PredictError(file: wav, reason: "span \(Double(range.lowerBound) / rate)-\(Double(range.upperBound) / rate) s: \(error)")
+                    }
+                }
+            }
+            fixed.withUnsafeBufferPointer { input in
+                batch.withUnsafeMutableBufferPointer { out in
+                    fbank.compute(input, into: UnsafeMutableBufferPointer(rebasing: out[(row * rowLength)..<((row + 1) * rowLength)]),
+                                  workspace: workspace, normalizedBy: preprocessing.normalisation)
+                }
+            }
+        }
+        return batch
     }
 }
