@@ -27,7 +27,7 @@ PYTOOLS_PACKAGES = kubernetes-validate==1.37.0
 # (needs gdown at import), cmapy, wget.
 PAPER_PYTOOLS_PACKAGES = timm==0.4.5 librosa==0.10.1 soxr==0.3.7 nlpaug==1.1.11 gdown==4.7.1 cmapy==0.6.6 wget==3.2
 
-.PHONY: setup build test test-fast test-release-binaries demo bench bench-ingest bench-paper bench-fbank check-libtorch check-hosts gpu-smoke check-slurm reproduce clean
+.PHONY: setup build test test-fast test-release-binaries demo bench bench-ingest bench-paper bench-fbank bench-predict check-libtorch check-hosts gpu-smoke check-slurm reproduce clean
 
 # Installs the Debian packages of $(1) that are missing (idempotent).
 define apt_install
@@ -56,8 +56,8 @@ setup:
 build: setup
 	$(SWIFT) build -c $(CONFIG)
 
-# `make test`: every test target, end to end included. End-to-end tests run the release `prep` and
-# `train` (built first; RESPCACHE_TEST_BINARIES points the tests at them), the binaries users run.
+# `make test`: every test target, end to end included. End-to-end tests run the release `prep`,
+# `train` and `predict` (built first; RESPCACHE_TEST_BINARIES points the tests at them), the binaries users run.
 test: setup test-release-binaries
 	$(SWIFT) build -c debug --build-tests
 	RESPCACHE_TEST_BINARIES=$(CURDIR)/.build/release $(SWIFT) test --skip-build --disable-swift-testing
@@ -65,6 +65,7 @@ test: setup test-release-binaries
 test-release-binaries:
 	$(SWIFT) build -c release --product prep
 	$(SWIFT) build -c release --product train
+	$(SWIFT) build -c release --product predict
 
 # `make test-fast`: the unit and stage tests, which call the libraries directly (PrepKit and
 # Training included), not the EndToEndTests target, the one that runs the real `prep` and `train`
@@ -98,6 +99,9 @@ bench-paper: build
 
 bench-train: build
 	bash scripts/bench_train.sh
+
+bench-predict: build
+	bash scripts/bench_predict.sh $(BIN)
 
 # Not tests (kept out of `make test`): the trainer against a current libtorch from PyPI's torch
 # wheel (several GB cached in ~/.cache/libtorch-check), and the GPU smoke run (needs a CUDA device).

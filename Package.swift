@@ -73,6 +73,7 @@ let package = Package(
     products: [
         .executable(name: "prep", targets: ["prep"]),
         .executable(name: "train", targets: ["train"]),
+        .executable(name: "predict", targets: ["predict"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -125,6 +126,12 @@ let package = Package(
             "Training", "FeatureStore", "CProcessControl", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        // `predict`: a trained model on new recordings, preprocessed as its training data was (streamed).
+        .target(name: "Inference", dependencies: ["Training", "PrepKit", "AudioDSP", "ICBHI", "FeatureStore", "Visualization"]),
+        .executableTarget(name: "predict", dependencies: [
+            "Inference", "Training", "Durability", "Visualization", "HostCPU", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
         .testTarget(name: "ICBHITests", dependencies: ["ICBHI", "Synthesis", "TestSupport"]),
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5", "TestSupport"]),
         .testTarget(name: "AudioDSPTests", dependencies: ["AudioDSP", "HDF5", "TestSupport"]),
@@ -135,8 +142,10 @@ let package = Package(
         // End to end: the real `prep` and `train` binaries run as processes (`make test`, not `make test-fast`).
         .testTarget(name: "EndToEndTests", dependencies: [
             "PrepKit", "HDF5", "FeatureStore", "Durability", "Manifests", "AudioDSP", "ICBHI", "Synthesis", "TestSupport",
-            "Visualization", "Training", "TrainingTestSupport", "HostCPU", "prep", "train",
+            "Visualization", "Training", "TrainingTestSupport", "HostCPU", "Inference", "prep", "train", "predict",
         ]),
+        // Windowing and the streamed 16 kHz audio of `predict` (its binary's tests are in EndToEndTests).
+        .testTarget(name: "InferenceTests", dependencies: ["Inference", "AudioDSP", "TestSupport"]),
         .testTarget(name: "VisualizationTests", dependencies: ["Visualization"]),
         .testTarget(name: "HostCPUTests", dependencies: ["HostCPU"]),
         // Seeded, time-bounded fuzzing of the untrusted-input parsers (FUZZ_SECONDS, default 60).

@@ -117,6 +117,13 @@ if [ "$WHAT" = all ] || [ "$WHAT" = paper ]; then
 fi
 
 if [ "$WHAT" = all ]; then
+  echo "== predict, 10 min at 44.1 kHz, paper checkpoint (ast-tiny shape), batch 8, one thread" >&2
+  read -r ours theirs < <(bash scripts/bench_predict.sh "$BIN" 10)
+  # As seconds per 100 windows, so that the table's ratio (reference / ours) reads as the others.
+  row "predict: s per 100 windows vs Python forward" "$(awk -v w="$ours" 'BEGIN { print 100 / w }')" "$(awk -v w="$theirs" 'BEGIN { print 100 / w }')" s ""
+fi
+
+if [ "$WHAT" = all ]; then
   echo "== training step, batch 8" >&2
   ROUNDS=2 STEPS=5 bash scripts/bench_train.sh ast-tiny | tee "$WORK/train.log" >&2 || true
 fi

@@ -205,6 +205,16 @@ public final class ShardFile: @unchecked Sendable {
             start: try doubles("start")[row], end: try doubles("end")[row])
     }
 
+    /// `recording`, `start` and `end` of every row, one read per dataset (`metadata(ofRow:)` reads
+    /// every dataset whole for one row): the spans of `train --eval --predictions`.
+    public func recordingSpans() throws -> [(recording: String, start: Double, end: Double)] {
+        let recordings = try strings("recording"), starts = try doubles("start"), ends = try doubles("end")
+        guard recordings.count == rowCount, starts.count == rowCount, ends.count == rowCount else {
+            throw StoreError.mismatch(path: path, reason: "recording/start/end do not have \(rowCount) rows")
+        }
+        return (0..<rowCount).map { (recordings[$0], starts[$0], ends[$0]) }
+    }
+
     /// What a selection needs of every row; `cycle_id` and `patient` may be absent (ids then name
     /// the file and row), `label` and `label2` may not.
     func selectionMetadata(rows: Int) throws -> [FeatureSet.Selection.Row] {

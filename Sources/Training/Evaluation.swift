@@ -4,6 +4,8 @@ import Foundation
 public struct Evaluation: Sendable {
     public var confusion: ConfusionMatrix
     public var predictions: [Int]
+    /// The model's logits, `classes` per cycle in source order (`train --eval --predictions`).
+    public var logits: [Float] = []
     public var score: ICBHIScore { confusion.score }
     public var twoClass: ICBHIScore { confusion.twoClassScore }
 }
@@ -19,6 +21,7 @@ public func evaluate(model: ASTModel, source: any CycleSource, classes: Int,
     defer { loader.cancel() }
     var confusion = ConfusionMatrix(classes: classes)
     var predictions: [Int] = []
+    var allLogits: [Float] = []
     while true {
         let batch: Batch?
         do { batch = try loader.next() } catch {
@@ -27,6 +30,7 @@ public func evaluate(model: ASTModel, source: any CycleSource, classes: Int,
         guard let batch else { break }
         let logits: [Float]
         do { logits = try model.logits(x: batch.x, batch: batch.count) } catch { throw .torch(error) }
+        allLogits += logits
         for k in 0..<batch.count {
             let row = logits[(k * classes)..<((k + 1) * classes)]
             let p = row.indices.max { row[$0] < row[$1] }! - k * classes
@@ -34,7 +38,7 @@ public func evaluate(model: ASTModel, source: any CycleSource, classes: Int,
             confusion.add(label: Int(batch.labels[k]), prediction: p)
         }
     }
-    return Evaluation(confusion: confusion, predictions: predictions)
+    return Evaluation(confusion: confusion, predictions: predictions, logits: allLogits)
 }
 
 /// The confusion matrix as an aligned text table.

@@ -109,6 +109,7 @@ public enum TrainingSession {
         options.model.inputBins = train.bins
         options.featureSet = train.index.featureSet
         options.featureSetID = train.index.id
+        options.features = FeatureProvenance(index: train.index)
         if !resume, let path = options.initCheckpoint {
             let file = try LoadedCheckpoint(path: path)
             let architecture = try file.architecture()

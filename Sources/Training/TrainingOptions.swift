@@ -34,6 +34,8 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
     /// Feature set the run trains on (name and id from index.json), when known.
     public var featureSet: String?
     public var featureSetID: String?
+    /// The feature set's preprocessing (nil in checkpoints written before it was recorded).
+    public var features: FeatureProvenance?
     /// Mixed precision (`--amp`): autocast plus a `GradScaler`. Optional so that checkpoints
     /// written before it existed still decode (nil: off).
     public var amp: Bool?

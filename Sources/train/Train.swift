@@ -119,6 +119,8 @@ struct Train: ParsableCommand {
 
     @Flag(help: "Only evaluate --checkpoint on the test split.") var eval = false
     @Option(help: "Checkpoint to evaluate with --eval.") var checkpoint: String?
+    @Option(help: ArgumentHelp("With --eval: write one row per test cycle, recording,start,end,p_<class>...,predicted (the rows `predict` writes; JSON when FILE ends in .json).", valueName: "FILE"))
+    var predictions: String?
 
     /// Command-line structure here; every rule on a run's options is `TrainingOptions.validate`'s,
     /// checked on the options of every run the command would do, before anything is written.
@@ -126,6 +128,7 @@ struct Train: ParsableCommand {
         if shards == nil && inspectCheckpoint == nil { throw ValidationError("--shards is required") }
         if eval && checkpoint == nil { throw ValidationError("--eval needs --checkpoint") }
         if !eval && checkpoint != nil { throw ValidationError("--checkpoint is only used with --eval") }
+        if !eval && predictions != nil { throw ValidationError("--predictions is only used with --eval") }
         if resume && `init` != nil { throw ValidationError("--resume continues a run; --init starts a new one") }
         let plan: SweepPlan
         do {
@@ -311,7 +314,11 @@ struct Train: ParsableCommand {
             }
             let shards = try locate(shards!)
             if eval {
-                try TrainingSession.evaluate(checkpoint: checkpoint!, shards: shards, device: device, heads: heads)
+                let result = try TrainingSession.evaluate(checkpoint: checkpoint!, shards: shards, device: device, heads: heads)
+                if let predictions {
+                    try TrainingSession.writePredictions(result, shards: shards, classes: result.confusion.matrix.count, to: predictions)
+                    writeLine("predictions: \(predictions)")
+                }
                 return
             }
             let modelName = model ?? ModelPreset.astBase.name

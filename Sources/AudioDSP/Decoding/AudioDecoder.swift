@@ -93,7 +93,7 @@ public enum AudioDecoder {
 
     /// A RIFF/WAVE data chunk that runs past the end of the file is a truncated recording,
     /// although libsndfile would quietly decode what is there.
-    private static func checkComplete(_ file: SoundFile, frames: Int, channels: Int,
+    static func checkComplete(_ file: SoundFile, frames: Int, channels: Int,
                                       bitDepth: Int) throws(AudioDecodingError) {
         guard let chunk = RIFFDataChunk.locate(fd: file.descriptor) else { return }
         let available = file.fileBytes - chunk.offset
@@ -114,7 +114,7 @@ public enum AudioDecoder {
 
     /// Mono integer PCM: the ints are read straight into the output's storage (Int32 and Float
     /// have the same size) and converted in place, so the only allocation is the result.
-    private static func readMonoInt(_ file: SoundFile, frames: Int) throws(AudioDecodingError) -> [Float] {
+    static func readMonoInt(_ file: SoundFile, frames: Int) throws(AudioDecodingError) -> [Float] {
         var got = 0
         let samples = [Float](unsafeUninitializedCapacity: frames) { buffer, count in
             let floats = buffer.baseAddress!
@@ -131,7 +131,7 @@ public enum AudioDecoder {
     }
 
     /// Several channels of integer PCM: each frame's channel mean of the sox-style floats.
-    private static func readMultichannelInt(_ file: SoundFile, frames: Int,
+    static func readMultichannelInt(_ file: SoundFile, frames: Int,
                                             channels: Int) throws(AudioDecodingError) -> [Float] {
         try readChannelMeans(file, frames: frames, channels: channels, as: Int32.self,
                              read: { file.readFrames(into: $0, frames: $1) }, toFloat: soxFloat)
@@ -139,7 +139,7 @@ public enum AudioDecoder {
 
     /// Floating-point files: libsndfile's floats as stored, channel mean as above (one channel:
     /// the values themselves, as `x / 1 == x`).
-    private static func readFloat(_ file: SoundFile, frames: Int,
+    static func readFloat(_ file: SoundFile, frames: Int,
                                   channels: Int) throws(AudioDecodingError) -> [Float] {
         try readChannelMeans(file, frames: frames, channels: channels, as: Float.self,
                              read: { file.readFrames(into: $0, frames: $1) }, toFloat: { $0 })

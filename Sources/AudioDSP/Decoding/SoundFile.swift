@@ -81,6 +81,11 @@ final class SoundFile {
         Int(sf_readf_float(handle, buffer, sf_count_t(frames)))
     }
 
+    /// `sf_seek` to frame `frame` from the start (SEEK_SET); false when libsndfile refuses.
+    func seek(toFrame frame: Int) -> Bool {
+        sf_seek(handle, sf_count_t(frame), SEEK_SET) == sf_count_t(frame)
+    }
+
     /// `sf_error` / `sf_strerror` for this file: nil when libsndfile reports no error.
     var lastError: String? {
         sf_error(handle) == 0 ? nil : String(cString: sf_strerror(handle))

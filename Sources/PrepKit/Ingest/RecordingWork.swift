@@ -108,20 +108,19 @@ struct RecordingWork {
         return (record, sliced.cycles, sliced.problems)
     }
 
-    /// REFERENCE.md step 4 for every annotated cycle: clamp to the audio (with a notice), reject
-    /// cycles that are empty after clamping (they cannot be padded).
+    /// REFERENCE.md step 4 for every annotated cycle (`CycleSlicing`, shared with `predict`): clamp
+    /// to the audio (with a notice), reject cycles that are empty after clamping (they cannot be padded).
     private func slice(_ cycles: [AnnotatedCycle], recording: DiscoveredRecording, frames16k: Int) -> (cycles: [CycleRecord], problems: [Problem]) {
         var records: [CycleRecord] = [], problems: [Problem] = []
         let seconds = Double(frames16k) / Double(IngestPipeline.sampleRate)
         for cycle in cycles {
-            let bounds = cycle.sliceBounds(sampleRate: IngestPipeline.sampleRate, frames: frames16k)
-            if bounds.isEmpty {
+            guard case .kept(let bounds, let clamped) = CycleSlicing.slice(cycle, sampleRate: IngestPipeline.sampleRate, frames: frames16k) else {
                 problems.append(Problem(file: recording.txtPath, line: cycle.line,
                                         reason: "cycle \(cycle.start)-\(cycle.end) s is empty after clamping to the audio (\(seconds) s): rejected, it cannot be padded",
                                         kind: .skippedCycle))
                 continue
             }
-            if cycle.end * Double(IngestPipeline.sampleRate) > Double(frames16k) {
+            if clamped {
                 problems.append(Problem(file: recording.txtPath, line: cycle.line,
                                         reason: "cycle ends at \(cycle.end) s, after the audio (\(seconds) s): clamped",
                                         kind: .clampedCycle))
