@@ -105,8 +105,10 @@ final class MethodGoldenTests: XCTestCase {
             let losses = try model.trainStep(x: x, labels: labels, objective: objective, mix: nil, groups: meta, draws: draws)
             for (key, got) in [("loss", losses.loss), ("ce", losses.ceLoss), ("second", losses.conLoss)] {
                 let expected = try file.read("/step_\(k)/\(key)", as: Double.self).0[0]
-                // Tolerance: 1e-5 relative, as the Patch-Mix CL two-step golden.
-                XCTAssertEqual(got, expected, accuracy: abs(expected) * 1e-5, "\(method) step \(k) \(key)")
+                // Tolerance: 1e-5 relative, as the Patch-Mix CL two-step golden; SG-SCL's second
+                // step 1e-4 (see `Self.stepTwoTolerance`).
+                let relative = k == 2 && method == .sgscl ? Self.stepTwoTolerance.loss : 1e-5
+                XCTAssertEqual(got, expected, accuracy: abs(expected) * relative, "\(method) step \(k) \(key)")
                 print(String(format: "%@ step %d %@: %.7f vs golden %.7f (rel %.2e)", method.rawValue, k, key, got, expected,
                              abs(got - expected) / abs(expected)))
             }
@@ -114,12 +116,29 @@ final class MethodGoldenTests: XCTestCase {
         }
     }
 
+    /// At most this many near-eps elements.
+    static let noiseGradientBound = 64
+    /// At most this many elements whose gradient's sign is within the kernels' rounding: Adam's
+    /// first step moves them by +-lr whatever |g| is, so another CPU's kernels can put them 2 x 0.5
+    /// lr off (the golden's lr is 1e-3, so 1e-3). Measured over 8 OpenBLAS x ATen kernel sets:
+    /// 0 on this host's own, 1-11 elsewhere (of 140,356), always within 2 lr.
+    static let signNoiseBound = 16
+    /// SG-SCL's second step starts from weights that carry those flips (each 1e-3, 20x the
+    /// weight tolerance) through a projector with BatchNorm over a batch of 8, so on another
+    /// host its losses and BatchNorm running statistics move more than a first step's: measured
+    /// over the same 8 kernel sets, losses 5.7e-5 relative at worst, running statistics 2.9e-4;
+    /// held to 1e-4 and 5e-4. Every weight stays held to 1e-4 (the flips counted as above), and
+    /// the first step, whose inputs are identical, to 1e-5 / 1e-4 as the Patch-Mix CL golden.
+    /// Tighter would need a golden made at the published lr (5e-5), where a flip is 5e-5.
+    static let stepTwoTolerance = (loss: 1e-4, runningStatistics: Float(5e-4))
+
     /// Every state entry, 1e-4 absolute; where the exact gradient is zero (the key third of each
     /// attn.qkv.bias; projector.0.bias, which BatchNorm follows) Adam turns rounding noise into steps
     /// of up to lr, so those are held to 2 lr, as in CheckpointGoldenTests.
     func compareState(_ model: ASTModel, _ file: HDF5File, step: Int, lr: Double, method: TrainingMethod,
                       untrained: [String: [Float]]) throws {
         var worst: Float = 0, worstName = "", worstZero: Float = 0, largestChange: Float = 0
+        var noiseGradientElements = 0, signNoiseElements = 0, elements = 0, worstBuffer: Float = 0
         for entry in model.stateEntries {
             if let before = untrained[entry.name] {
                 XCTAssertEqual(try model.state(entry.name), before, "\(entry.name) is not trained by \(method)")
@@ -133,20 +152,46 @@ final class MethodGoldenTests: XCTestCase {
             }
             let got = try model.state(entry.name), expected = try file.read(path, as: Float.self).0
             let initial = try file.read("/initial/\(entry.name)", as: Float.self).0
+            let afterFirst = try file.read("/after_1/\(entry.name)", as: Float.self).0
+            guard got.count == expected.count, initial.count == expected.count, afterFirst.count == expected.count else {
+                XCTFail("\(entry.name): \(got.count) values, golden \(expected.count), initial \(initial.count), after step 1 \(afterFirst.count)")
+                continue
+            }
             largestChange = max(largestChange, maxAbsDifference(expected, initial))
             var zeroGradient = IndexSet()
             if entry.name.hasSuffix("attn.qkv.bias") { zeroGradient = IndexSet(integersIn: (got.count / 3)..<(2 * got.count / 3)) }
             if entry.name == "projector.0.bias" { zeroGradient = IndexSet(integersIn: 0..<got.count) }
-            XCTAssertEqual(got.count, expected.count, entry.name)
-            for i in got.indices where i < expected.count {
+            let isBuffer = entry.name.hasSuffix(".running_mean") || entry.name.hasSuffix(".running_var")
+            elements += got.count
+            for i in got.indices {
                 let d = Difference.absolute(got[i], expected[i])   // NaN counts as infinitely far
-                if zeroGradient.contains(i) { worstZero = max(worstZero, d) } else if d > worst { worst = d; worstName = entry.name }
+                // The same host-independent rule as CheckpointGoldenTests: an element whose
+                // first-step gradient (read off the golden) is within noise of Adam's eps may
+                // move by up to lr on other kernels; held to 2 lr and counted.
+                let gradient = CheckpointGoldenTests.impliedGradient(firstStep: Double(afterFirst[i]) - Double(initial[i]), lr: lr)
+                let noise = !isBuffer && !zeroGradient.contains(i)
+                    && gradient < CheckpointGoldenTests.noiseGradientLimit * CheckpointGoldenTests.adamEps
+                if noise { noiseGradientElements += 1 }
+                if zeroGradient.contains(i) || noise {
+                    worstZero = max(worstZero, d)
+                } else if !isBuffer && d > 1e-4 && d <= Float(2 * lr) {
+                    // A gradient whose sign is within the kernels' rounding: Adam's first step is
+                    // +-lr whatever |g| is, so it shows as a difference of up to 2 lr. Counted.
+                    signNoiseElements += 1
+                    worstZero = max(worstZero, d)
+                } else if isBuffer && step == 2 && method == .sgscl {
+                    worstBuffer = max(worstBuffer, d)
+                } else if d > worst || d.isNaN { worst = d; worstName = "\(entry.name)[\(i)]" }
             }
         }
         XCTAssertLessThanOrEqual(worst, 1e-4, "\(method) after step \(step): worst \(worstName)")
-        XCTAssertLessThanOrEqual(worstZero, Float(2 * lr), "\(method) after step \(step): zero-gradient entries")
+        XCTAssertLessThanOrEqual(worstBuffer, Self.stepTwoTolerance.runningStatistics, "\(method) after step \(step): BatchNorm running statistics")
+        XCTAssertLessThanOrEqual(signNoiseElements, Self.signNoiseBound, "gradients of a sign within rounding must stay rare (of \(elements))")
+        XCTAssertLessThanOrEqual(worstZero, Float(2 * lr), "\(method) after step \(step): zero- and near-eps-gradient entries")
+        XCTAssertLessThanOrEqual(noiseGradientElements, Self.noiseGradientBound,
+                                 "near-eps gradients must stay rare (of \(elements)), or the 1e-4 check proves little")
         XCTAssertGreaterThan(largestChange, 1e-4, "the golden step must move the weights")
-        print("\(method) after step \(step): max |weight diff| \(worst) (\(worstName)); zero-gradient entries \(worstZero); largest golden change \(largestChange)")
+        print("\(method) after step \(step): max |weight diff| \(worst) (\(worstName)); zero- or near-eps-gradient entries \(worstZero) (\(noiseGradientElements) near eps, \(signNoiseElements) of a sign within rounding, of \(elements)); largest golden change \(largestChange)")
     }
 
     /// The coefficient's schedule as the repository's main.py computes it.
