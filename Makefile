@@ -27,7 +27,7 @@ PYTOOLS_PACKAGES = kubernetes-validate==1.37.0
 # (needs gdown at import), cmapy, wget.
 PAPER_PYTOOLS_PACKAGES = timm==0.4.5 librosa==0.10.1 soxr==0.3.7 nlpaug==1.1.11 gdown==4.7.1 cmapy==0.6.6 wget==3.2
 
-.PHONY: setup build test test-fast test-release-binaries demo bench bench-ingest bench-paper bench-fbank bench-predict check-libtorch check-hosts gpu-smoke check-slurm reproduce clean
+.PHONY: setup build test test-fast test-release-binaries demo bench bench-ingest bench-paper bench-sprsound bench-fbank bench-predict check-libtorch check-hosts gpu-smoke check-slurm reproduce clean
 
 # Installs the Debian packages of $(1) that are missing (idempotent).
 define apt_install
@@ -96,6 +96,9 @@ bench-ingest: build
 # The paper code's ICBHIDataset against icbhi_shards.paper's drop-in (issue #23) only.
 bench-paper: build
 	bash scripts/bench.sh $(BIN) paper
+
+bench-sprsound: build
+	bash scripts/bench.sh $(BIN) sprsound
 
 bench-train: build
 	bash scripts/bench_train.sh

@@ -89,6 +89,8 @@ let package = Package(
 
         // ICBHI dataset knowledge: stems, annotations, split, folds, demographics, labels.
         .target(name: "ICBHI"),
+        // SPRSound knowledge: file names, the JSON annotations (three schemas), labels and the four tasks.
+        .target(name: "SPRSound"),
         // Audio DSP: decoding, resampling, fades and padding, Kaldi filterbank.
         .target(name: "AudioDSP", dependencies: ["CSndFile", "CSampleRate", "CFFTW"],
                 swiftSettings: dspHaswell ? [.unsafeFlags(["-target-cpu", "haswell"])] : []),
@@ -105,9 +107,9 @@ let package = Package(
         // Pictures without a plotting stack: PNG (libpng), colour maps, a bitmap font, fbank images.
         .target(name: "Visualization", dependencies: ["CPNG"]),
         // The `prep` stages (ingest, features, verify) as library code the CLI calls.
-        .target(name: "PrepKit", dependencies: ["ICBHI", "AudioDSP", "Durability", "Manifests", "FeatureStore", "Visualization"]),
+        .target(name: "PrepKit", dependencies: ["ICBHI", "SPRSound", "AudioDSP", "Durability", "Manifests", "FeatureStore", "Visualization"]),
         // `prep synth`: an ICBHI-shaped corpus of synthetic, label-conditioned lung sounds.
-        .target(name: "Synthesis", dependencies: ["ICBHI", "AudioDSP"]),
+        .target(name: "Synthesis", dependencies: ["ICBHI", "SPRSound", "AudioDSP"]),
         .executableTarget(name: "prep", dependencies: [
             "PrepKit", "Synthesis", "HostCPU", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
@@ -133,6 +135,7 @@ let package = Package(
         ]),
 
         .testTarget(name: "ICBHITests", dependencies: ["ICBHI", "Synthesis", "TestSupport"]),
+        .testTarget(name: "SPRSoundTests", dependencies: ["SPRSound"]),
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5", "TestSupport"]),
         .testTarget(name: "AudioDSPTests", dependencies: ["AudioDSP", "HDF5", "TestSupport"]),
         .testTarget(name: "FeatureStoreTests", dependencies: ["FeatureStore", "Durability", "Manifests", "HDF5", "ICBHI", "TestSupport"]),

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make bench`: every benchmark, ours next to the reference measured in the same run, as one table.
-#   scripts/bench.sh <bin-dir> [all|pipeline|features|paper]     (CORPUS=dir reuses a synthesised corpus)
+#   scripts/bench.sh <bin-dir> [all|pipeline|features|paper|sprsound]     (CORPUS=dir reuses a synthesised corpus)
 # `features`: only the `--resampler reference` pipeline rows (ingest, features float32/float16 vs dd).
 # `paper`: only the paper code's ICBHIDataset against icbhi_shards.paper's drop-in (scripts/bench_paper.py).
 # Not a test: takes minutes, needs python3-torchaudio + libopenblas0-pthread (installed if missing).
@@ -63,8 +63,8 @@ if [ "$WHAT" = all ]; then
   "$BIN/bench" resample | tee "$WORK/resample.log" >&2
 fi
 
-if [ ! -f "$CORPUS/README.txt" ]; then "$BIN/prep" synth --out "$CORPUS" --seed 1 >&2; fi
-if [ "$WHAT" != paper ]; then
+if [ "$WHAT" != sprsound ] && [ ! -f "$CORPUS/README.txt" ]; then "$BIN/prep" synth --out "$CORPUS" --seed 1 >&2; fi
+if [ "$WHAT" != paper ] && [ "$WHAT" != sprsound ]; then
 echo "== pipeline on the full-scale synthetic corpus (920 recordings, 5.4 h)" >&2
 timed $PY "$REF" "$CORPUS" - ; ref_all=$wall; ref_peak=$peak
 REF_STAGE=ingest timed $PY "$REF" "$CORPUS" - ; ref_ingest=$wall
@@ -99,6 +99,21 @@ for resampler in $resamplers; do
   done
 done
 rm -rf "$WORK/cache" "$WORK/manifests"
+fi
+
+if [ "$WHAT" = all ] || [ "$WHAT" = sprsound ]; then
+  # Issue #22: ingest + features of the full-scale synthetic SPRSound (2,683 recordings, events
+  # and record items) against scripts/ref_sprsound.py (same steps, torchaudio, one thread).
+  SPR=${SPR_CORPUS:-$WORK/sprsound}
+  if [ ! -f "$SPR/README.txt" ]; then "$BIN/prep" synth --corpus sprsound --full-scale --out "$SPR" --seed 1 >&2; fi
+  echo "== SPRSound pipeline on the full-scale synthetic corpus" >&2
+  timed $PY scripts/ref_sprsound.py "$SPR"; spr_ref=$wall; spr_ref_peak=$peak
+  cat "$WORK/out.log" >&2
+  rm -rf "$WORK/spr-cache" "$WORK/spr-manifests"
+  timed "$BIN/prep" ingest "$SPR" --corpus sprsound --cache "$WORK/spr-cache" --manifests "$WORK/spr-manifests"; spr_ingest=$wall; spr_peak=$peak
+  timed "$BIN/prep" features --cache "$WORK/spr-cache" --manifests "$WORK/spr-manifests"; spr_features=$wall
+  row "SPRSound ingest + features, --jobs $(nproc) (ref: 1 thread)" "$(awk -v a="$spr_ingest" -v b="$spr_features" 'BEGIN { print a + b }')" "$spr_ref" s "$(( peak > spr_peak ? peak : spr_peak ))"
+  rm -rf "$WORK/spr-cache" "$WORK/spr-manifests"
 fi
 
 if [ "$WHAT" = all ] || [ "$WHAT" = paper ]; then

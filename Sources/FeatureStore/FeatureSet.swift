@@ -263,3 +263,32 @@ public final class ShardFile: @unchecked Sendable {
         return .io(path: path, reason: "cannot read \(dataset): the file is truncated or corrupt")
     }
 }
+
+// MARK: - Task-described shards (`feature-shards/2`, e.g. SPRSound): what `prep show` needs.
+// (Kept apart from the ICBHI readers above; training's reading of task labels is elsewhere.)
+extension ShardFile {
+    /// Whether the shard stores task columns (`/level`, `/task_*`) instead of ICBHI's `/label`.
+    public var hasTaskColumns: Bool { shape(ofDataset: "level") != nil }
+
+    /// One row's common metadata (`/label` etc. left at -1/false) and its level and class per
+    /// task (`task_1_2` -> (`1-2`... as the dataset names it, class name or -1)), in dataset-name order.
+    public func taskMetadata(ofRow row: Int) throws -> (row: ShardRow, level: String, labels: [(dataset: String, value: Int, name: String?)]) {
+        guard (0..<rowCount).contains(row) else {
+            throw StoreError.mismatch(path: path, reason: "no row \(row) (the shard has \(rowCount) rows)")
+        }
+        let fold = Int(try integers("fold")[row])
+        let metadata = ShardRow(
+            id: try strings("cycle_id")[row], recording: try strings("recording")[row], patient: Int(try integers("patient")[row]),
+            label: -1, binaryLabel: -1, crackle: false, wheeze: false, split: try strings("split")[row], fold: fold >= 0 ? fold : nil,
+            device: try strings("device")[row], location: try strings("location")[row],
+            start: try doubles("start")[row], end: try doubles("end")[row])
+        let names = try Self.library.withLock { try file.children(of: "/") }.filter { $0.hasPrefix("task_") }.sorted()
+        let labels = try names.map { name -> (dataset: String, value: Int, name: String?) in
+            let value = Int(try integers(name)[row])
+            let classes = Self.library.withLock { (try? file.attribute("classes", on: "/" + name))?.stringValue }
+            let list = classes?.components(separatedBy: ", ") ?? []
+            return (name, value, list.indices.contains(value) ? list[value] : nil)
+        }
+        return (metadata, try strings("level")[row], labels)
+    }
+}

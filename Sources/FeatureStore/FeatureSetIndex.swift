@@ -109,7 +109,8 @@ public struct FeatureSetIndex: Codable, Sendable, Equatable {
         }
         do {
             let index = try JSONDecoder().decode(FeatureSetIndex.self, from: data)
-            guard index.format == formatName else {
+            // `feature-shards/2`: a task-described corpus (written by `CorpusFeatureSetIndex`).
+            guard index.format == formatName || index.format == CorpusFeatureSetIndex.formatName else {
                 throw StoreError.mismatch(path: path, reason: "format '\(index.format)', expected '\(formatName)'")
             }
             if let shard = index.shards.first(where: { $0.checksum == nil }) {

@@ -65,7 +65,12 @@ public enum FeatureShard {
     /// Per-row metadata, in the order the rows are stored.
     public struct Rows: Sendable {
         public var cycles: [ShardRow]
-        public init(cycles: [ShardRow]) { self.cycles = cycles }
+        /// The tasks of a task-described shard (every row then has `tasks`); nil for ICBHI's layout.
+        public var tasks: [ShardTask]?
+        public init(cycles: [ShardRow], tasks: [ShardTask]? = nil) {
+            self.cycles = cycles
+            self.tasks = tasks
+        }
     }
 
     /// The checksum of shards written now (`index.json` records it; see `XXH64` for why not SHA-256).
@@ -140,7 +145,7 @@ public enum FeatureShard {
                 }
                 try file.setAttribute("description", .string("log mel filterbank per cycle: [row, frame, mel bin]"), on: "/fbank")
                 try file.setAttribute("axes", .string("row, frame (10 ms), mel bin (low to high)"), on: "/fbank")
-                try writeRowDatasets(cycles, to: file)
+                try writeRowDatasets(cycles, tasks: rows.tasks, to: file)
                 try file.flush()
                 if raw, let offset = fbank.fileOffset {
                     rawValues = (offset, fbank.rowLength * dtype.byteCount)
@@ -162,16 +167,47 @@ public enum FeatureShard {
     }
 
     /// One 1-D dataset per cycle attribute.
-    private static func writeRowDatasets(_ cycles: [ShardRow], to file: HDF5File) throws {
+    private static func writeRowDatasets(_ cycles: [ShardRow], tasks: [ShardTask]?, to file: HDF5File) throws {
         try file.write(strings: cycles.map(\.id), to: "/cycle_id")
         try file.write(strings: cycles.map(\.recording), to: "/recording")
         try file.write(cycles.map { Int32($0.patient) }, shape: [cycles.count], to: "/patient")
+        if let tasks {
+            try writeTaskDatasets(cycles, tasks: tasks, to: file)
+            return
+        }
         try file.write(cycles.map { Int8($0.label) }, shape: [cycles.count], to: "/label")
         try file.setAttribute("classes", .string("0 normal, 1 crackle, 2 wheeze, 3 both"), on: "/label")
         try file.write(cycles.map { Int8($0.binaryLabel) }, shape: [cycles.count], to: "/label2")
         try file.setAttribute("classes", .string("0 normal, 1 abnormal"), on: "/label2")
         try file.write(cycles.map { Int8($0.crackle ? 1 : 0) }, shape: [cycles.count], to: "/crackle")
         try file.write(cycles.map { Int8($0.wheeze ? 1 : 0) }, shape: [cycles.count], to: "/wheeze")
+        try writeCommonTail(cycles, to: file)
+    }
+
+    /// The task-described layout (`feature-shards/2`): the common columns, then `/level`, one
+    /// int8 `/task_*` per task (attribute `classes`), `/age`, `/gender`.
+    private static func writeTaskDatasets(_ cycles: [ShardRow], tasks: [ShardTask], to file: HDF5File) throws {
+        let columns = try cycles.map { row -> TaskColumns in
+            guard let columns = row.tasks, columns.labels.count == tasks.count else {
+                throw StoreError.mismatch(path: file.path, reason: "row \(row.id) has no label for each of the \(tasks.count) tasks")
+            }
+            return columns
+        }
+        try writeCommonTail(cycles, to: file)
+        try file.write(strings: columns.map(\.level), to: "/level")
+        for (number, task) in tasks.enumerated() {
+            try file.write(columns.map { Int8($0.labels[number]) }, shape: [cycles.count], to: task.datasetName)
+            try file.setAttribute("classes", .string(task.classes.joined(separator: ", ")), on: task.datasetName)
+            try file.setAttribute("missing", .integer(-1), on: task.datasetName)
+        }
+        try file.write(columns.map(\.age), shape: [cycles.count], to: "/age")
+        try file.setAttribute("units", .string("years, NaN when unknown"), on: "/age")
+        try file.write(columns.map { Int8($0.gender) }, shape: [cycles.count], to: "/gender")
+        try file.setAttribute("classes", .string("0 male, 1 female, -1 unknown"), on: "/gender")
+    }
+
+    /// The columns after the labels, the same in both layouts.
+    private static func writeCommonTail(_ cycles: [ShardRow], to file: HDF5File) throws {
         try file.write(strings: cycles.map(\.split), to: "/split")
         try file.write(cycles.map { Int8($0.fold ?? -1) }, shape: [cycles.count], to: "/fold")
         try file.setAttribute("missing", .integer(-1), on: "/fold")

@@ -20,6 +20,9 @@ public struct ShardRow: Sendable, Equatable {
     /// Seconds in the recording.
     public var start: Double
     public var end: Double
+    /// Task-described corpora (`feature-shards/2`): the row's level, task labels and demographics.
+    /// Nil for ICBHI, whose shards store `/label`, `/label2`, `/crackle`, `/wheeze` instead.
+    public var tasks: TaskColumns?
 
     public init(id: String, recording: String, patient: Int, label: Int, binaryLabel: Int, crackle: Bool, wheeze: Bool,
                 split: String, fold: Int?, device: String, location: String, start: Double, end: Double) {

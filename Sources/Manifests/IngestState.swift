@@ -8,8 +8,14 @@ public struct IngestState: Codable, Sendable, Equatable {
     public var resampler: String
     public var audioDirectory: String
     public var manifestDirectory: String
-    /// SHA-256 of cycles.csv as written by this ingest.
+    /// SHA-256 of cycles.csv as written by this ingest (SPRSound: of events.csv).
     public var cyclesSHA256: String
+    /// The corpus recipe that wrote the ingest; absent (nil) for ICBHI, as in every older cache,
+    /// so that ICBHI's ingest.json stays byte-identical.
+    public var corpus: String?
+    /// SHA-256 of recordings.csv, for corpora whose feature items come from it too (SPRSound's
+    /// record-level items); absent for ICBHI.
+    public var recordingsSHA256: String?
 
     public init(resampler: String, audioDirectory: String, manifestDirectory: String, cyclesSHA256: String) {
         self.resampler = resampler

@@ -12,10 +12,16 @@ struct IngestCommand: ParsableCommand {
         fades the whole recording and slices every annotated cycle (REFERENCE.md steps 1-4). Writes \
         <manifests>/recordings.csv, <manifests>/cycles.csv and <cache>/audio16k/<resampler>/<stem>.h5. \
         Bad items are skipped and listed; the exit status is 0 only if something valid remains.
+        SPRSound (--corpus sprsound, or detected: a tree of *_json folders with JSON annotations): \
+        every <stem>.json below DIR with its <stem>.wav (same folder or the sibling *_wav folder), \
+        the split from the path; writes recordings.csv and events.csv (docs/sprsound.md).
         """)
 
-    @Argument(help: "Directory with the ICBHI .wav/.txt files (e.g. ICBHI_final_database).")
+    @Argument(help: "Directory with the ICBHI .wav/.txt files (e.g. ICBHI_final_database), or an SPRSound tree.")
     var icbhiDirectory: String
+
+    @Option(help: "The corpus: icbhi or sprsound (default: detected; a tree of *_json folders with JSON files is SPRSound).")
+    var corpus: Corpus?
 
     @OptionGroup var common: CacheOptions
 
@@ -54,8 +60,20 @@ struct IngestCommand: ParsableCommand {
     func run() throws {
         try runReportingErrors {
             let console = Console()
-            let report = try IngestPipeline(options: try options(), console: console).run()
-            console.say(report.summary())
+            switch corpus ?? Corpus.detect(directory: icbhiDirectory) {
+            case .icbhi:
+                let report = try IngestPipeline(options: try options(), console: console).run()
+                console.say(report.summary())
+            case .sprsound:
+                var sprsound = try options()
+                if common.manifests == IngestOptions(datasetDirectory: "").manifestDirectory {
+                    sprsound.manifestDirectory = Corpus.sprsound.defaultManifestDirectory
+                }
+                let report = try SPRSoundIngest(options: sprsound, console: console).run()
+                console.say(report.summary())
+            }
         }
     }
 }
+
+extension Corpus: ExpressibleByArgument {}

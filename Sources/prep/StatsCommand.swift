@@ -23,6 +23,12 @@ struct StatsCommand: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
+            let directory = SPRSoundStatistics.manifestDirectory(given: manifests, cacheDirectory: cache)
+            if SPRSoundStatistics.applies(to: directory) {
+                let statistics = try SPRSoundStatistics.compute(manifestDirectory: directory, cacheDirectory: cache)
+                Console().say(json ? statistics.json() : statistics.table())
+                return
+            }
             let statistics = try ManifestStatistics.compute(manifestDirectory: manifests, cacheDirectory: cache)
             Console().say(json ? statistics.json() : statistics.table())
         }

@@ -34,12 +34,26 @@ struct SynthCommand: ParsableCommand {
     @Option(help: "Directory with the ICBHI metadata tables and annotations/ (default: the vendored manifests/icbhi).")
     var metadata: String?
 
+    @Option(help: "The corpus: icbhi (default) or sprsound (docs/sprsound.md).")
+    var corpus: Corpus = .icbhi
+
+    @Option(help: "SPRSound: the annotation tree to synthesise audio for (default: the vendored samples, manifests/sprsound-annotations).")
+    var annotations: String?
+
+    @Flag(help: "SPRSound: a full-scale corpus (1,949 train + 355 inter + 379 intra test recordings) with the samples' event statistics.")
+    var fullScale = false
+
     @Option(help: ArgumentHelp("Write every recording at this rate instead of its device's (cheap corpora for tests).",
                                visibility: .hidden))
     var sampleRateOverride: Int?
 
     /// The library's rules, checked before anything runs: a bad value is a usage error.
     func validate() throws {
+        if corpus == .sprsound {
+            guard recordings == nil, metadata == nil else { throw ValidationError("--recordings and --metadata are ICBHI options") }
+            return
+        }
+        guard annotations == nil, !fullScale else { throw ValidationError("--annotations and --full-scale need --corpus sprsound") }
         do {
             _ = try options()
         } catch {
@@ -59,6 +73,20 @@ struct SynthCommand: ParsableCommand {
     }
 
     func run() throws {
+        if corpus == .sprsound {
+            try runReportingErrors {
+                var options = SPRSoundSynthesizer.Options(outputDirectory: out, annotationsDirectory: annotations ?? "manifests/sprsound-annotations")
+                options.fullScale = fullScale
+                options.seed = seed
+                options.jobs = jobs
+                if let sampleRateOverride { options.sampleRate = sampleRateOverride }
+                let console = Console()
+                let report = try SPRSoundSynthesizer(options: options).run { done, total in console.progress("synth", done: done, total: total) }
+                console.finishProgress()
+                console.say(report.summary())
+            }
+            return
+        }
         try runReportingErrors {
             let console = Console()
             let report = try CorpusSynthesizer(options: try options()).run { done, total in

@@ -129,18 +129,18 @@ public struct FeatureOptions: Sendable {
     }
 
     /// Content address of the feature set: options + the exact ingest output it reads.
-    func identity(ingest: IngestState) -> String {
+    func identity(ingest: IngestState, format: String = FeatureSetIndex.formatName) -> String {
         let source = describedOptions.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
-            + ["format=\(FeatureSetIndex.formatName)", "resampler=\(ingest.resampler)", "cycles_sha256=\(ingest.cyclesSHA256)"]
+            + ["format=\(format)", "resampler=\(ingest.resampler)", "cycles_sha256=\(ingest.cyclesSHA256)"]
         return String(FileDigest.sha256(of: source.joined(separator: "\n")).prefix(16))
     }
 
-    /// e.g. `icbhi-16k-8s-fbank128-reference-3fa2c19b`.
-    func featureSetName(ingest: IngestState, id: String) -> String {
+    /// e.g. `icbhi-16k-8s-fbank128-reference-3fa2c19b` (the corpus first: `sprsound-...`).
+    func featureSetName(ingest: IngestState, corpus: String = "icbhi", id: String) -> String {
         if let name { return name }
         let seconds = Double(lengthFixing.length) / fbank.sampleFrequency
         let length = seconds == seconds.rounded() ? "\(Int(seconds))s" : "\(seconds)s"
-        var parts = ["icbhi", "\(Int(fbank.sampleFrequency / 1000))k", length, "fbank\(fbank.numMelBins)", ingest.resampler]
+        var parts = [corpus, "\(Int(fbank.sampleFrequency / 1000))k", length, "fbank\(fbank.numMelBins)", ingest.resampler]
         if lengthFixing.mode != .repeat { parts.append("pad-\(lengthFixing.mode.rawValue)") }
         if normalisation != .audioset { parts.append("norm-\(normalisation.rawValue)") }
         if dtype != .float32 { parts.append(dtype.rawValue) }

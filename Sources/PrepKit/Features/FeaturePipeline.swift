@@ -2,11 +2,11 @@ import AudioDSP
 import Durability
 import FeatureStore
 import Foundation
-import ICBHI
 import Manifests
 
 /// `prep features`: 16 kHz cycles -> fixed length -> Kaldi fbank -> normalised -> HDF5 shards
-/// (REFERENCE.md steps 5-7), in a content-addressed feature set `<cache>/<name>/`.
+/// (REFERENCE.md steps 5-7), in a content-addressed feature set `<cache>/<name>/`. The items
+/// come from the ingest's corpus recipe (`Corpus`); nothing here knows a corpus's names.
 ///
 /// Workers compute one recording's cycles at a time; the calling thread writes rows to the shard
 /// in plan order, so shards are bit-identical for any `jobs`. A shard is staged in a temp file
@@ -23,8 +23,8 @@ public struct FeaturePipeline {
     /// One shard of the plan: its file, split and rows.
     struct PlannedShard {
         let file: String
-        let split: Split
-        let cycles: [CycleRecord]
+        let split: String
+        let cycles: [FeatureItem]
         /// Consecutive rows of one recording: the unit of parallel work.
         let groups: [Range<Int>]
     }
@@ -42,8 +42,9 @@ public struct FeaturePipeline {
         try options.validate()
         let ingest: IngestState
         do { ingest = try IngestState.read(cacheDirectory: options.cacheDirectory) } catch { throw PrepError.input("\(error)") }
-        let id = options.identity(ingest: ingest)
-        let name = options.featureSetName(ingest: ingest, id: id)
+        let corpus = try Corpus(ingest: ingest)
+        let id = options.identity(ingest: ingest, format: corpus.featureFormat)
+        let name = options.featureSetName(ingest: ingest, corpus: corpus.rawValue, id: id)
         let directory = options.cacheDirectory + "/" + name
 
         func existing() throws -> Outcome? {
@@ -65,33 +66,10 @@ public struct FeaturePipeline {
         // With --wait, the run we waited for may have just written this very feature set.
         if let upToDate = try existing() { return upToDate }
 
-        let manifests = ManifestStore(directory: ingest.manifestDirectory)
         let audio = CycleAudioStore(cacheDirectory: options.cacheDirectory, resampler: ingest.resampler)
-        // Two reads before any shard, overlapped when `jobs` > 1: cycles.csv (digest and parse) on
-        // one thread, and on another the check that every recording's cycle audio is what
-        // recordings.csv describes. (Ingest publishes cycle audio before its manifests: after a kill
-        // or a write failure in between, a recording's audio is newer than the manifests. Never mix
-        // the two.) That check opens one HDF5 file per recording, and the HDF5 library serialises
-        // its calls: more threads would not make it faster. Errors are thrown in the order of the
-        // checks, as if they had run one after the other.
-        let cyclesSHA256 = ingest.cyclesSHA256, resampler = ingest.resampler
-        let (cyclesRead, audioRead) = runBoth(jobs: options.jobs, {
-            // cycles.csv's rows, nil when its digest is not the ingest's.
-            Result { () throws -> [CycleRecord]? in
-                guard (try? manifests.cyclesDigest()) == cyclesSHA256 else { return nil }
-                return try manifests.readCycles()
-            }
-        }, {
-            // The first recording whose cycle audio is not what recordings.csv describes.
-            Result { try manifests.readRecordings().first { !audio.holdsAudio(of: $0, resampler: resampler) } }
-        })
-        guard let cycles = try cyclesRead.get() else {
-            throw PrepError.input("\(manifests.cyclesPath) changed since the last `prep ingest` (or is missing): rerun ingest")
-        }
-        if let stale = try audioRead.get() {
-            throw PrepError.input("\(audio.path(for: stale.stem.name)) is not the cycle audio \(manifests.recordingsPath) describes (an interrupted `prep ingest`?): rerun `prep ingest`")
-        }
-        let plan = Self.plan(cycles, shardSize: options.shardSize)
+        let source = try corpus.featureSource(ingest: ingest, audio: audio, jobs: options.jobs)
+        let cycles = source.items
+        let plan = Self.plan(cycles, splitOrder: corpus.splitOrder, shardSize: options.shardSize)
         try AtomicFile.makeDirectory(directory)
         AtomicFile.sweepPartials(in: directory)
 
@@ -103,7 +81,8 @@ public struct FeaturePipeline {
         let computer = CycleFeatureComputer(fbank: fbank, lengthFixing: options.lengthFixing,
                                             normalisation: normalisation.feature, audio: audio, frames: frames)
 
-        let attributes = shardAttributes(name: name, id: id, ingest: ingest, normalisation: normalisation.index)
+        let attributes = shardAttributes(name: name, id: id, ingest: ingest, description: corpus.shardDescription,
+                                         normalisation: normalisation.index)
         let publisher = DurablePublisher()
         var reused = 0
         let totalRows = cycles.count
@@ -116,9 +95,9 @@ public struct FeaturePipeline {
             } else {
                 let dtype = options.dtype
                 let staged = try FeatureShard.stage(
-                    path: path, rows: .init(cycles: planned.cycles.map(ShardRow.init)), frames: frames, bins: bins,
+                    path: path, rows: .init(cycles: planned.cycles.map(\.row), tasks: corpus.tasks), frames: frames, bins: bins,
                     dtype: dtype, deflateLevel: options.deflateLevel,
-                    attributes: attributes + [("split", .string(planned.split.rawValue)),
+                    attributes: attributes + [("split", .string(planned.split)),
                                               ("rows", .integer(Int64(planned.cycles.count)))]
                 ) { writer in
                     try produceInOrder(count: planned.groups.count, jobs: options.jobs, window: 4 * options.jobs + 4,
@@ -150,7 +129,7 @@ public struct FeaturePipeline {
             let bytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)??.intValue ?? 0
             let digest = try publisher.digest(of: path)
                 ?? FileDigest.hexDigest(ofFileAt: path, algorithm: FeatureShard.checksumAlgorithm)
-            shards.append(.init(file: planned.file, split: planned.split.rawValue, rows: planned.cycles.count,
+            shards.append(.init(file: planned.file, split: planned.split, rows: planned.cycles.count,
                                 bytes: bytes, checksum: .init(algorithm: FeatureShard.checksumAlgorithm, value: digest)))
         }
 
@@ -161,18 +140,24 @@ public struct FeaturePipeline {
             createdAt: ISO8601DateFormatter().string(from: Date()), toolVersion: ToolVersion.current,
             options: options.indexedOptions, normalisation: normalisation.index,
             source: ["resampler": ingest.resampler, "cycles_sha256": ingest.cyclesSHA256,
-                     "cycles_manifest": manifests.cyclesPath, "audio": ingest.audioDirectory],
+                     "cycles_manifest": source.manifestPath, "audio": ingest.audioDirectory],
             rowsBySplit: rowsBySplit, shards: shards)
-        try index.write(directory: directory)
+        if let tasks = corpus.tasks {
+            try CorpusFeatureSetIndex(index: index, corpus: corpus.rawValue, tasks: tasks).write(directory: directory)
+        } else {
+            try index.write(directory: directory)
+        }
         return Outcome(directory: directory, index: index, upToDate: false, reusedShards: reused,
                        seconds: Date().timeIntervalSince(started))
     }
 
-    /// Rows in split order (train, test, unassigned), manifest order within a split; shards of
-    /// at most `shardSize` rows; groups of consecutive rows from one recording.
-    static func plan(_ cycles: [CycleRecord], shardSize: Int) -> [PlannedShard] {
+    /// Rows in the corpus's split order (ICBHI: train, test, unassigned; splits it does not list
+    /// after them, by name), manifest order within a split; shards of at most `shardSize` rows;
+    /// groups of consecutive rows from one recording.
+    static func plan(_ cycles: [FeatureItem], splitOrder: [String], shardSize: Int) -> [PlannedShard] {
         var shards: [PlannedShard] = []
-        for split in Split.allCases {
+        let others = Set(cycles.map(\.split)).subtracting(splitOrder).sorted()
+        for split in splitOrder + others {
             let rows = cycles.filter { $0.split == split }
             for (number, start) in stride(from: 0, to: rows.count, by: shardSize).enumerated() {
                 let shardRows = Array(rows[start..<min(start + shardSize, rows.count)])
@@ -182,7 +167,7 @@ public struct FeaturePipeline {
                     groups.append(begin..<row)
                     begin = row
                 }
-                shards.append(PlannedShard(file: String(format: "%@-%05d.h5", split.rawValue, number), split: split,
+                shards.append(PlannedShard(file: split + "-" + String(format: "%05d", number) + ".h5", split: split,
                                            cycles: shardRows, groups: groups))
             }
         }
@@ -205,10 +190,10 @@ public struct FeaturePipeline {
         }
     }
 
-    private func shardAttributes(name: String, id: String, ingest: IngestState,
+    private func shardAttributes(name: String, id: String, ingest: IngestState, description: String,
                                  normalisation: FeatureSetIndex.Normalisation) -> [(String, ShardAttributeValue)] {
         var attributes: [(String, ShardAttributeValue)] = [
-            ("description", .string("ICBHI 2017 breathing cycles as Kaldi-compatible log mel filterbanks (Patch-Mix CL preprocessing); see the project README")),
+            ("description", .string(description)),
             ("feature_set", .string(name)),
             ("feature_set_id", .string(id)),
             ("tool", .string("prep \(ToolVersion.current)")),
@@ -239,7 +224,7 @@ public struct FeaturePipeline {
         case .train:
             let raw = CycleFeatureComputer(fbank: fbank, lengthFixing: options.lengthFixing, normalisation: .none,
                                            audio: audio, frames: frames)
-            let units = plan.filter { $0.split == .train }.flatMap { shard in shard.groups.map { Array(shard.cycles[$0]) } }
+            let units = plan.filter { $0.split == "train" }.flatMap { shard in shard.groups.map { Array(shard.cycles[$0]) } }
             guard !units.isEmpty else { throw PrepError.input("--norm train: the training split is empty") }
             var sum = 0.0, squares = 0.0, count = 0
             try produceInOrder(count: units.count, jobs: options.jobs, window: 4 * options.jobs + 4, produce: { unit in
@@ -269,7 +254,7 @@ struct CycleFeatureComputer: Sendable {
     let audio: CycleAudioStore
     let frames: Int
 
-    func features(of cycles: [CycleRecord]) throws -> [Float] {
+    func features(of cycles: [FeatureItem]) throws -> [Float] {
         try [Float](unsafeUninitializedCapacity: cycles.count * frames * fbank.featureDimension) { buffer, initialized in
             try features(of: cycles, into: buffer)
             initialized = buffer.count
@@ -277,9 +262,9 @@ struct CycleFeatureComputer: Sendable {
     }
 
     /// Writes the features of `cycles` (rows of `frames x bins` floats) into `output`, every value.
-    func features(of cycles: [CycleRecord], into output: UnsafeMutableBufferPointer<Float>) throws {
+    func features(of cycles: [FeatureItem], into output: UnsafeMutableBufferPointer<Float>) throws {
         guard let first = cycles.first else { return }
-        let stored = try audio.readCycles(stem: first.recording.name)
+        let stored = try audio.readCycles(stem: first.recording)
         let position = Dictionary(uniqueKeysWithValues: stored.cycleIndices.enumerated().map { ($1, $0) })
         let rowLength = frames * fbank.featureDimension
         precondition(output.count == cycles.count * rowLength, "feature buffer of the wrong size")
@@ -287,11 +272,11 @@ struct CycleFeatureComputer: Sendable {
         let workspace = KaldiFbank.Workspace(for: fbank)
         for (row, cycle) in cycles.enumerated() {
             guard let slot = position[cycle.index] else {
-                throw PrepError.input("\(audio.path(for: first.recording.name)): cycle \(cycle.id) missing: rerun `prep ingest`")
+                throw PrepError.input("\(audio.path(for: first.recording)): cycle \(cycle.id) missing: rerun `prep ingest`")
             }
             let range = stored.offsets[slot]..<stored.offsets[slot + 1]
             guard range.count == cycle.sampleCount else {
-                throw PrepError.input("\(audio.path(for: first.recording.name)): cycle \(cycle.id) has \(range.count) samples, the manifest says \(cycle.sampleCount): rerun `prep ingest`")
+                throw PrepError.input("\(audio.path(for: first.recording)): cycle \(cycle.id) has \(range.count) samples, the manifest says \(cycle.sampleCount): rerun `prep ingest`")
             }
             try stored.samples.withUnsafeBufferPointer { samples in
                 try fixed.withUnsafeMutableBufferPointer { fixedBuffer in

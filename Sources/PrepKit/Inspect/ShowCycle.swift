@@ -118,10 +118,19 @@ struct StoredRow {
             frames = file.frames
             bins = file.bins
             values = try file.features(ofRow: row)
-            let metadata = try file.metadata(ofRow: row)
+            let metadata: ShardRow
+            if file.hasTaskColumns {
+                // A task-described shard (SPRSound): the row's level and its class in each task that applies.
+                let tasks = try file.taskMetadata(ofRow: row)
+                metadata = tasks.row
+                let named = tasks.labels.filter { $0.value >= 0 }.map { "\($0.dataset.dropFirst(5).replacingOccurrences(of: "_", with: "-")) \($0.name ?? String($0.value))" }
+                labelName = "\(tasks.level): " + (named.isEmpty ? "no label" : named.joined(separator: ", "))
+            } else {
+                metadata = try file.metadata(ofRow: row)
+                labelName = CycleLabel(rawValue: metadata.label)?.name ?? "label \(metadata.label)"
+            }
 
             cycleID = metadata.id
-            labelName = CycleLabel(rawValue: metadata.label)?.name ?? "label \(metadata.label)"
             let start = metadata.start, end = metadata.end
 
             let options = Self.featureSetOptions(of: file, at: shard)

@@ -1,0 +1,99 @@
+import FeatureStore
+import Foundation
+import Manifests
+
+/// One item a feature set stores: which stored 16 kHz samples it is (an entry of a recording's
+/// cycle-audio file) and the shard row it becomes. Corpus recipes make these from their
+/// manifests; `prep features` and the shards know nothing else of a corpus.
+struct FeatureItem: Sendable {
+    let row: ShardRow
+    /// The stem of the recording's cycle-audio file.
+    let recording: String
+    /// The entry's `cycle_index` in that file.
+    let index: Int
+    /// Samples of the entry, as the manifest says.
+    let sampleCount: Int
+
+    var id: String { row.id }
+    var split: String { row.split }
+}
+
+/// What `prep features` reads from an ingest: the items in manifest order and how the corpus's
+/// feature sets are laid out and described.
+struct FeatureSource: Sendable {
+    let corpus: Corpus
+    /// Every item, in manifest order.
+    let items: [FeatureItem]
+    /// The manifest the items come from (`source.cycles_manifest` in index.json).
+    let manifestPath: String
+}
+
+/// The corpora `prep` knows, each a recipe: discovery, annotation parsing, labels and tasks,
+/// splits, metadata. Everything corpus-specific is reached through here.
+public enum Corpus: String, Sendable, CaseIterable {
+    case icbhi
+    case sprsound
+
+    /// The corpus of an ingest (`ingest.json` without `corpus`: ICBHI, as every older cache).
+    init(ingest: IngestState) throws {
+        guard let name = ingest.corpus else { self = .icbhi; return }
+        guard let corpus = Corpus(rawValue: name) else {
+            throw PrepError.input("ingest.json names corpus '\(name)', which this prep does not know (\(Corpus.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        self = corpus
+    }
+
+    /// The corpus a directory holds: SPRSound if a `*_json` folder below it holds JSON files
+    /// (FORMAT.md's layouts), else ICBHI (whose own checks then say what is wrong).
+    public static func detect(directory: String) -> Corpus {
+        SPRSoundDiscovery.looksLikeSPRSound(directory) ? .sprsound : .icbhi
+    }
+
+    /// Where `prep ingest` writes the corpus's manifests when `--manifests` is not given.
+    public var defaultManifestDirectory: String {
+        switch self {
+        case .icbhi: IngestOptions(datasetDirectory: "").manifestDirectory
+        case .sprsound: "manifests/sprsound"
+        }
+    }
+
+    /// `index.json`'s format: ICBHI's stays `icbhi-feature-shards/1` (older caches and readers).
+    var featureFormat: String {
+        switch self {
+        case .icbhi: FeatureSetIndex.formatName
+        case .sprsound: CorpusFeatureSetIndex.formatName
+        }
+    }
+
+    /// Shard order of the splits; a split not listed comes after them, by name.
+    var splitOrder: [String] {
+        switch self {
+        case .icbhi: ICBHIRecipe.splitOrder
+        case .sprsound: SPRSoundRecipe.splitOrder
+        }
+    }
+
+    /// The tasks of a task-described feature set; nil for ICBHI's fixed label columns.
+    var tasks: [ShardTask]? {
+        switch self {
+        case .icbhi: nil
+        case .sprsound: SPRSoundRecipe.tasks
+        }
+    }
+
+    /// The shards' `description` attribute.
+    var shardDescription: String {
+        switch self {
+        case .icbhi: "ICBHI 2017 breathing cycles as Kaldi-compatible log mel filterbanks (Patch-Mix CL preprocessing); see the project README"
+        case .sprsound: "SPRSound respiratory events and whole recordings as Kaldi-compatible log mel filterbanks; see docs/sprsound.md"
+        }
+    }
+
+    /// The items of an ingest, checked against it (manifest digest, cycle audio provenance).
+    func featureSource(ingest: IngestState, audio: CycleAudioStore, jobs: Int) throws -> FeatureSource {
+        switch self {
+        case .icbhi: try ICBHIRecipe.featureSource(ingest: ingest, audio: audio, jobs: jobs)
+        case .sprsound: try SPRSoundRecipe.featureSource(ingest: ingest, audio: audio, jobs: jobs)
+        }
+    }
+}

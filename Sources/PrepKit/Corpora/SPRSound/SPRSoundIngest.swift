@@ -1,0 +1,287 @@
+import AudioDSP
+import Durability
+import FeatureStore
+import Foundation
+import ICBHI
+import Manifests
+import SPRSound
+
+/// `prep ingest --corpus sprsound`: SPRSound JSON + WAV -> 16 kHz events and whole recordings.
+///
+/// Per recording, on `jobs` threads: parse the JSON, decode, resample to 16 kHz, fade the whole
+/// recording (as for ICBHI), slice every event, and store the events and the whole recording
+/// (the record-level item) in the cycle audio store: entry `k` is event k, entry -1 the
+/// recording. Every bad input is a `Problem` with its file and reason; none stops the run.
+/// Manifests are written last, atomically: recordings.csv, events.csv, ingest-problems.csv.
+public struct SPRSoundIngest {
+    public let options: IngestOptions
+    public let console: Console
+
+    public init(options: IngestOptions, console: Console) {
+        self.options = options
+        self.console = console
+    }
+
+    /// The cycle-audio entry of a recording's record-level item.
+    static let recordEntry = -1
+
+    struct Outcome: Sendable {
+        var recording: SPRSoundRecordingRow?
+        var events: [SPRSoundEventRow] = []
+        var problems: [Problem] = []
+        var stagedAudio: String?
+        var writeFailure: String?
+    }
+
+    public func run() throws -> SPRSoundIngestReport {
+        let started = Date()
+        try options.validate()
+        let (sources, discoveryProblems) = try SPRSoundDiscovery.scan(directory: options.datasetDirectory)
+
+        try AtomicFile.makeDirectory(options.cacheDirectory)
+        let lock = try CacheLock(path: options.cacheDirectory + "/.lock", purpose: "prep ingest", timeout: options.lockTimeout) {
+            console.warn("waiting for another run holding \(options.cacheDirectory)/.lock ...")
+        }
+        defer { withExtendedLifetime(lock) {} }
+        let store = CycleAudioStore(cacheDirectory: options.cacheDirectory, resampler: options.resampler.rawValue)
+        try AtomicFile.makeDirectory(store.directory)
+        AtomicFile.sweepPartials(in: store.directory)
+        AtomicFile.sweepPartials(in: options.cacheDirectory)
+        AtomicFile.sweepPartials(in: options.manifestDirectory)
+
+        if options.strict, discoveryProblems.contains(where: IngestPipeline.failsStrictRun) {
+            report(discoveryProblems)
+            throw PrepError.strict(problems: discoveryProblems.filter(IngestPipeline.failsStrictRun).count)
+        }
+        let progress = ProgressCounter()
+        let publisher = DurablePublisher()
+        let outcomes = runInParallel(count: sources.count, jobs: options.jobs) { [options, console] index in
+            let outcome = Self.ingest(sources[index], options: options, store: store, publisher: publisher)
+            console.progress("ingest", done: progress.increment(), total: sources.count, detail: sources[index].name.stem)
+            return outcome
+        }
+        console.finishProgress()
+        if let failure = outcomes.lazy.compactMap(\.writeFailure).first {
+            for staged in outcomes.compactMap(\.stagedAudio) { unlink(staged) }
+            try? publisher.finish()
+            throw PrepError.output(failure + "; manifests left as they were")
+        }
+        let problems = discoveryProblems + outcomes.flatMap(\.problems)
+        let failing = problems.filter(IngestPipeline.failsStrictRun)
+        if options.strict, !failing.isEmpty {
+            for staged in outcomes.compactMap(\.stagedAudio) { unlink(staged) }
+            report(problems)
+            throw PrepError.strict(problems: failing.count)
+        }
+        for outcome in outcomes {
+            if let staged = outcome.stagedAudio, let recording = outcome.recording {
+                publisher.publish(staged, as: store.path(for: recording.stem))
+            }
+        }
+        try publisher.finish()
+
+        let recordings = outcomes.compactMap(\.recording)
+        let events = outcomes.flatMap(\.events)
+        guard !recordings.isEmpty else {
+            report(problems)
+            throw PrepError.nothingValid("\(options.datasetDirectory): no usable SPRSound recording found (\(problems.count) problems)")
+        }
+        let manifest = SPRSoundManifest(directory: options.manifestDirectory)
+        let encoded = try SPRSoundManifest.encode(recordings: recordings, events: events)
+        let unchanged = (try? String(contentsOfFile: manifest.recordingsPath, encoding: .utf8)) == encoded.recordings
+            && (try? String(contentsOfFile: manifest.eventsPath, encoding: .utf8)) == encoded.events
+        if !unchanged {
+            try AtomicFile.makeDirectory(options.manifestDirectory)
+            try AtomicFile.write(Data(encoded.events.utf8), to: manifest.eventsPath)
+            try AtomicFile.write(Data(encoded.recordings.utf8), to: manifest.recordingsPath)
+        }
+        try ManifestStore(directory: options.manifestDirectory).writeProblems(problems.map {
+            ProblemRecord(severity: $0.severity.rawValue, kind: $0.kind.rawValue, file: $0.file, line: $0.line, reason: $0.reason)
+        })
+        var state = IngestState(resampler: options.resampler.rawValue, audioDirectory: store.directory,
+                                manifestDirectory: options.manifestDirectory, cyclesSHA256: FileDigest.sha256(of: encoded.events))
+        state.format = "sprsound-ingest/1"
+        state.corpus = Corpus.sprsound.rawValue
+        state.recordingsSHA256 = FileDigest.sha256(of: encoded.recordings)
+        try state.write(cacheDirectory: options.cacheDirectory)
+        return SPRSoundIngestReport(recordings: recordings, events: events, problems: problems, manifestsChanged: !unchanged,
+                                    seconds: Date().timeIntervalSince(started), options: options)
+    }
+
+    /// One recording: parse, decode, resample, fade, slice, stage.
+    static func ingest(_ source: SPRSoundSource, options: IngestOptions, store: CycleAudioStore,
+                       publisher: DurablePublisher) -> Outcome {
+        var outcome = Outcome()
+        let jsonData: Data
+        do throws(StoreError) {
+            guard let data = try RegularFile.contents(atPath: source.jsonPath) else {
+                outcome.problems.append(Problem(file: source.jsonPath, line: nil, reason: "cannot read annotation file", kind: .skippedFile))
+                return outcome
+            }
+            jsonData = data
+        } catch {
+            outcome.problems.append(Problem(file: source.jsonPath, line: nil, reason: error.reason, kind: .skippedFile))
+            return outcome
+        }
+        let annotation = SPRSoundAnnotation.parse(jsonData)
+        outcome.problems = annotation.issues.map { Problem(file: source.jsonPath, line: nil, reason: $0.reason, kind: $0.kind.problemKind) }
+        if source.name.patient < 0 {
+            outcome.problems.append(Problem(file: source.jsonPath, line: nil, reason: "empty patient id (anonymised): patient -1, no grouping by patient", kind: .notice))
+        }
+        guard !annotation.unusable else { return outcome }
+
+        let wavAttributes = try? FileManager.default.attributesOfItem(atPath: source.wavPath)
+        let wavBytes = (wavAttributes?[.size] as? NSNumber)?.intValue ?? -1
+        let wavModified = (wavAttributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? -1
+        do {
+            try RegularFile.check(source.wavPath)
+            let audio = try AudioDecoder.decode(contentsOf: source.wavPath)
+            guard audio.frames > 0 else {
+                outcome.problems.append(Problem(file: source.wavPath, line: nil, reason: "no audio samples", kind: .skippedFile))
+                return outcome
+            }
+            let wavSHA256 = try FileDigest.sha256(ofFileAt: source.wavPath)
+            var faded = try Resampler(kind: options.resampler).resample(audio.samples, from: audio.sampleRate, to: IngestPipeline.sampleRate)
+            try Fade.recording.apply(to: &faded)
+            guard !faded.isEmpty else {
+                outcome.problems.append(Problem(file: source.wavPath, line: nil, reason: "no audio samples at 16 kHz", kind: .skippedFile))
+                return outcome
+            }
+            let stem = source.name.stem
+            let seconds = Double(faded.count) / Double(IngestPipeline.sampleRate)
+            var samples: [Float] = [], offsets: [Int64] = [0], entries: [Int32] = []
+            for event in annotation.events {
+                let bounds = sliceBounds(start: event.start, end: event.end, frames: faded.count)
+                let at = "event_annotation[\(event.position)] (\(event.type), \(event.start)-\(event.end) s)"
+                guard !bounds.isEmpty else {
+                    outcome.problems.append(Problem(file: source.jsonPath, line: nil,
+                                                    reason: "\(at) lies after the audio's end (\(seconds) s): skipped", kind: .skippedCycle))
+                    continue
+                }
+                if event.end * Double(IngestPipeline.sampleRate) > Double(faded.count) {
+                    outcome.problems.append(Problem(file: source.jsonPath, line: nil,
+                                                    reason: "\(at) ends after the audio (\(seconds) s): clamped", kind: .clampedCycle))
+                }
+                let k = outcome.events.count
+                outcome.events.append(SPRSoundEventRow(recording: stem, k: k, type: event.type, start: event.start, end: event.end,
+                                                       release: source.release, split: source.split,
+                                                       sliceBegin: bounds.lowerBound, sliceEnd: bounds.upperBound))
+                samples.append(contentsOf: faded[bounds])
+                offsets.append(Int64(samples.count))
+                entries.append(Int32(k))
+            }
+            samples.append(contentsOf: faded)
+            offsets.append(Int64(samples.count))
+            entries.append(Int32(recordEntry))
+            let jsonSHA256 = FileDigest.sha256(of: jsonData)
+            let record = SPRSoundRecordingRow(
+                stem: stem, json: relative(source.jsonPath, to: options.datasetDirectory),
+                wav: relative(source.wavPath, to: options.datasetDirectory), release: source.release, split: source.split,
+                recordLabel: annotation.recordLabel, events: outcome.events.count, sourceRate: audio.sampleRate,
+                bitDepth: audio.bitDepth, channels: audio.channels, frames: audio.frames, frames16k: faded.count,
+                jsonSHA256: jsonSHA256, wavSHA256: wavSHA256, wavBytes: wavBytes, wavModified: wavModified)
+            let staged: String
+            do {
+                staged = try store.stage(stem: stem, samples: samples, offsets: offsets, cycleIndices: entries,
+                                         provenance: record.provenance(resampler: options.resampler.rawValue),
+                                         sourceRate: audio.sampleRate)
+            } catch {
+                outcome.writeFailure = "cannot write the cycle audio of \(stem): \(error)"
+                return outcome
+            }
+            if options.strict {
+                outcome.stagedAudio = staged
+            } else {
+                publisher.publish(staged, as: store.path(for: stem))
+            }
+            outcome.recording = record
+        } catch {
+            let reason = (error as? AudioDecodingError)?.cause ?? String(describing: error).droppingPrefix(source.wavPath + ": ")
+            outcome.problems.append(Problem(file: source.wavPath, line: nil, reason: reason, kind: .skippedFile))
+            outcome.recording = nil
+            outcome.events = []
+        }
+        return outcome
+    }
+
+    /// Samples `[int(start * 16000), int(end * 16000))` clamped to the audio (ICBHI's rule, REFERENCE.md step 4).
+    static func sliceBounds(start: Double, end: Double, frames: Int) -> Range<Int> {
+        func bound(_ seconds: Double) -> Int {
+            let position = seconds * Double(IngestPipeline.sampleRate)
+            guard !position.isNaN else { return 0 }
+            return min(Int(min(max(position, 0), Double(frames))), frames)
+        }
+        let lower = bound(start)
+        return lower..<max(lower, bound(end))
+    }
+
+    private static func relative(_ path: String, to root: String) -> String {
+        path.hasPrefix(root + "/") ? String(path.dropFirst(root.count + 1)) : path
+    }
+
+    private func report(_ problems: [Problem]) {
+        for problem in problems { console.warn("\(problem.severity.rawValue): \(problem)") }
+    }
+}
+
+extension SPRSoundIssue.Kind {
+    var problemKind: Problem.Kind {
+        switch self {
+        case .skippedFile: .skippedFile
+        case .skippedItem: .skippedCycle
+        case .notice: .notice
+        }
+    }
+}
+
+/// What `prep ingest --corpus sprsound` did.
+public struct SPRSoundIngestReport: Sendable {
+    let recordings: [SPRSoundRecordingRow]
+    let events: [SPRSoundEventRow]
+    public let problems: [Problem]
+    public let manifestsChanged: Bool
+    public let seconds: Double
+    public let options: IngestOptions
+
+    public var recordingCount: Int { recordings.count }
+    public var eventCount: Int { events.count }
+    public var skipped: [Problem] { problems.filter { $0.severity == .skipped } }
+    public var notices: [Problem] { problems.filter { $0.severity == .notice } }
+
+    public func summary() -> String {
+        var lines = ["ingest (SPRSound): \(recordings.count) recordings -> \(events.count) events + \(recordings.count) record items in \(String(format: "%.2f", seconds)) s [resampler \(options.resampler.rawValue), jobs \(options.jobs)]", ""]
+        lines.append(SPRSoundTables.tables(recordings: recordings, events: events))
+        if !notices.isEmpty {
+            lines += ["", "notices (\(notices.count)):"] + notices.map { "  \($0)" }
+        }
+        if !skipped.isEmpty {
+            lines += ["", "skipped (\(skipped.count)):"] + skipped.map { "  \($0)" }
+        }
+        lines += ["", "manifests: \(options.manifestDirectory)/recordings.csv, \(options.manifestDirectory)/events.csv; audio: \(options.cacheDirectory)/audio16k/\(options.resampler.rawValue)/"]
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// Events per type and record labels per split, as plain-text tables (ingest's summary, `prep stats`).
+enum SPRSoundTables {
+    static func splits(_ names: [String]) -> [String] {
+        let present = Set(names)
+        return SPRSoundRecipe.splitOrder.filter(present.contains) + present.subtracting(SPRSoundRecipe.splitOrder).sorted()
+    }
+
+    static func tables(recordings: [SPRSoundRecordingRow], events: [SPRSoundEventRow]) -> String {
+        let splits = splits(recordings.map(\.split))
+        func table(_ title: String, _ classes: [String], _ items: [(split: String, label: String)]) -> String {
+            var rows = [[title] + splits + ["total"]]
+            for label in classes {
+                let counts = splits.map { split in items.filter { $0.split == split && $0.label == label }.count }
+                rows.append([label] + counts.map(String.init) + [String(counts.reduce(0, +))])
+            }
+            let totals = splits.map { split in items.filter { $0.split == split }.count }
+            rows.append(["total"] + totals.map(String.init) + [String(totals.reduce(0, +))])
+            return TextTable.render(rows)
+        }
+        return table("event type", SPRSoundLabels.eventTypes, events.map { ($0.split, $0.type) }) + "\n\n"
+            + table("record label", SPRSoundLabels.recordLabels + ["(none)"], recordings.map { ($0.split, $0.recordLabel ?? "(none)") })
+    }
+}

@@ -1,0 +1,53 @@
+import Durability
+import FeatureStore
+import Foundation
+import Manifests
+import SPRSound
+
+/// The SPRSound recipe's feature side: events.csv and recordings.csv rows as feature items, in
+/// the agreed format (spec/sprsound-shards.md): per recording its events (level `event`, tasks
+/// 1-1 and 1-2) then the whole recording (level `record`, tasks 2-1 and 2-2, -1 without a label).
+enum SPRSoundRecipe {
+    /// Shard order; later years (`test2026`, ...) and others follow by name.
+    static let splitOrder = ["train", "inter_test", "intra_test", "test2022", "test2023", "test2024", "test2025", SPRSoundSplit.unassigned]
+
+    static let tasks = SPRSoundLabels.tasks.map { ShardTask(name: $0.name, level: $0.level.rawValue, classes: $0.classes) }
+
+    static func featureSource(ingest: IngestState, audio: CycleAudioStore, jobs: Int) throws -> FeatureSource {
+        let manifest = SPRSoundManifest(directory: ingest.manifestDirectory)
+        guard (try? FileDigest.sha256(ofFileAt: manifest.eventsPath)) == ingest.cyclesSHA256,
+              (try? FileDigest.sha256(ofFileAt: manifest.recordingsPath)) == ingest.recordingsSHA256 else {
+            throw PrepError.input("\(manifest.eventsPath) or \(manifest.recordingsPath) changed since the last `prep ingest` (or is missing): rerun ingest")
+        }
+        let recordings = try manifest.readRecordings(), events = try manifest.readEvents()
+        if let stale = recordings.first(where: { audio.provenance(stem: $0.stem) != $0.provenance(resampler: ingest.resampler) }) {
+            throw PrepError.input("\(audio.path(for: stale.stem)) is not the cycle audio \(manifest.recordingsPath) describes (an interrupted `prep ingest`?): rerun `prep ingest`")
+        }
+        let eventsByRecording = Dictionary(grouping: events, by: \.recording)
+        var items: [FeatureItem] = []
+        items.reserveCapacity(events.count + recordings.count)
+        for recording in recordings {
+            let name: SPRSoundName
+            do { name = try SPRSoundName(parsing: recording.stem) } catch {
+                throw PrepError.input("\(manifest.recordingsPath): recording \(error)")
+            }
+            func makeRow(id: String, start: Double, end: Double, level: String, labels: [Int]) -> ShardRow {
+                var row = ShardRow(id: id, recording: recording.stem, patient: name.patient, label: -1, binaryLabel: -1,
+                                   crackle: false, wheeze: false, split: recording.split, fold: nil, device: "",
+                                   location: name.location, start: start, end: end)
+                row.tasks = TaskColumns(level: level, labels: labels, age: name.age, gender: name.gender)
+                return row
+            }
+            for event in eventsByRecording[recording.stem] ?? [] {
+                items.append(FeatureItem(row: makeRow(id: event.id, start: event.start, end: event.end, level: "event",
+                                                  labels: SPRSoundLabels.eventLabels(type: event.type)),
+                                         recording: recording.stem, index: event.k, sampleCount: event.sliceEnd - event.sliceBegin))
+            }
+            let duration = Double(recording.frames) / Double(recording.sourceRate)
+            items.append(FeatureItem(row: makeRow(id: recording.stem + "#record", start: 0, end: duration, level: "record",
+                                              labels: SPRSoundLabels.recordLabels(label: recording.recordLabel)),
+                                     recording: recording.stem, index: SPRSoundIngest.recordEntry, sampleCount: recording.frames16k))
+        }
+        return FeatureSource(corpus: .sprsound, items: items, manifestPath: manifest.eventsPath)
+    }
+}
