@@ -190,6 +190,7 @@ public struct SPRSoundSynthesizer: Sendable {
                 do throws(SynthesisError) {
                     try Self.write(plan.json, to: output + "/" + plan.jsonPath)
                     let wav = output + "/" + plan.wavPath
+                    try Self.makeDirectory(containing: wav)
                     let temporary = Self.partial(wav)
                     do throws(AudioEncoder.EncodingError) {
                         try AudioEncoder.writeWAV(render(plan), sampleRate: options.sampleRate, bitDepth: 16, to: temporary)
@@ -235,11 +236,15 @@ public struct SPRSoundSynthesizer: Sendable {
         return url.deletingLastPathComponent().appendingPathComponent("." + url.lastPathComponent + ".partial").path
     }
 
-    private static func write(_ data: Data, to path: String) throws(SynthesisError) {
+    private static func makeDirectory(containing path: String) throws(SynthesisError) {
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
         do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
             throw .write(path: directory, reason: error.localizedDescription)
         }
+    }
+
+    private static func write(_ data: Data, to path: String) throws(SynthesisError) {
+        try makeDirectory(containing: path)
         let temporary = partial(path)
         do { try data.write(to: URL(fileURLWithPath: temporary)) } catch {
             unlink(temporary)
@@ -249,8 +254,6 @@ public struct SPRSoundSynthesizer: Sendable {
     }
 
     private static func rename(_ source: String, to destination: String) throws(SynthesisError) {
-        let directory = URL(fileURLWithPath: destination).deletingLastPathComponent().path
-        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         guard Glibc.rename(source, destination) == 0 else {
             let reason = String(cString: strerror(errno))
             unlink(source)
