@@ -147,6 +147,7 @@ echo
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "build: $("$BIN/prep" --version)"
 if [ "$WHAT" = paper ]; then echo "reference: the paper code's ICBHIDataset (${PAPER:-}), torch $($PY -c 'import torch; print(torch.__version__)')"
+elif [ "$WHAT" = sprsound ]; then echo "reference: scripts/ref_sprsound.py (torchaudio $($PY -c 'import torchaudio; print(torchaudio.__version__)'), one thread, OpenBLAS)"
 else echo "reference: $REF (torchaudio $($PY -c 'import torchaudio; print(torchaudio.__version__)'), one thread, OpenBLAS)"; fi
 printf '%-44s %12s %12s %8s %10s\n' benchmark ours reference ratio "peak MB"
 awk -F'\t' '{ ratio = ($2 > 0 && $3 != "nan") ? sprintf("%.1fx", $3 / $2) : "-";

@@ -270,6 +270,12 @@ extension ShardFile {
     /// Whether the shard stores task columns (`/level`, `/task_*`) instead of ICBHI's `/label`.
     public var hasTaskColumns: Bool { shape(ofDataset: "level") != nil }
 
+    /// The shard's per-row datasets of a task-described layout (`level`, `task_*`, `age`, `gender`).
+    public var taskDatasets: [String] {
+        let tasks = Self.library.withLock { (try? file.children(of: "/")) ?? [] }.filter { $0.hasPrefix("task_") }.sorted()
+        return ["level"] + tasks + ["age", "gender"]
+    }
+
     /// One row's common metadata (`/label` etc. left at -1/false) and its level and class per
     /// task (`task_1_2` -> (`1-2`... as the dataset names it, class name or -1)), in dataset-name order.
     public func taskMetadata(ofRow row: Int) throws -> (row: ShardRow, level: String, labels: [(dataset: String, value: Int, name: String?)]) {

@@ -31,9 +31,18 @@ public struct SPRSoundAnnotation: Sendable, Equatable {
     /// The file cannot be used at all (invalid JSON, not an object, no annotation).
     public var unusable: Bool = false
 
+    /// At most this many events' problems (and overlapping pairs) are listed one by one per
+    /// file; the rest are counted in one more line (a hostile file cannot flood the report).
+    public static let listedPerFile = 100
+
     public static func parse(_ data: Data) -> SPRSoundAnnotation {
         var result = SPRSoundAnnotation()
         func issue(_ kind: SPRSoundIssue.Kind, _ reason: String) { result.issues.append(.init(kind: kind, reason: reason)) }
+        var skippedEvents = 0
+        func skipEvent(_ reason: String) {
+            skippedEvents += 1
+            if skippedEvents <= listedPerFile { issue(.skippedItem, reason) }
+        }
         let value: JSONValue
         do {
             value = try JSONDecoder().decode(JSONValue.self, from: data)
@@ -48,8 +57,10 @@ public struct SPRSoundAnnotation: Sendable, Equatable {
             return result
         }
         let known: Set<String> = ["record_annotation", "recording_annotation", "event_annotation"]
-        for key in object.keys.sorted() where !known.contains(key) {
-            issue(.notice, "unknown key '\(key)' ignored")
+        let unknown = object.keys.filter { !known.contains($0) }.sorted()
+        if !unknown.isEmpty {
+            let listed = unknown.prefix(5).map { "'\($0)'" }.joined(separator: ", ")
+            issue(.notice, "unknown key\(unknown.count == 1 ? "" : "s") \(listed)\(unknown.count > 5 ? " and \(unknown.count - 5) more" : "") ignored")
         }
 
         // The record label: A's `record_annotation`, C's `recording_annotation`.
@@ -99,7 +110,7 @@ public struct SPRSoundAnnotation: Sendable, Equatable {
         for (position, item) in list.enumerated() {
             let at = "event_annotation[\(position)]"
             guard case .object(let fields) = item else {
-                issue(.skippedItem, "\(at) is a JSON \(item.kindName), expected an object: skipped")
+                skipEvent("\(at) is a JSON \(item.kindName), expected an object: skipped")
                 continue
             }
             var bad: [String] = []
@@ -135,18 +146,21 @@ public struct SPRSoundAnnotation: Sendable, Equatable {
             if let start, start < 0 { bad.append("negative start \(Self.format(start)) ms") }
             if let end, end < 0 { bad.append("negative end \(Self.format(end)) ms") }
             guard bad.isEmpty, let start, let end, let type else {
-                issue(.skippedItem, "\(at): \(bad.joined(separator: "; ")): skipped")
+                skipEvent("\(at): \(bad.joined(separator: "; ")): skipped")
                 continue
             }
             if end == start {
-                issue(.skippedItem, "\(at): zero-length event at \(Self.format(start)) ms: skipped")
+                skipEvent("\(at): zero-length event at \(Self.format(start)) ms: skipped")
                 continue
             }
             if end < start {
-                issue(.skippedItem, "\(at): ends (\(Self.format(end)) ms) before it starts (\(Self.format(start)) ms): skipped")
+                skipEvent("\(at): ends (\(Self.format(end)) ms) before it starts (\(Self.format(start)) ms): skipped")
                 continue
             }
             events.append(Event(position: position, start: start / 1000, end: end / 1000, type: type))
+        }
+        if skippedEvents > listedPerFile {
+            issue(.skippedItem, "\(skippedEvents - listedPerFile) more events skipped (not listed: \(listedPerFile) per file)")
         }
         let sorted = events.sorted { ($0.start, $0.end, $0.position) < ($1.start, $1.end, $1.position) }
         if sorted.map(\.position) != events.map(\.position) {
@@ -154,11 +168,24 @@ public struct SPRSoundAnnotation: Sendable, Equatable {
         }
         // Overlaps are kept as annotated (the maintainers' later fix moves the later start; a
         // parser meets both forms): noted once per pair.
-        for (i, event) in sorted.enumerated() {
-            for other in sorted[(i + 1)...] where other.start < event.end {
+        var listed = 0
+        pairs: for (i, event) in sorted.enumerated() {
+            for other in sorted[(i + 1)...] {
+                guard other.start < event.end else { break }   // sorted by start: no later one overlaps
+                guard listed < listedPerFile else { break pairs }
+                listed += 1
                 issue(.notice, "event_annotation[\(event.position)] (\(Self.format(event.start * 1000))-\(Self.format(event.end * 1000)) ms) "
                       + "overlaps event_annotation[\(other.position)] (\(Self.format(other.start * 1000))-\(Self.format(other.end * 1000)) ms): both kept as annotated")
             }
+        }
+        if listed == listedPerFile {
+            // Counted in one pass: events that start before an earlier one ends.
+            var furthest = -Double.infinity, overlapping = 0
+            for event in sorted {
+                if event.start < furthest { overlapping += 1 }
+                furthest = max(furthest, event.end)
+            }
+            issue(.notice, "\(overlapping) events overlap an earlier one in all (the first \(listedPerFile) overlapping pairs listed)")
         }
         result.events = sorted
         if sorted.isEmpty, result.recordLabel == nil, !result.unusable {

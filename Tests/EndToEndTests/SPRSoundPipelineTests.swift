@@ -115,6 +115,11 @@ final class SPRSoundPipelineTests: PrepTestCase {
         XCTAssertEqual(byID["40512331_8.1_1_p1_3548#record"]?.split, "inter_test")
         XCTAssertEqual(byID["41082553_11.1_1_p2_1030#record"]?.age, 11.1)
 
+        // prep verify checks the ingest (both manifests, entries, checksums) and the task columns.
+        let verify = try prep(["verify", URL(fileURLWithPath: directory).lastPathComponent])
+        XCTAssertTrue(verify.stdout.contains("ok: ") && verify.stdout.contains(URL(fileURLWithPath: directory).lastPathComponent), verify.stdout)
+        XCTAssertTrue(verify.stdout.contains("ingest (50 recordings, 261 cycles"), verify.stdout)
+
         // prep show draws an event row and a record row.
         let show = try prep(["show", "_0.7_1_p7_32982#0", "--png", workspace + "/event.png"])
         XCTAssertTrue(show.stdout.contains("event: 1-1 Adventitious, 1-2 Fine Crackle"), show.stdout)

@@ -94,6 +94,24 @@ final class SPRSoundAnnotationTests: XCTestCase {
         XCTAssertEqual(b.events.count, 1)
     }
 
+    func testAHostileFileCannotFloodTheReport() {
+        let zero = (0..<1000).map { _ in #"{"start": "5", "end": "5", "type": "Normal"}"# }
+        let same = (0..<300).map { _ in #"{"start": "0", "end": "1000", "type": "Wheeze"}"# }
+        let keys = (0..<50).map { #""extra\#($0)": 1"# }
+        let text = #"{"record_annotation": "CAS", "event_annotation": ["# + (zero + same).joined(separator: ", ") + "], " + keys.joined(separator: ", ") + "}"
+        let started = Date()
+        let a = parse(text)
+        XCTAssertLessThan(Date().timeIntervalSince(started), 5)
+        XCTAssertEqual(a.events.count, 300)
+        let skipped = reasons(a, .skippedItem)
+        XCTAssertEqual(skipped.count, SPRSoundAnnotation.listedPerFile + 1)
+        XCTAssertEqual(skipped.last, "900 more events skipped (not listed: 100 per file)")
+        let overlaps = reasons(a, .notice).filter { $0.contains("overlap") }
+        XCTAssertEqual(overlaps.count, SPRSoundAnnotation.listedPerFile + 1)
+        XCTAssertEqual(overlaps.last, "299 events overlap an earlier one in all (the first 100 overlapping pairs listed)")
+        XCTAssertEqual(reasons(a, .notice).filter { $0.hasPrefix("unknown keys") }.count, 1)
+    }
+
     func testEveryVendoredSampleParsesWithoutSkips() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("manifests/sprsound-annotations").path

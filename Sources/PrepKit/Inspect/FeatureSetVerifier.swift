@@ -78,6 +78,9 @@ public enum FeatureSetVerifier {
         do { state = try IngestState.read(cacheDirectory: cacheDirectory) } catch {
             return ([finding(error, about: statePath)], 0, 0, 0)
         }
+        if state.corpus == Corpus.sprsound.rawValue {
+            return SPRSoundRecipe.verifyIngest(state: state, cacheDirectory: cacheDirectory)
+        }
         let manifests = ManifestStore(directory: state.manifestDirectory)
         guard let digest = try? manifests.cyclesDigest() else {
             return ([Finding(file: manifests.cyclesPath, problem: "missing or unreadable")], 0, 0, 0)
@@ -132,7 +135,8 @@ public enum FeatureSetVerifier {
         do {
             let file = try set.open(shard)
             var findings: [Finding] = []
-            for name in ["cycle_id", "label", "label2", "split", "recording", "patient"] where file.shape(ofDataset: name) != [shard.rows] {
+            let labels = file.hasTaskColumns ? file.taskDatasets : ["label", "label2"]
+            for name in ["cycle_id"] + labels + ["split", "recording", "patient"] where file.shape(ofDataset: name) != [shard.rows] {
                 findings.append(Finding(file: path, problem: "/\(name) does not hold \(shard.rows) rows"))
             }
             if file.attribute("feature_set_id")?.stringValue != set.id {
@@ -161,7 +165,7 @@ public enum FeatureSetVerifier {
 
     /// A finding that names the file once: errors that name their file (StoreError, HDF5's)
     /// give it and their reason; others are about `file`, with a leading "<file>: " dropped.
-    private static func finding(_ error: Error, about file: String) -> Finding {
+    static func finding(_ error: Error, about file: String) -> Finding {
         if let error = error as? StoreError { return Finding(file: error.path, problem: error.reason) }
         return Finding(file: file, problem: String(describing: error).droppingPrefix(file + ": "))
     }

@@ -150,17 +150,25 @@ public struct SPRSoundIngest {
             let stem = source.name.stem
             let seconds = Double(faded.count) / Double(IngestPipeline.sampleRate)
             var samples: [Float] = [], offsets: [Int64] = [0], entries: [Int32] = []
+            var beyond = 0, clamped = 0   // past the listing cap, counted (SPRSoundAnnotation.listedPerFile)
+            let cap = SPRSoundAnnotation.listedPerFile
             for event in annotation.events {
                 let bounds = sliceBounds(start: event.start, end: event.end, frames: faded.count)
                 let at = "event_annotation[\(event.position)] (\(event.type), \(event.start)-\(event.end) s)"
                 guard !bounds.isEmpty else {
-                    outcome.problems.append(Problem(file: source.jsonPath, line: nil,
-                                                    reason: "\(at) lies after the audio's end (\(seconds) s): skipped", kind: .skippedCycle))
+                    beyond += 1
+                    if beyond <= cap {
+                        outcome.problems.append(Problem(file: source.jsonPath, line: nil,
+                                                        reason: "\(at) lies after the audio's end (\(seconds) s): skipped", kind: .skippedCycle))
+                    }
                     continue
                 }
                 if event.end * Double(IngestPipeline.sampleRate) > Double(faded.count) {
-                    outcome.problems.append(Problem(file: source.jsonPath, line: nil,
-                                                    reason: "\(at) ends after the audio (\(seconds) s): clamped", kind: .clampedCycle))
+                    clamped += 1
+                    if clamped <= cap {
+                        outcome.problems.append(Problem(file: source.jsonPath, line: nil,
+                                                        reason: "\(at) ends after the audio (\(seconds) s): clamped", kind: .clampedCycle))
+                    }
                 }
                 let k = outcome.events.count
                 outcome.events.append(SPRSoundEventRow(recording: stem, k: k, type: event.type, start: event.start, end: event.end,
@@ -169,6 +177,12 @@ public struct SPRSoundIngest {
                 samples.append(contentsOf: faded[bounds])
                 offsets.append(Int64(samples.count))
                 entries.append(Int32(k))
+            }
+            if beyond > cap {
+                outcome.problems.append(Problem(file: source.jsonPath, line: nil, reason: "\(beyond - cap) more events after the audio's end skipped (not listed)", kind: .skippedCycle))
+            }
+            if clamped > cap {
+                outcome.problems.append(Problem(file: source.jsonPath, line: nil, reason: "\(clamped - cap) more events clamped to the audio (not listed)", kind: .clampedCycle))
             }
             samples.append(contentsOf: faded)
             offsets.append(Int64(samples.count))

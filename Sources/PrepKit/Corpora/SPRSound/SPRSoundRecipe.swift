@@ -13,6 +13,60 @@ enum SPRSoundRecipe {
 
     static let tasks = SPRSoundLabels.tasks.map { ShardTask(name: $0.name, level: $0.level.rawValue, classes: $0.classes) }
 
+    /// `prep verify`'s ingest check: both manifests have the digests ingest.json records, every
+    /// recording's cycle audio has the provenance recordings.csv implies (its events + the record
+    /// item), entries matching events.csv, and its samples' recorded checksum.
+    static func verifyIngest(state: IngestState, cacheDirectory: String) -> (findings: [FeatureSetVerifier.Finding], recordings: Int, cycles: Int, uncheckedAudio: Int) {
+        typealias Finding = FeatureSetVerifier.Finding
+        let manifest = SPRSoundManifest(directory: state.manifestDirectory)
+        var findings: [Finding] = []
+        for (path, recorded) in [(manifest.eventsPath, state.cyclesSHA256), (manifest.recordingsPath, state.recordingsSHA256 ?? "")] {
+            guard let digest = try? FileDigest.sha256(ofFileAt: path) else { return ([Finding(file: path, problem: "missing or unreadable")], 0, 0, 0) }
+            if digest != recorded {
+                findings.append(Finding(file: path, problem: "SHA-256 \(digest) differs from ingest.json's (\(recorded)): corrupted or edited since `prep ingest`"))
+            }
+        }
+        let recordings: [SPRSoundRecordingRow], events: [SPRSoundEventRow]
+        do {
+            recordings = try manifest.readRecordings()
+            events = try manifest.readEvents()
+        } catch {
+            return (findings + [FeatureSetVerifier.finding(error, about: manifest.directory)], 0, 0, 0)
+        }
+        var eventsByRecording = Dictionary(grouping: events, by: \.recording)
+        let audio = CycleAudioStore(cacheDirectory: cacheDirectory, resampler: state.resampler)
+        var unchecked = 0
+        for recording in recordings {
+            let stem = recording.stem
+            let own = eventsByRecording.removeValue(forKey: stem) ?? []
+            if own.count != recording.events {
+                findings.append(Finding(file: manifest.recordingsPath, problem: "\(stem): \(recording.events) events, \(manifest.eventsPath) has \(own.count)"))
+            }
+            guard audio.provenance(stem: stem) == recording.provenance(resampler: state.resampler) else {
+                findings.append(Finding(file: audio.path(for: stem), problem: "missing, unreadable, or not the audio the manifests describe"))
+                continue
+            }
+            do {
+                let stored = try audio.readCycles(stem: stem)
+                if stored.cycleIndices != own.map(\.k) + [SPRSoundIngest.recordEntry] {
+                    findings.append(Finding(file: audio.path(for: stem), problem: "entries \(stored.cycleIndices), the manifests say events \(own.map(\.k)) and the record item"))
+                }
+                switch try audio.checkSamples(stored.samples, stem: stem) {
+                case .matches: break
+                case .notRecorded: unchecked += 1
+                case .differs(let recorded, let computed):
+                    findings.append(Finding(file: audio.path(for: stem), problem: "samples SHA-256 \(computed) differs from the one recorded at ingest (\(recorded)): corrupted since `prep ingest`"))
+                }
+            } catch {
+                findings.append(FeatureSetVerifier.finding(error, about: audio.path(for: stem)))
+            }
+        }
+        for stem in eventsByRecording.keys.sorted() {
+            findings.append(Finding(file: manifest.eventsPath, problem: "events of \(stem), which \(manifest.recordingsPath) does not list"))
+        }
+        return (findings, recordings.count, events.count + recordings.count, unchecked)
+    }
+
     static func featureSource(ingest: IngestState, audio: CycleAudioStore, jobs: Int) throws -> FeatureSource {
         let manifest = SPRSoundManifest(directory: ingest.manifestDirectory)
         guard (try? FileDigest.sha256(ofFileAt: manifest.eventsPath)) == ingest.cyclesSHA256,
