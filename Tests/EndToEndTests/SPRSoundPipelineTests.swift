@@ -34,6 +34,12 @@ final class SPRSoundPipelineTests: PrepTestCase {
         let rows = recordings.split(separator: "\n").count - 1
         XCTAssertEqual(rows, 50, "51 files, one duplicate stem (40638274_9.7_1_p2_1719)")
 
+        // A rerun reuses every recording without decoding and changes nothing.
+        let rerun = try prep(["ingest", corpus, "--strict"])
+        XCTAssertTrue(rerun.stdout.contains("50 recordings (0 processed, 50 unchanged)"), rerun.stdout)
+        XCTAssertEqual(try String(contentsOfFile: manifests + "/recordings.csv", encoding: .utf8), recordings)
+        XCTAssertEqual(try String(contentsOfFile: manifests + "/events.csv", encoding: .utf8), events)
+
         let stats = try prep(["stats"])
         XCTAssertTrue(stats.stdout.contains("SPRSound manifests"), stats.stdout)
         XCTAssertTrue(stats.stdout.contains("Wheeze+Crackle"), stats.stdout)

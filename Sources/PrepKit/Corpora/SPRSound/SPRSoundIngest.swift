@@ -31,6 +31,7 @@ public struct SPRSoundIngest {
         var problems: [Problem] = []
         var stagedAudio: String?
         var writeFailure: String?
+        var reused = false
     }
 
     public func run() throws -> SPRSoundIngestReport {
@@ -53,10 +54,13 @@ public struct SPRSoundIngest {
             report(discoveryProblems)
             throw PrepError.strict(problems: discoveryProblems.filter(IngestPipeline.failsStrictRun).count)
         }
+        let previousRows = (try? SPRSoundManifest(directory: options.manifestDirectory).readRecordings()) ?? []
+        let previous = Dictionary(previousRows.map { ($0.stem, $0) }, uniquingKeysWith: { first, _ in first })
         let progress = ProgressCounter()
         let publisher = DurablePublisher()
         let outcomes = runInParallel(count: sources.count, jobs: options.jobs) { [options, console] index in
-            let outcome = Self.ingest(sources[index], options: options, store: store, publisher: publisher)
+            let outcome = Self.ingest(sources[index], options: options, store: store, publisher: publisher,
+                                      previous: previous[sources[index].name.stem])
             console.progress("ingest", done: progress.increment(), total: sources.count, detail: sources[index].name.stem)
             return outcome
         }
@@ -104,13 +108,14 @@ public struct SPRSoundIngest {
         state.corpus = Corpus.sprsound.rawValue
         state.recordingsSHA256 = FileDigest.sha256(of: encoded.recordings)
         try state.write(cacheDirectory: options.cacheDirectory)
-        return SPRSoundIngestReport(recordings: recordings, events: events, problems: problems, manifestsChanged: !unchanged,
+        return SPRSoundIngestReport(recordings: recordings, events: events, problems: problems,
+                                    reused: outcomes.filter(\.reused).count, manifestsChanged: !unchanged,
                                     seconds: Date().timeIntervalSince(started), options: options)
     }
 
     /// One recording: parse, decode, resample, fade, slice, stage.
     static func ingest(_ source: SPRSoundSource, options: IngestOptions, store: CycleAudioStore,
-                       publisher: DurablePublisher) -> Outcome {
+                       publisher: DurablePublisher, previous: SPRSoundRecordingRow? = nil) -> Outcome {
         var outcome = Outcome()
         let jsonData: Data
         do throws(StoreError) {
@@ -133,6 +138,28 @@ public struct SPRSoundIngest {
         let wavAttributes = try? FileManager.default.attributesOfItem(atPath: source.wavPath)
         let wavBytes = (wavAttributes?[.size] as? NSNumber)?.intValue ?? -1
         let wavModified = (wavAttributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? -1
+        let jsonSHA256 = FileDigest.sha256(of: jsonData)
+        let jsonRelative = relative(source.jsonPath, to: options.datasetDirectory)
+        let wavRelative = relative(source.wavPath, to: options.datasetDirectory)
+        // Unchanged since the last run (same files, same size and mtime of the WAV, same JSON, and
+        // the stored audio is what that run wrote): reuse it without decoding.
+        if let previous, previous.wavBytes == wavBytes, previous.wavModified == wavModified, previous.jsonSHA256 == jsonSHA256,
+           previous.json == jsonRelative, previous.wav == wavRelative,
+           store.provenance(stem: previous.stem) == previous.provenance(resampler: options.resampler.rawValue),
+           store.recordsChecksum(stem: previous.stem) {
+            let sliced = slice(annotation.events, source: source, frames16k: previous.frames16k)
+            if sliced.events.count == previous.events {
+                var record = previous
+                record.split = source.split
+                record.release = source.release
+                record.recordLabel = annotation.recordLabel
+                outcome.recording = record
+                outcome.events = sliced.events
+                outcome.problems += sliced.problems
+                outcome.reused = true
+                return outcome
+            }
+        }
         do {
             try RegularFile.check(source.wavPath)
             let audio = try AudioDecoder.decode(contentsOf: source.wavPath)
@@ -148,49 +175,21 @@ public struct SPRSoundIngest {
                 return outcome
             }
             let stem = source.name.stem
-            let seconds = Double(faded.count) / Double(IngestPipeline.sampleRate)
+            let sliced = slice(annotation.events, source: source, frames16k: faded.count)
+            outcome.events = sliced.events
+            outcome.problems += sliced.problems
             var samples: [Float] = [], offsets: [Int64] = [0], entries: [Int32] = []
-            var beyond = 0, clamped = 0   // past the listing cap, counted (SPRSoundAnnotation.listedPerFile)
-            let cap = SPRSoundAnnotation.listedPerFile
-            for event in annotation.events {
-                let bounds = sliceBounds(start: event.start, end: event.end, frames: faded.count)
-                let at = "event_annotation[\(event.position)] (\(event.type), \(event.start)-\(event.end) s)"
-                guard !bounds.isEmpty else {
-                    beyond += 1
-                    if beyond <= cap {
-                        outcome.problems.append(Problem(file: source.jsonPath, line: nil,
-                                                        reason: "\(at) lies after the audio's end (\(seconds) s): skipped", kind: .skippedCycle))
-                    }
-                    continue
-                }
-                if event.end * Double(IngestPipeline.sampleRate) > Double(faded.count) {
-                    clamped += 1
-                    if clamped <= cap {
-                        outcome.problems.append(Problem(file: source.jsonPath, line: nil,
-                                                        reason: "\(at) ends after the audio (\(seconds) s): clamped", kind: .clampedCycle))
-                    }
-                }
-                let k = outcome.events.count
-                outcome.events.append(SPRSoundEventRow(recording: stem, k: k, type: event.type, start: event.start, end: event.end,
-                                                       release: source.release, split: source.split,
-                                                       sliceBegin: bounds.lowerBound, sliceEnd: bounds.upperBound))
-                samples.append(contentsOf: faded[bounds])
+            samples.reserveCapacity(sliced.events.reduce(faded.count) { $0 + $1.sliceEnd - $1.sliceBegin })
+            for event in sliced.events {
+                samples.append(contentsOf: faded[event.sliceBegin..<event.sliceEnd])
                 offsets.append(Int64(samples.count))
-                entries.append(Int32(k))
-            }
-            if beyond > cap {
-                outcome.problems.append(Problem(file: source.jsonPath, line: nil, reason: "\(beyond - cap) more events after the audio's end skipped (not listed)", kind: .skippedCycle))
-            }
-            if clamped > cap {
-                outcome.problems.append(Problem(file: source.jsonPath, line: nil, reason: "\(clamped - cap) more events clamped to the audio (not listed)", kind: .clampedCycle))
+                entries.append(Int32(event.k))
             }
             samples.append(contentsOf: faded)
             offsets.append(Int64(samples.count))
             entries.append(Int32(recordEntry))
-            let jsonSHA256 = FileDigest.sha256(of: jsonData)
             let record = SPRSoundRecordingRow(
-                stem: stem, json: relative(source.jsonPath, to: options.datasetDirectory),
-                wav: relative(source.wavPath, to: options.datasetDirectory), release: source.release, split: source.split,
+                stem: stem, json: jsonRelative, wav: wavRelative, release: source.release, split: source.split,
                 recordLabel: annotation.recordLabel, events: outcome.events.count, sourceRate: audio.sampleRate,
                 bitDepth: audio.bitDepth, channels: audio.channels, frames: audio.frames, frames16k: faded.count,
                 jsonSHA256: jsonSHA256, wavSHA256: wavSHA256, wavBytes: wavBytes, wavModified: wavModified)
@@ -216,6 +215,43 @@ public struct SPRSoundIngest {
             outcome.events = []
         }
         return outcome
+    }
+
+    /// The events kept in a recording of `frames16k` samples at 16 kHz, as manifest rows, with the
+    /// problems of those that end after it (clamped) or start after it (skipped); per file the
+    /// first `SPRSoundAnnotation.listedPerFile` of each are listed, the rest counted.
+    static func slice(_ events: [SPRSoundAnnotation.Event], source: SPRSoundSource, frames16k: Int) -> (events: [SPRSoundEventRow], problems: [Problem]) {
+        var rows: [SPRSoundEventRow] = [], problems: [Problem] = []
+        let seconds = Double(frames16k) / Double(IngestPipeline.sampleRate)
+        var beyond = 0, clamped = 0
+        let cap = SPRSoundAnnotation.listedPerFile
+        for event in events {
+            let bounds = sliceBounds(start: event.start, end: event.end, frames: frames16k)
+            let at = "event_annotation[\(event.position)] (\(event.type), \(event.start)-\(event.end) s)"
+            guard !bounds.isEmpty else {
+                beyond += 1
+                if beyond <= cap {
+                    problems.append(Problem(file: source.jsonPath, line: nil, reason: "\(at) lies after the audio's end (\(seconds) s): skipped", kind: .skippedCycle))
+                }
+                continue
+            }
+            if event.end * Double(IngestPipeline.sampleRate) > Double(frames16k) {
+                clamped += 1
+                if clamped <= cap {
+                    problems.append(Problem(file: source.jsonPath, line: nil, reason: "\(at) ends after the audio (\(seconds) s): clamped", kind: .clampedCycle))
+                }
+            }
+            rows.append(SPRSoundEventRow(recording: source.name.stem, k: rows.count, type: event.type, start: event.start, end: event.end,
+                                         release: source.release, split: source.split,
+                                         sliceBegin: bounds.lowerBound, sliceEnd: bounds.upperBound))
+        }
+        if beyond > cap {
+            problems.append(Problem(file: source.jsonPath, line: nil, reason: "\(beyond - cap) more events after the audio's end skipped (not listed)", kind: .skippedCycle))
+        }
+        if clamped > cap {
+            problems.append(Problem(file: source.jsonPath, line: nil, reason: "\(clamped - cap) more events clamped to the audio (not listed)", kind: .clampedCycle))
+        }
+        return (rows, problems)
     }
 
     /// Samples `[int(start * 16000), int(end * 16000))` clamped to the audio (ICBHI's rule, REFERENCE.md step 4).
@@ -253,6 +289,8 @@ public struct SPRSoundIngestReport: Sendable {
     let recordings: [SPRSoundRecordingRow]
     let events: [SPRSoundEventRow]
     public let problems: [Problem]
+    /// Recordings unchanged since the last run, reused without decoding.
+    public let reused: Int
     public let manifestsChanged: Bool
     public let seconds: Double
     public let options: IngestOptions
@@ -263,7 +301,7 @@ public struct SPRSoundIngestReport: Sendable {
     public var notices: [Problem] { problems.filter { $0.severity == .notice } }
 
     public func summary() -> String {
-        var lines = ["ingest (SPRSound): \(recordings.count) recordings -> \(events.count) events + \(recordings.count) record items in \(String(format: "%.2f", seconds)) s [resampler \(options.resampler.rawValue), jobs \(options.jobs)]", ""]
+        var lines = ["ingest (SPRSound): \(recordings.count) recordings (\(recordings.count - reused) processed, \(reused) unchanged) -> \(events.count) events + \(recordings.count) record items in \(String(format: "%.2f", seconds)) s [resampler \(options.resampler.rawValue), jobs \(options.jobs)]", ""]
         lines.append(SPRSoundTables.tables(recordings: recordings, events: events))
         if !notices.isEmpty {
             lines += ["", "notices (\(notices.count)):"] + notices.map { "  \($0)" }
