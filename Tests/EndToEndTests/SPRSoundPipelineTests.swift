@@ -164,6 +164,11 @@ final class SPRSoundPipelineTests: PrepTestCase {
             if file.audio { try FileManager.default.copyItem(atPath: sine, toPath: wav + "/" + file.stem + ".wav") }
         }
         try Data("RIFF\u{0}\u{0}garbage".utf8).write(to: URL(fileURLWithPath: wav + "/10000001_1.0_0_p1_9.wav"))
+        // An annotation file too large to be one (sparse: no disk used).
+        let huge = json + "/10000001_1.0_0_p1_14.json"
+        XCTAssertTrue(FileManager.default.createFile(atPath: huge, contents: Data("{".utf8)))
+        try FileHandle(forWritingTo: URL(fileURLWithPath: huge)).truncate(atOffset: 1 << 30)
+        try FileManager.default.copyItem(atPath: sine, toPath: wav + "/10000001_1.0_0_p1_14.wav")
         try FileManager.default.copyItem(atPath: sine, toPath: wav + "/10000001_1.0_0_p1_99.wav")   // audio without annotation
 
         let strict = try prep(["ingest", root, "--corpus", "sprsound", "--strict"], expectStatus: 2)
@@ -195,11 +200,12 @@ final class SPRSoundPipelineTests: PrepTestCase {
         reported("10000001_1.0_0_p1_12.json", "empty file")
         reported("10000001_1.0_0_p1_13.json", "no valid event and no record label")
         reported("10000001_1.0_0_p1_99.wav", "audio without annotation")
+        reported("10000001_1.0_0_p1_14.json", "more than an annotation file can be")
         let recordings = try String(contentsOfFile: manifests + "/recordings.csv", encoding: .utf8)
         for kept in ["_1", "_4", "_5", "_6", "_7", "_10", "_11"] {
             XCTAssertTrue(recordings.contains("_1.0_0_p1\(kept),"), "\(kept) kept:\n\(recordings)")
         }
-        for dropped in ["_2,", "_3,", "_8,", "_9,", "_12,", "_13,"] { XCTAssertFalse(recordings.contains("_1.0_0_p1\(dropped)"), dropped) }
+        for dropped in ["_2,", "_3,", "_8,", "_9,", "_12,", "_13,", "_14,"] { XCTAssertFalse(recordings.contains("_1.0_0_p1\(dropped)"), dropped) }
         XCTAssertTrue(recordings.contains("10000001_1.0_0_p1_10,10000001,1.0,0,p1,10,2022,train,Poor Quality,0,"), recordings)
         XCTAssertTrue(run.stdout.contains("skipped ("), run.stdout)
         try prep(["features", "--length", "1"])

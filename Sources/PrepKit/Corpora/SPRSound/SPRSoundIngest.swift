@@ -25,6 +25,9 @@ public struct SPRSoundIngest {
     /// The cycle-audio entry of a recording's record-level item.
     static let recordEntry = -1
 
+    /// The largest annotation file read (the real ones are under 2 kB).
+    static let maximumAnnotationBytes = 16 << 20
+
     struct Outcome: Sendable {
         var recording: SPRSoundRecordingRow?
         var events: [SPRSoundEventRow] = []
@@ -117,6 +120,13 @@ public struct SPRSoundIngest {
     static func ingest(_ source: SPRSoundSource, options: IngestOptions, store: CycleAudioStore,
                        publisher: DurablePublisher, previous: SPRSoundRecordingRow? = nil) -> Outcome {
         var outcome = Outcome()
+        // Real annotation files are a few kB; a huge one is not read into memory.
+        let jsonBytes = ((try? FileManager.default.attributesOfItem(atPath: source.jsonPath))?[.size] as? NSNumber)?.intValue ?? 0
+        guard jsonBytes <= maximumAnnotationBytes else {
+            outcome.problems.append(Problem(file: source.jsonPath, line: nil,
+                                            reason: "\(jsonBytes) bytes, more than an annotation file can be (\(maximumAnnotationBytes)): not read", kind: .skippedFile))
+            return outcome
+        }
         let jsonData: Data
         do throws(StoreError) {
             guard let data = try RegularFile.contents(atPath: source.jsonPath) else {
