@@ -265,7 +265,7 @@ struct Train: ParsableCommand {
     /// Appends this process's stdout and stderr to `path` from now on.
     static func redirectOutput(to path: String) throws(TrainingError) {
         let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw .invalidOption("cannot open \(path): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw .writeFailed("cannot open \(path): \(String(cString: strerror(errno)))") }
         dup2(fd, STDOUT_FILENO)
         dup2(fd, STDERR_FILENO)
         close(fd)
