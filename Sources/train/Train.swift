@@ -212,7 +212,7 @@ struct Train: ParsableCommand {
             let directory = (root as NSString).appendingPathComponent(run.relativeDirectory)
             // Decided under the run's lock; a local sweep's child writes its train.log itself from then on.
             try TrainingSession.trainSweepRun(shards: shards, options: runOptions(run, preset: preset, device: device.device, outputDirectory: directory),
-                                              presetGiven: model != nil, heads: heads) { state throws(TrainingError) in
+                                              presetGiven: model != nil, heads: heads, projDim: projDim) { state throws(TrainingError) in
                 if sweepParent != nil && state != .finished { try Self.redirectOutput(to: (directory as NSString).appendingPathComponent("train.log")) }
                 if state != .finished { writeLine("device: \(device.device) (\(device.reason))") }
                 if state == .interrupted { writeLine("\(directory): resuming from last.pth") }
@@ -356,7 +356,7 @@ struct Train: ParsableCommand {
             let defaultOutput = "runs/\(modelName)-\(run.method.rawValue)-s\(run.seed)" + (run.testFold.map { "-fold\($0)" } ?? "")
             let options = runOptions(run, preset: preset, device: device, outputDirectory: output ?? defaultOutput)
             try TrainingSession.train(shards: shards, options: options, resume: resume, stated: statedOptions,
-                                      presetGiven: model != nil, heads: heads)
+                                      presetGiven: model != nil, heads: heads, projDim: projDim)
         } catch TrainingError.runLocked(let directory, let holder) {
             // Not a failure of the run: it goes on in another process. The sweep says so itself.
             if sweepParent == nil {
