@@ -10,8 +10,9 @@ import XCTest
 /// same initial weights, batch, augmentation draws and reversal coefficients, at the published lr
 /// 5e-5. Both steps held alike, on any host's kernels: losses to 1e-5 relative as the Patch-Mix
 /// CL two-step golden (SG-SCL's to `sgsclLossTolerance`), weights to `weightTolerance`, BatchNorm
-/// running statistics to 1e-4 absolute, the exempt elements as in CheckpointGoldenTests.
-/// Each tolerance states what it measured over the 15 distinct kernel sets of 18 OpenBLAS core type x ATen capability pairs this CPU runs (Zen's equal Haswell's).
+/// running statistics to 1e-4 absolute, the exempt elements as in CheckpointGoldenTests. Each
+/// tolerance states what it measured over 15 distinct kernel sets (the 18 OpenBLAS core type x
+/// ATen capability pairs of an AVX-512 Xeon; Zen's equal Haswell's).
 final class MethodGoldenTests: XCTestCase {
     override func setUp() { Torch.threads = 1 }
 
