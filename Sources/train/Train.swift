@@ -212,7 +212,7 @@ struct Train: ParsableCommand {
             let directory = (root as NSString).appendingPathComponent(run.relativeDirectory)
             // Decided under the run's lock; a local sweep's child writes its train.log itself from then on.
             try TrainingSession.trainSweepRun(shards: shards, options: runOptions(run, preset: preset, device: device.device, outputDirectory: directory),
-                                              presetGiven: model != nil, heads: heads) { state throws(TrainingError) in
+                                              presetGiven: model != nil, heads: heads, projDim: projDim) { state throws(TrainingError) in
                 if sweepParent != nil && state != .finished { try Self.redirectOutput(to: (directory as NSString).appendingPathComponent("train.log")) }
                 if state != .finished { writeLine("device: \(device.device) (\(device.reason))") }
                 if state == .interrupted { writeLine("\(directory): resuming from last.pth") }
@@ -265,7 +265,7 @@ struct Train: ParsableCommand {
     /// Appends this process's stdout and stderr to `path` from now on.
     static func redirectOutput(to path: String) throws(TrainingError) {
         let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw .invalidOption("cannot open \(path): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw .writeFailed("cannot open \(path): \(String(cString: strerror(errno)))") }
         dup2(fd, STDOUT_FILENO)
         dup2(fd, STDERR_FILENO)
         close(fd)
@@ -356,7 +356,7 @@ struct Train: ParsableCommand {
             let defaultOutput = "runs/\(modelName)-\(run.method.rawValue)-s\(run.seed)" + (run.testFold.map { "-fold\($0)" } ?? "")
             let options = runOptions(run, preset: preset, device: device, outputDirectory: output ?? defaultOutput)
             try TrainingSession.train(shards: shards, options: options, resume: resume, stated: statedOptions,
-                                      presetGiven: model != nil, heads: heads)
+                                      presetGiven: model != nil, heads: heads, projDim: projDim)
         } catch TrainingError.runLocked(let directory, let holder) {
             // Not a failure of the run: it goes on in another process. The sweep says so itself.
             if sweepParent == nil {

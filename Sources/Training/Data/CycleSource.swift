@@ -93,36 +93,6 @@ public final class InMemoryCycles: CycleSource {
     }
 }
 
-/// Errors about the trainer's inputs and runs; messages name what to fix.
-public enum TrainingError: Error, CustomStringConvertible, Sendable {
-    case shards(path: String, message: String)
-    case emptySplit(path: String, split: String)
-    case inputShape(String)
-    case nonFiniteLoss(epoch: Int, step: Int, globalStep: Int, loss: Double)
-    case checkpoint(path: String, message: String)
-    case torch(TorchError)
-    case invalidOption(String)
-    /// Another process holds the run directory's lock: the run is going on elsewhere.
-    case runLocked(directory: String, holder: String)
-    /// The requested device cannot be used, or none was requested and the machine's is unusable.
-    case device(String)
-
-    public var description: String {
-        switch self {
-        case .shards(let path, let message): "\(path): \(message)"
-        case .emptySplit(let path, let split): "\(path): the \(split) has no cycles"
-        case .inputShape(let message): "wrong input shape for the model: \(message)"
-        case .nonFiniteLoss(let epoch, let step, let global, let loss):
-            "training loss is \(loss) at epoch \(epoch), step \(step) (global step \(global)); stopping"
-        case .checkpoint(let path, let message): "\(path): \(message)"
-        case .torch(let e): "libtorch: \(e)"
-        case .invalidOption(let message): message
-        case .runLocked(let directory, let holder): "\(directory): running elsewhere: another train process (\(holder)) is working on this run"
-        case .device(let message): "device: \(message)"
-        }
-    }
-}
-
 /// Which rows of a feature set a `ShardCycles` reads.
 public enum RowSelection: Sendable, Equatable, CustomStringConvertible {
     /// Every row of one split's shards (`train`, `test`, `unassigned`).

@@ -88,7 +88,7 @@ public enum ResultsReport {
         for directory in directories {
             var isDirectory: ObjCBool = false
             guard fm.fileExists(atPath: directory, isDirectory: &isDirectory) else {
-                throw .invalidOption("\(directory): no such directory")
+                throw .nothingToReport("\(directory): no such directory")
             }
             if !isDirectory.boolValue {
                 paths.append(directory)
@@ -106,7 +106,7 @@ public enum ResultsReport {
         var results: [(String, RunResult)] = []
         for path in Set(paths).sorted() { results.append((path, try RunResult.read(path: path))) }
         guard !results.isEmpty else {
-            throw .invalidOption("no \(RunResult.fileName) under \(directories.joined(separator: ", ")): no finished run to report")
+            throw .nothingToReport("no \(RunResult.fileName) under \(directories.joined(separator: ", ")): no finished run to report")
         }
         return results
     }
@@ -117,11 +117,11 @@ public enum ResultsReport {
         let first = results[0]
         for (path, r) in results.dropFirst() {
             if r.featureSetID != first.result.featureSetID {
-                throw .invalidOption("cannot report together: \(first.path) used feature set \(first.result.featureSet ?? "?") (\(first.result.featureSetID ?? "?")), \(path) used \(r.featureSet ?? "?") (\(r.featureSetID ?? "?"))")
+                throw .incompatibleRuns("cannot report together: \(first.path) used feature set \(first.result.featureSet ?? "?") (\(first.result.featureSetID ?? "?")), \(path) used \(r.featureSet ?? "?") (\(r.featureSetID ?? "?"))")
             }
             if r.optionsHash != first.result.optionsHash {
                 let fields = r.options.differences(from: first.result.options)
-                throw .invalidOption("cannot report together: \(first.path) and \(path) differ in more than method, fold and seed (\(fields.isEmpty ? "options hash" : fields.joined(separator: ", ")))")
+                throw .incompatibleRuns("cannot report together: \(first.path) and \(path) differ in more than method, fold and seed (\(fields.isEmpty ? "options hash" : fields.joined(separator: ", ")))")
             }
         }
         var groups: [String: [(path: String, result: RunResult)]] = [:]
@@ -133,7 +133,7 @@ public enum ResultsReport {
         for (_, items) in groups {
             let sorted = items.sorted { $0.result.seed < $1.result.seed }
             for (a, b) in zip(sorted, sorted.dropFirst()) where a.result.seed == b.result.seed {
-                throw .invalidOption("cannot report together: \(a.path) and \(b.path) are the same run (method \(a.result.method.rawValue), seed \(a.result.seed))")
+                throw .incompatibleRuns("cannot report together: \(a.path) and \(b.path) are the same run (method \(a.result.method.rawValue), seed \(a.result.seed))")
             }
             func metrics(_ pick: (RunResult) -> EpochSummary) -> ResultsRow.Metrics {
                 let e = sorted.map { pick($0.result) }
@@ -191,9 +191,9 @@ public enum ResultsReport {
             try AtomicFile.write(Data(markdown(table).utf8), to: md)
             try AtomicFile.writeJSON(table, to: json)
         } catch let error as StoreError {
-            throw .invalidOption("cannot write the results: \(error)")   // names the file
+            throw .writeFailed("cannot write the results: \(error)")   // names the file
         } catch {
-            throw .invalidOption("cannot write the results into \(directory): \(PlainErrors.file(error))")
+            throw .writeFailed("cannot write the results into \(directory): \(PlainErrors.file(error))")
         }
         return [md, json]
     }

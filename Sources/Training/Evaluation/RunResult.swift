@@ -81,7 +81,7 @@ public struct RunResult: Codable, Sendable, Equatable {
     public func write(directory: String) throws(TrainingError) {
         let path = (directory as NSString).appendingPathComponent(Self.fileName)
         do { try AtomicFile.writeJSON(self, to: path) } catch {
-            throw .invalidOption("cannot write \(path): \(error)")
+            throw .writeFailed("cannot write \(path): \(error)")
         }
     }
 

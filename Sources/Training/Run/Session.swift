@@ -13,15 +13,17 @@ public enum TrainingSession {
     /// A start that fails leaves no directory it created holding only the lock file.
     /// With `options.initCheckpoint` the model's shape comes from that file (heads: `heads`, else
     /// the preset's when `presetGiven`, else D / 64); a given preset of another shape is an error.
+    /// The projector is `projDim` wide (`--proj-dim`) whatever the file holds (a projector of
+    /// another width in the file is then left out); without it, as wide as the file's.
     @discardableResult
     public static func train(shards: String, options requested: TrainingOptions, resume: Bool,
                              stated: Set<String> = [],
                              trainSplit: String = "train", testSplit: String = "test",
-                             presetGiven: Bool = true, heads: Int? = nil,
+                             presetGiven: Bool = true, heads: Int? = nil, projDim: Int? = nil,
                              whenLocked: (String) throws(TrainingError) -> Void = { _ in },
                              report: @escaping (String) -> Void = writeLine) throws(TrainingError) -> [EpochRecord] {
         try start(shards: shards, options: requested, resume: resume, stated: stated, trainSplit: trainSplit, testSplit: testSplit,
-                  presetGiven: presetGiven, heads: heads, whenLocked: { _ throws(TrainingError) in try whenLocked(requested.outputDirectory) },
+                  presetGiven: presetGiven, heads: heads, projDim: projDim, whenLocked: { _ throws(TrainingError) in try whenLocked(requested.outputDirectory) },
                   report: report)
     }
 
@@ -31,16 +33,16 @@ public enum TrainingSession {
     /// the lock: another copy of the sweep may have finished the run since this one looked.
     /// `whenLocked` gets the state first.
     @discardableResult
-    public static func trainSweepRun(shards: String, options: TrainingOptions, presetGiven: Bool, heads: Int?,
+    public static func trainSweepRun(shards: String, options: TrainingOptions, presetGiven: Bool, heads: Int?, projDim: Int? = nil,
                                      whenLocked: (RunState) throws(TrainingError) -> Void,
                                      report: @escaping (String) -> Void = writeLine) throws(TrainingError) -> [EpochRecord] {
         try start(shards: shards, options: options, resume: nil, stated: ResumeCheck.allOptions, trainSplit: "train", testSplit: "test",
-                  presetGiven: presetGiven, heads: heads, whenLocked: whenLocked, report: report)
+                  presetGiven: presetGiven, heads: heads, projDim: projDim, whenLocked: whenLocked, report: report)
     }
 
     /// `resume` nil: as the run directory stands under the lock.
     private static func start(shards: String, options requested: TrainingOptions, resume: Bool?, stated: Set<String>,
-                              trainSplit: String, testSplit: String, presetGiven: Bool, heads: Int?,
+                              trainSplit: String, testSplit: String, presetGiven: Bool, heads: Int?, projDim: Int?,
                               whenLocked: (RunState) throws(TrainingError) -> Void,
                               report: @escaping (String) -> Void) throws(TrainingError) -> [EpochRecord] {
         let directory = requested.outputDirectory
@@ -61,7 +63,8 @@ public enum TrainingSession {
                 return []
             }
             return try train(shards: shards, requested: requested, resume: resume ?? (state == .interrupted), stated: stated, last: last,
-                             trainSplit: trainSplit, testSplit: testSplit, presetGiven: presetGiven, heads: heads, report: report)
+                             trainSplit: trainSplit, testSplit: testSplit, presetGiven: presetGiven, heads: heads, projDim: projDim,
+                             report: report)
         } catch {
             run.discardIfUnused()
             throw error
@@ -70,7 +73,7 @@ public enum TrainingSession {
 
     /// `train` under the run directory's lock.
     private static func train(shards: String, requested: TrainingOptions, resume: Bool, stated: Set<String>, last: String,
-                              trainSplit: String, testSplit: String, presetGiven: Bool, heads: Int?,
+                              trainSplit: String, testSplit: String, presetGiven: Bool, heads: Int?, projDim: Int?,
                               report: @escaping (String) -> Void) throws(TrainingError) -> [EpochRecord] {
         var options = requested
         if resume {
@@ -129,6 +132,8 @@ public enum TrainingSession {
             guard config.embedDim % config.heads == 0 else {
                 throw .invalidOption("--heads \(config.heads) does not divide the checkpoint's embedding dim \(config.embedDim)")
             }
+            // The file's shape is the AST's; the projector's width is the command's when it states one.
+            if let projDim { config.projDim = projDim }
             if presetGiven, let preset = ModelPreset.named(options.preset) {
                 try architecture.check(preset: preset, against: config)
             }

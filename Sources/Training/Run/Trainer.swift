@@ -135,7 +135,7 @@ public final class Trainer {
     public func run(stopAfterEpoch: Int? = nil) throws(TrainingError) -> [EpochRecord] {
         do {
             try FileManager.default.createDirectory(atPath: options.outputDirectory, withIntermediateDirectories: true)
-        } catch { throw .invalidOption("cannot create \(options.outputDirectory): \(error)") }
+        } catch { throw .runDirectory("cannot create \(options.outputDirectory): \(error)") }
         let classes = options.model.numClasses
         let labels = train.labels(classes: classes)
         let method = options.method.definition
@@ -216,7 +216,7 @@ public final class Trainer {
             history.append(record)
             try appendLog(record)
             do { try TrainingCurves.write(history, to: options.outputDirectory) } catch {
-                throw .invalidOption("cannot write \(TrainingCurves.fileName) in \(options.outputDirectory): \(error)")
+                throw .writeFailed("cannot write \(TrainingCurves.fileName) in \(options.outputDirectory): \(error)")
             }
             report(String(format: "epoch %3d/%d  lr %.2e  loss %.4f  Sp %.2f  Se %.2f  Score %.2f  (2-class Sp %.2f Se %.2f Score %.2f)%@  %.1fs train, %.1fs eval, data wait %.1f%%",
                           epoch, options.epochs, lr, record.trainLoss, s.specificity, s.sensitivity, s.score,

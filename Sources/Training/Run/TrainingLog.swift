@@ -38,7 +38,7 @@ extension Trainer {
                 data.append(0x0A)
             }
             try AtomicFile.write(data, to: logPath)
-        } catch { throw .invalidOption("cannot write \(logPath): \(error)") }
+        } catch { throw .writeFailed("cannot write \(logPath): \(error)") }
     }
 
     func appendLog(_ record: EpochRecord) throws(TrainingError) {
@@ -54,6 +54,6 @@ extension Trainer {
             defer { try? handle.close() }
             try handle.seekToEnd()
             try handle.write(contentsOf: line)
-        } catch { throw .invalidOption("cannot write \(logPath): \(error)") }
+        } catch { throw .writeFailed("cannot write \(logPath): \(error)") }
     }
 }
