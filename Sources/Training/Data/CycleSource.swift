@@ -125,22 +125,30 @@ public final class ShardCycles: CycleSource, Sendable {
     public let patients: [Int]
     /// Stethoscope of every cycle (nil where the shard stores none).
     public let devices: [String?]
+    /// The label task the labels are of (`--task`; nil: ICBHI's 4-class labels).
+    public let task: TaskDefinition?
     private let rows: FeatureSet.Selection
 
-    /// The rows of `split`.
-    public convenience init(directory: String, split: String) throws(TrainingError) {
-        try self.init(directory: directory, selection: .split(split))
+    /// The rows of `split` (with `task`: those the task labels).
+    public convenience init(directory: String, split: String, task: String? = nil) throws(TrainingError) {
+        try self.init(directory: directory, selection: .split(split), task: task)
     }
 
-    public init(directory: String, selection: RowSelection) throws(TrainingError) {
+    /// `task`: a task of a feature set with tasks (SPRSound); it must be given for such a set and
+    /// not for an ICBHI one.
+    public init(directory: String, selection: RowSelection, task: String? = nil) throws(TrainingError) {
         let rows: FeatureSet.Selection
         let set: FeatureSet
+        let labelTask: FeatureSetIndex.LabelTask?
         do {
             set = try FeatureSet(directory: directory)
+            labelTask = try Self.resolve(task: task, in: set.index, directory: directory)
             switch selection {
-            case .split(let split): rows = try set.rows(split: split)
+            case .split(let split): rows = try set.rows(split: split, task: labelTask)
             case .folds(let folds): rows = try set.rows(folds: folds)
             }
+        } catch let error as TrainingError {
+            throw error
         } catch let error as StoreError {
             throw .shards(path: error.path, message: error.reason)   // the file it concerns, once
         } catch {
@@ -157,7 +165,28 @@ public final class ShardCycles: CycleSource, Sendable {
         cycleIDs = rows.rows.map(\.cycleID)
         patients = rows.rows.map(\.patient)
         devices = rows.rows.map(\.device)
+        self.task = labelTask.map(TaskDefinition.init)
         self.rows = rows
+    }
+
+    /// The index's task called `task`; nil for ICBHI sets without one. A set with tasks needs
+    /// one named, an ICBHI set refuses one.
+    static func resolve(task: String?, in index: FeatureSetIndex, directory: String) throws(TrainingError) -> FeatureSetIndex.LabelTask? {
+        let tasks = index.tasks ?? []
+        let names = tasks.map(\.name).joined(separator: "|")
+        guard let task else {
+            guard tasks.isEmpty && index.corpusName == FeatureSetIndex.icbhiCorpus else {
+                throw .invalidOption("\(directory) is a \(index.corpusName) feature set: choose its label task with --task \(names.isEmpty ? "(it lists none)" : names)")
+            }
+            return nil
+        }
+        guard !tasks.isEmpty else {
+            throw .invalidOption("--task \(task): \(directory) is an \(index.corpusName) feature set without label tasks (its classes: --classes 4 or 2)")
+        }
+        guard let found = index.task(named: task) else {
+            throw .invalidOption("--task \(task): \(directory) has the tasks \(names)")
+        }
+        return found
     }
 
     public func groups(_ kind: CycleMetadata, metaFile: String?) throws(TrainingError) -> [Int] {

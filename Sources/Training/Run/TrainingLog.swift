@@ -24,6 +24,11 @@ public struct EpochRecord: Codable, Sendable, Equatable {
     /// The positional-embedding init of the run (`paper` / `aligned`) when it started from an
     /// AudioSet-grid `--init`; nil otherwise.
     public var posEmbed: PositionalEmbeddingInit?
+    /// A label task's run (`--task`): each test split's evaluation. Its Sp/Se/score fields then
+    /// hold the means over the selection splits (`TaskSelection`: SP, SE, the challenge Score),
+    /// the 2-class fields those of the any-adventitious view, `confusion` the selection splits'
+    /// sum. nil (absent from the line) for ICBHI runs.
+    public var tests: [SplitEvaluation]? = nil
 }
 
 /// log.jsonl: one `EpochRecord` per line, exactly the epochs behind the run's checkpoints.
