@@ -52,7 +52,7 @@ final class TaskMetricTests: XCTestCase {
         XCTAssertEqual(any.specificity, sp)
 
         let e = SplitEvaluation(split: "inter_test", confusion: m, task: Self.task22)
-        XCTAssertEqual(e.rows, 39)
+        XCTAssertEqual(e.rows, 29)
         XCTAssertEqual(e.score, s.score)
         XCTAssertEqual(e.sensitivity2, any.sensitivity)
         XCTAssertEqual(e.score2, any.score)
@@ -124,5 +124,21 @@ final class TaskMetricTests: XCTestCase {
         _ = icbhi.offer(epoch: 1, score: ICBHIScore(normalHits: 5, normalCount: 10, abnormalHits: 5, abnormalCount: 10))
         let json = String(decoding: try JSONEncoder().encode(icbhi), as: UTF8.self)
         XCTAssertFalse(json.contains("bestTaskScore"), json)
+    }
+}
+
+extension TaskMetricTests {
+    /// A task's class names label the matrix, every column as wide as the longest name; ICBHI's
+    /// table is as before.
+    func testConfusionTableWithClassNames() {
+        let table = formatConfusion([[1, 0, 2], [0, 3, 0], [4, 0, 5]], names: Self.task21.classes)
+        let w = 14   // "Adventitious" + 2
+        func pad(_ text: String) -> String { String(repeating: " ", count: w - text.count) + text }
+        XCTAssertEqual(table, [pad("") + pad("Normal") + pad("Poor Quality") + pad("Adventitious"),
+                               pad("Normal") + pad("1") + pad("0") + pad("2"),
+                               pad("Poor Quality") + pad("0") + pad("3") + pad("0"),
+                               pad("Adventitious") + pad("4") + pad("0") + pad("5")].joined(separator: "\n"))
+        XCTAssertTrue(table.hasPrefix(String(repeating: " ", count: 22) + "Normal  Poor Quality"), table)
+        XCTAssertEqual(formatConfusion([[1, 2], [3, 4]]), "            normal abnormal\n   normal        1        2\n abnormal        3        4")
     }
 }

@@ -50,7 +50,8 @@ public func evaluate(model: ASTModel, source: any CycleSource, classes: Int,
 public func formatConfusion(_ m: [[Int]], names given: [String]? = nil) -> String {
     let names = given.flatMap { $0.count == m.count ? $0 : nil }
         ?? (m.count == 4 ? ["normal", "crackle", "wheeze", "both"] : (m.count == 2 ? ["normal", "abnormal"] : m.indices.map { "c\($0)" }))
-    let width = max(9, (m.joined().map { String($0).count }.max() ?? 1) + 2)
+    // Given names set the width too (ICBHI's fit in 9, as before).
+    let width = max(9, (m.joined().map { String($0).count }.max() ?? 1) + 2, given == nil ? 0 : (names.map(\.count).max() ?? 0) + 2)
     func pad(_ s: String) -> String { String(repeating: " ", count: max(0, width - s.count)) + s }
     var lines = [pad("") + names.map(pad).joined()]
     for (i, row) in m.enumerated() { lines.append(pad(names[i]) + row.map { pad(String($0)) }.joined()) }
