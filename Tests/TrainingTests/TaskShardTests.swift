@@ -144,4 +144,23 @@ final class TaskShardTests: XCTestCase {
         XCTAssertEqual(meta.options.task, "2-2")
         XCTAssertNotNil(meta.best.bestTaskScore)
     }
+
+    /// ICBHI runs write none of the task keys: log.jsonl, result.json and the checkpoint's meta
+    /// are as before (and so is the options hash, computed from the same JSON).
+    func testICBHIRunWritesNoTaskKeys() throws {
+        let dir = try Paths.temporaryDirectory("icbhi-no-task-keys")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try SyntheticShards.write(to: dir + "/shards", train: SyntheticCorpus.make(count: 24, seed: 1),
+                                  test: SyntheticCorpus.make(count: 10, seed: 2))
+        let options = SyntheticCorpus.options(output: dir + "/run", epochs: 1, method: .ce)
+        try TrainingSession.train(shards: dir + "/shards", options: options, resume: false, report: { _ in })
+        let meta = try XCTUnwrap(try LoadedCheckpoint(path: dir + "/run/last.pth").meta)
+        for text in [try String(contentsOfFile: dir + "/run/log.jsonl", encoding: .utf8),
+                     try String(contentsOfFile: dir + "/run/result.json", encoding: .utf8), meta] {
+            for key in ["\"task\"", "\"tests\"", "bestTaskScore", "harmonicScore"] {
+                XCTAssertFalse(text.contains(key), "\(key) in \(text.prefix(300))")
+            }
+        }
+        XCTAssertTrue(try String(contentsOfFile: dir + "/run/result.json", encoding: .utf8).contains("\"specificity2\""))
+    }
 }
