@@ -6,7 +6,7 @@ public final class Trainer {
     public let train: any CycleSource
     public let test: any CycleSource
     /// A label task's run (`--task`): the task and its test splits, each evaluated and reported
-    /// on its own (TaskTraining.swift); nil and empty for ICBHI.
+    /// on its own (Run/TaskTraining.swift); nil and empty for ICBHI.
     public let task: TaskDefinition?
     public let taskTests: [TaskTest]
     public let model: ASTModel
