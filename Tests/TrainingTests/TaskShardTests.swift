@@ -140,6 +140,7 @@ final class TaskShardTests: XCTestCase {
         XCTAssertEqual(result.options.model.numClasses, 5)
         XCTAssertEqual(result.last.tests?.map(\.split), ["inter_test", "intra_test"])
         XCTAssertNotNil(result.best)
+        XCTAssertTrue(try String(contentsOfFile: dir + "/run/curves.svg", encoding: .utf8).contains("test selection mean (%)"))
         let meta = try CheckpointMeta.read(path: dir + "/run/last.pth")
         XCTAssertEqual(meta.options.task, "2-2")
         XCTAssertNotNil(meta.best.bestTaskScore)
