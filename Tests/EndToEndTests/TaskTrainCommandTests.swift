@@ -33,6 +33,11 @@ final class TaskTrainCommandTests: XCTestCase {
         let log = try String(contentsOfFile: dir + "/run/log.jsonl", encoding: .utf8)
         XCTAssertTrue(log.contains("\"harmonicScore\""), log)
 
+        // --resume holds the run to its task.
+        let otherTask = try Fixtures.run("train", ["--shards", dir + "/shards", "--resume", "--task", "2-1", "--output", dir + "/run"])
+        XCTAssertNotEqual(otherTask.status, 0)
+        XCTAssertTrue(otherTask.stderr.contains("is a run with --task 1-2; this command asks for --task 2-1"), otherTask.stderr)
+
         let evaluated = try Fixtures.run("train", ["--shards", dir + "/shards", "--eval", "--checkpoint", dir + "/run/last.pth", "--device", "cpu"])
         XCTAssertEqual(evaluated.status, 0, evaluated.stderr)
         XCTAssertTrue(evaluated.stdout.contains("task 1-2, on sprsound-synthetic"), evaluated.stdout)
@@ -41,6 +46,10 @@ final class TaskTrainCommandTests: XCTestCase {
         // The evaluated numbers are the last epoch's.
         let last = try XCTUnwrap(result.last.tests?.first)
         XCTAssertTrue(evaluated.stdout.contains(String(format: "inter_test (14 rows): SE %.2f  SP %.2f", last.sensitivity, last.specificity)), evaluated.stdout)
+        let predictions = try Fixtures.run("train", ["--shards", dir + "/shards", "--eval", "--checkpoint", dir + "/run/last.pth", "--device", "cpu",
+                                                     "--predictions", dir + "/p.csv"])
+        XCTAssertNotEqual(predictions.status, 0)
+        XCTAssertTrue(predictions.stderr.contains("--predictions: not available for --task 1-2 checkpoints yet"), predictions.stderr)
     }
 
     /// 2-1 with a seed sweep: record rows only, test2024 (no record labels) left out and said;
