@@ -83,7 +83,7 @@ def main() -> int:
 
 
 def raw_augment_against_the_fork(fork_main, ForkDataset, SGSCLICBHIDataset, data, failures) -> list:
-    """``--raw_augment`` 1 and 2 (official training set, AST and cnn6), ``random`` and
+    """``--raw_augment`` 1 and 2 (training sets: official, AST and cnn6; fold 1), ``random`` and
     ``numpy.random`` seeded alike before each side builds: the generators end in the same state;
     fed the fork's own waveforms, the drop-in's augmented images equal the fork's bit for bit; from
     the cache's cycle audio, their difference is reported; ``__getitem__`` after the same
@@ -96,8 +96,8 @@ def raw_augment_against_the_fork(fork_main, ForkDataset, SGSCLICBHIDataset, data
 
     audio_folder = os.path.join(data, "icbhi_dataset", "audio_test_data")
     results = []
-    for count, model in ((1, "ast"), (2, "ast"), (2, "cnn6")):
-        sys.argv = ["main.py", "--data_folder", data, "--save_dir", "/tmp/sgscl-check-save", "--test_fold", "official",
+    for count, model, fold in ((1, "ast", "official"), (2, "ast", "official"), (2, "cnn6", "official"), (2, "ast", "1")):
+        sys.argv = ["main.py", "--data_folder", data, "--save_dir", "/tmp/sgscl-check-save", "--test_fold", fold,
                     "--n_cls", "4", "--raw_augment", str(count), "--model", model]
         args = fork_main.parse_args()
 
@@ -115,7 +115,7 @@ def raw_augment_against_the_fork(fork_main, ForkDataset, SGSCLICBHIDataset, data
             ours, our_state = seeded(SGSCLICBHIDataset)
         finally:
             augment.CycleAudio.cycle = original
-        where = f"raw_augment {count} {model}"
+        where = f"raw_augment {count} {model} test_fold {fold}"
         if our_state != their_state:
             failures.append(f"{where}: generators end at {our_state}, the fork's at {their_state}")
         exact = len(theirs) == len(ours) and all(
