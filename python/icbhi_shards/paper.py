@@ -308,10 +308,8 @@ class _RowReader:
     Maps survive ``fork`` (``DataLoader`` workers use the parent's); chunked (``--compress``)
     shards are read through h5py, opened per process. Nothing open when pickled.
 
-    ``shards[k]`` is the shard of the items whose ``shard_of`` is ``k``; ``item(index)`` is
-    ``rows_of`` the item's row there, ``[frames, bins, 1]`` float32 (float16 widened exactly,
-    into a new array).
-    """
+    Item ``i`` is row ``row_of[i]`` of ``shards[shard_of[i]]``; ``item(i)`` gives it as
+    ``[frames, bins, 1]`` float32 (float16 widened exactly, into a new array)."""
 
     def __init__(self, features: FeatureSet, shards: List[Shard], shard_of: List[int], row_of: List[int]):
         self.features = features
