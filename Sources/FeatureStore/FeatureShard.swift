@@ -66,8 +66,8 @@ public enum FeatureShard {
     public struct Rows: Sendable {
         public var cycles: [ShardRow]
         /// The tasks of a task-described shard (every row then has `tasks`); nil for ICBHI's layout.
-        public var tasks: [ShardTask]?
-        public init(cycles: [ShardRow], tasks: [ShardTask]? = nil) {
+        public var tasks: [FeatureSetIndex.LabelTask]?
+        public init(cycles: [ShardRow], tasks: [FeatureSetIndex.LabelTask]? = nil) {
             self.cycles = cycles
             self.tasks = tasks
         }
@@ -167,7 +167,7 @@ public enum FeatureShard {
     }
 
     /// One 1-D dataset per cycle attribute.
-    private static func writeRowDatasets(_ cycles: [ShardRow], tasks: [ShardTask]?, to file: HDF5File) throws {
+    private static func writeRowDatasets(_ cycles: [ShardRow], tasks: [FeatureSetIndex.LabelTask]?, to file: HDF5File) throws {
         try file.write(strings: cycles.map(\.id), to: "/cycle_id")
         try file.write(strings: cycles.map(\.recording), to: "/recording")
         try file.write(cycles.map { Int32($0.patient) }, shape: [cycles.count], to: "/patient")
@@ -186,7 +186,7 @@ public enum FeatureShard {
 
     /// The task-described layout (`feature-shards/2`): the common columns, then `/level`, one
     /// int8 `/task_*` per task (attribute `classes`), `/age`, `/gender`.
-    private static func writeTaskDatasets(_ cycles: [ShardRow], tasks: [ShardTask], to file: HDF5File) throws {
+    private static func writeTaskDatasets(_ cycles: [ShardRow], tasks: [FeatureSetIndex.LabelTask], to file: HDF5File) throws {
         let columns = try cycles.map { row -> TaskColumns in
             guard let columns = row.tasks, columns.labels.count == tasks.count else {
                 throw StoreError.mismatch(path: file.path, reason: "row \(row.id) has no label for each of the \(tasks.count) tasks")
@@ -196,9 +196,10 @@ public enum FeatureShard {
         try writeCommonTail(cycles, to: file)
         try file.write(strings: columns.map(\.level), to: "/level")
         for (number, task) in tasks.enumerated() {
-            try file.write(columns.map { Int8($0.labels[number]) }, shape: [cycles.count], to: task.datasetName)
-            try file.setAttribute("classes", .string(task.classes.joined(separator: ", ")), on: task.datasetName)
-            try file.setAttribute("missing", .integer(-1), on: task.datasetName)
+            let dataset = "/" + task.datasetName
+            try file.write(columns.map { Int8($0.labels[number]) }, shape: [cycles.count], to: dataset)
+            try file.setAttribute("classes", .string(task.classes.joined(separator: ", ")), on: dataset)
+            try file.setAttribute("missing", .integer(-1), on: dataset)
         }
         try file.write(columns.map(\.age), shape: [cycles.count], to: "/age")
         try file.setAttribute("units", .string("years, NaN when unknown"), on: "/age")

@@ -1,27 +1,8 @@
-import Durability
-import Foundation
 
-// Shards of a corpus whose labels are described by tasks (format `feature-shards/2`, e.g.
-// SPRSound) instead of ICBHI's fixed `/label`, `/label2`, `/crackle`, `/wheeze`. The storage
-// layer knows only task names and class lists; the corpus recipe supplies them.
-
-/// One task of a feature set: its name (`1-1`), level (`event`, `record`) and classes in index order.
-public struct ShardTask: Codable, Sendable, Equatable {
-    public var name: String
-    public var level: String
-    public var classes: [String]
-
-    public init(name: String, level: String, classes: [String]) {
-        self.name = name
-        self.level = level
-        self.classes = classes
-    }
-
-    /// The shard dataset holding the task's class index per row: `1-1` -> `/task_1_1`.
-    public var datasetName: String {
-        "/task_" + name.map { $0.isLetter || $0.isNumber ? String($0) : "_" }.joined()
-    }
-}
+// The writing side of shards of a corpus whose labels are described by tasks (format
+// `feature-shards/2`, e.g. SPRSound; tasks as `FeatureSetIndex.LabelTask`) instead of ICBHI's
+// fixed `/label`, `/label2`, `/crackle`, `/wheeze`. The storage layer knows only task names and
+// class lists; the corpus recipe supplies them.
 
 /// The per-row columns of a task-described shard.
 public struct TaskColumns: Sendable, Equatable {
@@ -40,37 +21,5 @@ public struct TaskColumns: Sendable, Equatable {
         self.labels = labels
         self.age = age
         self.gender = gender
-    }
-}
-
-/// `index.json` of a task-described feature set: the common index plus `corpus` and `tasks`,
-/// with `format` set to ``formatName``. Written here; read by `FeatureSetIndex` readers that know
-/// the keys (an index without `corpus` is ICBHI's).
-public struct CorpusFeatureSetIndex: Encodable, Sendable {
-    public static let formatName = "feature-shards/2"
-
-    public var index: FeatureSetIndex
-    public var corpus: String
-    public var tasks: [ShardTask]
-
-    public init(index: FeatureSetIndex, corpus: String, tasks: [ShardTask]) {
-        var index = index
-        index.format = Self.formatName
-        self.index = index
-        self.corpus = corpus
-        self.tasks = tasks
-    }
-
-    enum CodingKeys: String, CodingKey { case corpus, tasks }
-
-    public func encode(to encoder: any Encoder) throws {
-        try index.encode(to: encoder)
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(corpus, forKey: .corpus)
-        try container.encode(tasks, forKey: .tasks)
-    }
-
-    public func write(directory: String) throws {
-        try AtomicFile.writeJSON(self, to: directory + "/" + FeatureSetIndex.fileName)
     }
 }

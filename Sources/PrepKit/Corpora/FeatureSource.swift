@@ -61,7 +61,7 @@ public enum Corpus: String, Sendable, CaseIterable {
     var featureFormat: String {
         switch self {
         case .icbhi: FeatureSetIndex.formatName
-        case .sprsound: CorpusFeatureSetIndex.formatName
+        case .sprsound: FeatureSetIndex.corpusFormatName
         }
     }
 
@@ -74,7 +74,7 @@ public enum Corpus: String, Sendable, CaseIterable {
     }
 
     /// The tasks of a task-described feature set; nil for ICBHI's fixed label columns.
-    var tasks: [ShardTask]? {
+    var tasks: [FeatureSetIndex.LabelTask]? {
         switch self {
         case .icbhi: nil
         case .sprsound: SPRSoundRecipe.tasks

@@ -135,7 +135,7 @@ public struct FeaturePipeline {
 
         var rowsBySplit: [String: Int] = [:]
         for shard in shards { rowsBySplit[shard.split, default: 0] += shard.rows }
-        let index = FeatureSetIndex(
+        var index = FeatureSetIndex(
             featureSet: name, id: id, frames: frames, bins: bins,
             createdAt: ISO8601DateFormatter().string(from: Date()), toolVersion: ToolVersion.current,
             options: options.indexedOptions, normalisation: normalisation.index,
@@ -143,10 +143,12 @@ public struct FeaturePipeline {
                      "cycles_manifest": source.manifestPath, "audio": ingest.audioDirectory],
             rowsBySplit: rowsBySplit, shards: shards)
         if let tasks = corpus.tasks {
-            try CorpusFeatureSetIndex(index: index, corpus: corpus.rawValue, tasks: tasks).write(directory: directory)
-        } else {
-            try index.write(directory: directory)
+            // A task-described corpus; ICBHI's index stays as before (no corpus, no tasks).
+            index.format = corpus.featureFormat
+            index.corpus = corpus.rawValue
+            index.tasks = tasks
         }
+        try index.write(directory: directory)
         return Outcome(directory: directory, index: index, upToDate: false, reusedShards: reused,
                        seconds: Date().timeIntervalSince(started))
     }

@@ -11,7 +11,7 @@ enum SPRSoundRecipe {
     /// Shard order; later years (`test2026`, ...) and others follow by name.
     static let splitOrder = ["train", "inter_test", "intra_test", "test2022", "test2023", "test2024", "test2025", SPRSoundSplit.unassigned]
 
-    static let tasks = SPRSoundLabels.tasks.map { ShardTask(name: $0.name, level: $0.level.rawValue, classes: $0.classes) }
+    static let tasks = SPRSoundLabels.tasks.map { FeatureSetIndex.LabelTask(name: $0.name, level: $0.level.rawValue, classes: $0.classes) }
 
     /// `prep verify`'s ingest check: both manifests have the digests ingest.json records, every
     /// recording's cycle audio has the provenance recordings.csv implies (its events + the record
