@@ -126,6 +126,12 @@ final class SPRSoundPipelineTests: PrepTestCase {
         XCTAssertTrue(verify.stdout.contains("ok: ") && verify.stdout.contains(URL(fileURLWithPath: directory).lastPathComponent), verify.stdout)
         XCTAssertTrue(verify.stdout.contains("ingest (50 recordings, 261 cycles"), verify.stdout)
 
+        // The trainer reads what prep wrote: one epoch of task 2-2 (record level), scored per test split.
+        let train = try Fixtures.run("train", ["--shards", directory, "--task", "2-2", "--model", "ast-tiny", "--epochs", "1",
+                                               "--batch-size", "4", "--output", workspace + "/run"], in: workspace)
+        XCTAssertEqual(train.status, 0, "\(train)")
+        XCTAssertTrue(train.stdout.contains("inter_test: SE") && train.stdout.contains("(7 rows)"), train.stdout)
+
         // prep show draws an event row and a record row.
         let show = try prep(["show", "_0.7_1_p7_32982#0", "--png", workspace + "/event.png"])
         XCTAssertTrue(show.stdout.contains("event: 1-1 Adventitious, 1-2 Fine Crackle"), show.stdout)
