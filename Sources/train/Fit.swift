@@ -79,8 +79,9 @@ struct Fit: ParsableCommand {
                 return
             }
             let run = plan.runs[0]
-            let runOptions = request.options(for: run, preset: preset, device: selection.device, amp: execution.amp, checkpointShape: resume,
-                                             outputDirectory: output ?? request.defaultOutput(for: run))
+            var runOptions = request.options(for: run, preset: preset, device: selection.device, amp: execution.amp, checkpointShape: resume,
+                                             outputDirectory: "")
+            runOptions.outputDirectory = output ?? RunRequest.defaultOutput(for: runOptions)
             try TrainingSession.train(shards: shards, options: runOptions, resume: resume, stated: request.statedOptions,
                                       presetGiven: request.model != nil, heads: request.heads)
         } catch TrainingError.runLocked(let directory, let holder) {

@@ -84,7 +84,10 @@ final class SweepTests: XCTestCase {
         expected.model.heads = 2
         expected.amp = false
         XCTAssertEqual(options, expected)
-        XCTAssertEqual(request.defaultOutput(for: plan.runs[1]), "runs/ast-tiny-patchmix_cl-s2")
+        XCTAssertEqual(RunRequest.defaultOutput(for: options), "runs/ast-tiny-patchmix_cl-s2")
+        var folded = options
+        folded.testFold = 3
+        XCTAssertEqual(RunRequest.defaultOutput(for: folded), "runs/ast-tiny-patchmix_cl-s2-fold3")
         // CUDA: mixed precision unless stated otherwise.
         XCTAssertEqual(request.options(for: plan.runs[0], preset: .astTiny, device: "cuda", amp: nil, outputDirectory: "").amp, true)
         XCTAssertEqual(request.options(for: plan.runs[0], preset: .astTiny, device: "cuda", amp: false, outputDirectory: "").amp, false)

@@ -129,9 +129,9 @@ public struct RunRequest: Sendable {
         return arguments + stated.flatMap(\.arguments)
     }
 
-    /// Where a single run writes without `--output`.
-    public func defaultOutput(for run: SweepRun) -> String {
-        "runs/\(presetName)-\(run.method.rawValue)-s\(run.seed)" + (run.testFold.map { "-fold\($0)" } ?? "")
+    /// Where a single run with these options writes without `--output`.
+    public static func defaultOutput(for options: TrainingOptions) -> String {
+        "runs/\(options.preset)-\(options.method.rawValue)-s\(options.seed)" + (options.testFold.map { "-fold\($0)" } ?? "")
     }
 
     /// Where a sweep lays out its runs without `--output`.
