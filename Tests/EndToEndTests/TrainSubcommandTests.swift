@@ -1,5 +1,6 @@
 import Foundation
 import TestSupport
+import Training
 import TrainingTestSupport
 import XCTest
 
@@ -33,6 +34,10 @@ final class TrainSubcommandTests: XCTestCase {
         }
         // The earlier spellings are accepted, not advertised.
         let fit = try Fixtures.run("train", ["fit", "--help"]).stdout
+        // Every option `--resume` holds a checkpoint to is one `fit` takes, under that spelling.
+        for field in ResumeCheck.fields {
+            XCTAssertTrue(fit.contains("  \(field.option) ") || fit.contains("  \(field.option)\n"), "train fit --help has \(field.option)")
+        }
         for hidden in ["--eval", "--inspect-checkpoint", "--benchmark-steps", "--sweep-parent"] {
             XCTAssertFalse(fit.contains(hidden + " "), "train fit --help hides \(hidden)")
         }
