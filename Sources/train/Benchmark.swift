@@ -48,7 +48,8 @@ struct Benchmark: ParsableCommand {
                                       amp: execution.amp, outputDirectory: "")
         let source: any CycleSource = shards == random
             ? StepBenchmark.randomCycles(count: 2 * options.batchSize, frames: ModelConfig.paperInputFrames, bins: ModelConfig.paperInputBins)
-            : try ShardCycles(directory: shards, split: "train")
+            : try ShardCycles(directory: shards, split: "train", task: options.task)
+        if let classes = (source as? ShardCycles)?.task?.classes.count { options.model.numClasses = classes }
         options.model.inputFrames = source.frames
         options.model.inputBins = source.bins
         let result = try StepBenchmark.measure(options: options, source: source, steps: steps)

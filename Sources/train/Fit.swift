@@ -19,6 +19,10 @@ struct Fit: ParsableCommand {
             between them); --emit slurm|k8s writes a job array / Indexed Job instead, whose tasks run \
             `train ... --sweep-index i`. `train report <dir>...` aggregates the result.json files into \
             results.md and results.json.
+
+            SPRSound feature sets: --task 1-1|1-2|2-1|2-2 trains on the task's rows of the train split \
+            and reports every other split (inter_test, intra_test, ...) with the challenge's SE, SP, AS, \
+            HS and Score; best: highest mean Score of inter_test and intra_test (docs/sprsound-training.md).
             """)
 
     @Option(help: "Feature set written by `prep features`: its directory, or a directory holding exactly one (`--shards cache/`).")
@@ -36,6 +40,7 @@ struct Fit: ParsableCommand {
     func validate() throws {
         if shards == nil && earlier.inspectCheckpoint == nil { throw ValidationError("--shards is required") }
         try earlier.check()
+        if earlier.eval && options.task != nil { throw ValidationError("--eval takes the task from the checkpoint; leave out --task") }
         let execution = self.execution.request
         try usageRule { () throws(TrainingError) in
             let request = options.request
@@ -83,7 +88,7 @@ struct Fit: ParsableCommand {
                                              outputDirectory: "")
             runOptions.outputDirectory = output ?? RunRequest.defaultOutput(for: runOptions)
             try TrainingSession.train(shards: shards, options: runOptions, resume: resume, stated: request.statedOptions,
-                                      presetGiven: request.model != nil, heads: request.heads)
+                                      presetGiven: request.model != nil, heads: request.heads, projDim: request.projDim)
         } catch TrainingError.runLocked(let directory, let holder) {
             // Not a failure of the run: it goes on in another process. The sweep says so itself.
             if sweep.sweepParent == nil {
@@ -120,7 +125,8 @@ struct Fit: ParsableCommand {
             let directory = (root as NSString).appendingPathComponent(run.relativeDirectory)
             let runOptions = request.options(for: run, preset: preset, device: device.device, amp: execution.amp, outputDirectory: directory)
             // Decided under the run's lock; a local sweep's child writes its train.log itself from then on.
-            try TrainingSession.trainSweepRun(shards: shards, options: runOptions, presetGiven: request.model != nil, heads: request.heads) { state throws(TrainingError) in
+            try TrainingSession.trainSweepRun(shards: shards, options: runOptions, presetGiven: request.model != nil, heads: request.heads,
+                                              projDim: request.projDim) { state throws(TrainingError) in
                 if sweep.parent != nil && state != .finished { try Self.redirectOutput(to: (directory as NSString).appendingPathComponent("train.log")) }
                 if state != .finished { writeLine("device: \(device.device) (\(device.reason))") }
                 if state == .interrupted { writeLine("\(directory): resuming from last.pth") }
@@ -185,7 +191,7 @@ struct Fit: ParsableCommand {
     /// Appends this process's stdout and stderr to `path` from now on.
     static func redirectOutput(to path: String) throws(TrainingError) {
         let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw .invalidOption("cannot open \(path): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw .writeFailed("cannot open \(path): \(String(cString: strerror(errno)))") }
         dup2(fd, STDOUT_FILENO)
         dup2(fd, STDERR_FILENO)
         close(fd)

@@ -42,6 +42,8 @@ struct RunOptions: ParsableArguments {
     @Option(help: "Epochs (default: the preset's).") var epochs: Int?
     @Option(help: "Moving-average beta after each step; 0 disables (default: the preset's).") var maBeta: Float?
     @Option(help: "Classes: 4 (normal/crackle/wheeze/both) or 2 (normal/abnormal) (default \(Self.defaults.model.numClasses)).") var classes: Int?
+    @Option(help: ArgumentHelp("Feature sets with label tasks (SPRSound): the task, 1-1 or 1-2 (per event), 2-1 or 2-2 (per record); its classes come from the feature set. Trains on the train split, tests on every other split (inter_test, intra_test, test2023, ...) each on its own, with the challenge's SE, SP, AS, HS and Score (docs/sprsound-training.md). Required for such sets, refused for ICBHI.", valueName: "name"))
+    var task: String?
     @Option(help: "Seed for initialisation, shuffling, SpecAugment and Patch-Mix; a list (1-5, 1,2,3) sweeps them (default \(Self.defaults.seed)).")
     var seed: String?
     @Option(help: ArgumentHelp("Patient-wise test fold (0-4) of patient_list_foldwise.txt, as the paper code's --test_fold: train on the other folds' patients, test on fold k's, regardless of the official split. A list (0-4) sweeps folds. Default: the official split.", valueName: "k"))
@@ -62,20 +64,20 @@ struct RunOptions: ParsableArguments {
             meta.map { StatedOption("--meta", $0) { $0.meta = $1 } },
             metaFile.map { StatedOption("--meta-file", $0) { $0.metaFile = $1 } },
             targetType.map { StatedOption("--target-type", $0) { $0.targetType = $1 } },
-            projDim.map { StatedOption("--proj-dim", $0) { $0.model.projDim = $1 } },
             lr.map { StatedOption("--lr", $0) { $0.learningRate = $1 } },
             weightDecay.map { StatedOption("--weight-decay", $0) { $0.weightDecay = $1 } },
             batchSize.map { StatedOption("--batch-size", $0) { $0.batchSize = $1 } },
             epochs.map { StatedOption("--epochs", $0) { $0.epochs = $1 } },
             maBeta.map { StatedOption("--ma-beta", $0) { $0.maBeta = $1 } },
             classes.map { StatedOption("--classes", $0) { $0.model.numClasses = $1 } },
+            task.map { StatedOption("--task", $0) { $0.task = $1 } },
             noSpecAugment ? StatedOption(flag: "--no-spec-augment") { $0.specAugment = false } : nil,
             keepLastBatch ? StatedOption(flag: "--keep-last-batch") { $0.dropLastBatch = false } : nil,
             classWeightedLoss ? StatedOption(flag: "--class-weighted-loss") { $0.classWeightedLoss = true } : nil,
             weightedSampler ? StatedOption(flag: "--weighted-sampler") { $0.weightedSampler = true } : nil,
         ]
         return RunRequest(model: model, methods: method, seeds: seed, testFolds: testFold, initCheckpoint: `init`, heads: heads,
-                          stated: stated.compactMap { $0 })
+                          projDim: projDim, stated: stated.compactMap { $0 })
     }
 }
 

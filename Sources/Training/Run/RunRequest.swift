@@ -51,17 +51,21 @@ public struct RunRequest: Sendable {
     /// `--heads`: sets a preset's heads; for a model whose shape comes from a file (`--init`,
     /// `--resume`, a checkpoint to evaluate or inspect) it is applied where the file is read.
     public var heads: Int?
+    /// `--proj-dim`: the projector's width, also over a shape from `--init` (where the file's
+    /// projector of another width is left out).
+    public var projDim: Int?
     /// Every other run-defining option the command line states.
     public var stated: [StatedOption]
 
     public init(model: String? = nil, methods: String? = nil, seeds: String? = nil, testFolds: String? = nil,
-                initCheckpoint: String? = nil, heads: Int? = nil, stated: [StatedOption] = []) {
+                initCheckpoint: String? = nil, heads: Int? = nil, projDim: Int? = nil, stated: [StatedOption] = []) {
         self.model = model
         self.methods = methods
         self.seeds = seeds
         self.testFolds = testFolds
         self.initCheckpoint = initCheckpoint
         self.heads = heads
+        self.projDim = projDim
         self.stated = stated
     }
 
@@ -87,6 +91,7 @@ public struct RunRequest: Sendable {
         options.seed = run.seed
         options.testFold = run.testFold
         options.initCheckpoint = initCheckpoint
+        if let projDim { options.model.projDim = projDim }
         options.device = device
         options.amp = amp ?? device.hasPrefix("cuda")
         if let heads, !checkpointShape && initCheckpoint == nil { options.model.heads = heads }
@@ -101,8 +106,12 @@ public struct RunRequest: Sendable {
         let preset = try preset()
         if let heads { try ModelConfig.validate(heads: heads) }
         for run in plan.runs {
-            try options(for: run, preset: preset, device: device ?? "cpu", amp: amp, checkpointShape: checkpointShape || resume,
-                        outputDirectory: "").validate()
+            let options = options(for: run, preset: preset, device: device ?? "cpu", amp: amp, checkpointShape: checkpointShape || resume,
+                                  outputDirectory: "")
+            if let task = options.task, statedOptions.contains("--classes") {
+                throw .invalidOption("--classes is ICBHI's (4 or 2); --task \(task) takes its classes from the feature set")
+            }
+            try options.validate()
         }
     }
 
@@ -126,12 +135,14 @@ public struct RunRequest: Sendable {
         if let testFolds { arguments += ["--test-fold", testFolds] }
         if let initCheckpoint { arguments += ["--init", initCheckpoint] }
         if let heads { arguments += ["--heads", String(heads)] }
+        if let projDim { arguments += ["--proj-dim", String(projDim)] }
         return arguments + stated.flatMap(\.arguments)
     }
 
     /// Where a single run with these options writes without `--output`.
     public static func defaultOutput(for options: TrainingOptions) -> String {
         "runs/\(options.preset)-\(options.method.rawValue)-s\(options.seed)" + (options.testFold.map { "-fold\($0)" } ?? "")
+            + (options.task.map { "-task\($0)" } ?? "")
     }
 
     /// Where a sweep lays out its runs without `--output`.
