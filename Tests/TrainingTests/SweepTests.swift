@@ -88,6 +88,9 @@ final class SweepTests: XCTestCase {
         var folded = options
         folded.testFold = 3
         XCTAssertEqual(RunRequest.defaultOutput(for: folded), "runs/ast-tiny-patchmix_cl-s2-fold3")
+        var tasked = options
+        tasked.task = "1-2"
+        XCTAssertEqual(RunRequest.defaultOutput(for: tasked), "runs/ast-tiny-patchmix_cl-s2-task1-2")
         // CUDA: mixed precision unless stated otherwise.
         XCTAssertEqual(request.options(for: plan.runs[0], preset: .astTiny, device: "cuda", amp: nil, outputDirectory: "").amp, true)
         XCTAssertEqual(request.options(for: plan.runs[0], preset: .astTiny, device: "cuda", amp: false, outputDirectory: "").amp, false)
