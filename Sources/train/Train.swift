@@ -98,6 +98,8 @@ struct Train: ParsableCommand {
     @Option(help: "CPU threads for the run: bounds libtorch's intra-op pool and OpenBLAS's pool together (default: all cores).") var threads: Int?
     @Flag(inversion: .prefixedNo, help: "Mixed precision as the paper trains: autocast (float16 on cuda, bfloat16 on cpu) around the forward passes and losses, dynamic loss scaling with inf/NaN steps skipped (default: on for cuda, off for cpu).")
     var amp: Bool?
+    @Flag(help: "Deterministic algorithms: libtorch's deterministic mode, cuDNN deterministic (benchmark off), CUBLAS_WORKSPACE_CONFIG=:4096:8. On a GPU, reruns give the same numbers (slower; an operation without a deterministic kernel stops the run); on the CPU results are the same either way. Passed on to a sweep's runs and emitted jobs. See docs/gpu.md.")
+    var deterministic = false
     @Option(help: "Run directory for checkpoints and log (default: runs/<model>-<method>-s<seed>).") var output: String?
     @Flag(help: "Continue the run in --output from its last.pth (with that run's options).") var resume = false
 
@@ -214,7 +216,10 @@ struct Train: ParsableCommand {
             try TrainingSession.trainSweepRun(shards: shards, options: runOptions(run, preset: preset, device: device.device, outputDirectory: directory),
                                               presetGiven: model != nil, heads: heads) { state throws(TrainingError) in
                 if sweepParent != nil && state != .finished { try Self.redirectOutput(to: (directory as NSString).appendingPathComponent("train.log")) }
-                if state != .finished { writeLine("device: \(device.device) (\(device.reason))") }
+                if state != .finished {
+                    writeLine("device: \(device.device) (\(device.reason))")
+                    if deterministic { writeLine("deterministic: algorithms, cuDNN and cuBLAS set for reproducibility (--deterministic)") }
+                }
                 if state == .interrupted { writeLine("\(directory): resuming from last.pth") }
             }
             return
@@ -296,6 +301,8 @@ struct Train: ParsableCommand {
         // One budget for every thread pool, all cores unless --threads: a sweep's runs get theirs
         // explicitly, and a standalone run must compute exactly what they compute.
         Torch.limitThreads(to: threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        // Before anything touches CUDA: cuBLAS reads its workspace setting once.
+        let determinism = try deterministic ? Torch.setDeterministic(true) : nil
         let environment = CUDAEnvironment.current()
         do {
             // Decided once, and said: a requested device is used or refused, never replaced. An
@@ -305,7 +312,7 @@ struct Train: ParsableCommand {
             let device = selection.device
             if try sweepIndex == nil && !isSweep(sweepPlan()) {
                 // The benchmark's stdout is its one JSON line.
-                let line = "device: \(device) (\(selection.reason))\n"
+                let line = "device: \(device) (\(selection.reason))\n" + (determinism.map { "deterministic: \($0)\n" } ?? "")
                 FileHandle(fileDescriptor: benchmarkSteps == nil ? STDOUT_FILENO : STDERR_FILENO).write(Data(line.utf8))
             }
             if let path = inspectCheckpoint {
