@@ -1,15 +1,24 @@
 #!/usr/bin/env bash
-# Operator calls per training step, before and after the foreach optimizer phase (docs/gpu.md):
-# one `train --benchmark-steps` step on random data with the per-tensor optimizer phase
-# (CTORCH_REFERENCE_OPTIMIZER=1, the code the foreach one replaced) and one with the foreach
-# phase, each counting the libtorch operator calls of one more step (RecordFunction, outermost
-# calls, as the profiler sees them). Prints one line per run: all calls and the optimizer phase's.
+# Operator calls per training step, before and after the foreach optimizer phase (docs/gpu.md),
+# counted with libtorch's RecordFunction callbacks (what torch.profiler records; outermost calls).
+# "Before" is the per-tensor optimizer phase the foreach one replaced, kept as a reference
+# (ct_model_use_reference_optimizer / CTORCH_REFERENCE_OPTIMIZER=1).
 #
-#   scripts/op_counts.sh                     MODEL=ast-base METHOD=patchmix_cl AMP=--amp BATCH=2
-#   MODEL=ast-tiny AMP=--no-amp scripts/op_counts.sh
-#   TRAIN=.build-libtorch2/debug/train scripts/op_counts.sh        another build (libtorch 2.x)
+#   scripts/op_counts.sh          ast-base's 161 parameter tensors with a short input (operator
+#                                 counts do not depend on the input's length): one --amp and one
+#                                 fp32 patchmix_cl step each way (OptimizerPhaseTests, OP_COUNTS=1;
+#                                 after `swift build --build-tests`)
+#   FULL=1 scripts/op_counts.sh   the same from `train --shards random --benchmark-steps 1` at the
+#                                 full input size, its JSON's operatorCalls (slow on a CPU)
+#       MODEL=ast-base METHOD=patchmix_cl AMP=--amp BATCH=2 DEVICE=cpu TRAIN=.build/debug/train
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "${FULL:-0}" != 1 ]; then
+  out=$(OP_COUNTS=1 ${SWIFT:-swift} test --skip-build --filter 'OptimizerPhaseTests/testAstBaseOperatorCallsPerStep' 2>&1) || {
+    echo "$out" | tail -20; echo "op_counts: FAIL"; exit 1; }
+  echo "$out" | grep '^ast-base, '
+  exit 0
+fi
 MODEL=${MODEL:-ast-base}
 METHOD=${METHOD:-patchmix_cl}
 AMP=${AMP:---amp}

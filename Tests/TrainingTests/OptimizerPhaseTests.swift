@@ -99,6 +99,61 @@ final class OptimizerPhaseTests: XCTestCase {
         XCTAssertLessThan(small.optimizer, 60, "\(small)")
     }
 
+    /// ast-base's parameter layout (161 parameter tensors, 86 M parameters; a short input, which
+    /// changes no operator count): the counts docs/gpu.md reports, printed, for the per-tensor
+    /// reference and the foreach phase, loss-scaled (`--amp`) and fp32, as patchmix_cl with the
+    /// preset's moving average. The foreach phase makes as many calls as for the one-block model.
+    /// Minutes on a busy machine (two ast-base models and their Adam state), so only on request:
+    /// `scripts/op_counts.sh` (OP_COUNTS=1); the one-block test above guards the suite.
+    func testAstBaseOperatorCallsPerStep() throws {
+        guard ProcessInfo.processInfo.environment["OP_COUNTS"] == "1" else {
+            throw XCTSkip("ast-base operator counts run on request: scripts/op_counts.sh (OP_COUNTS=1)")
+        }
+        var options = TrainingOptions(preset: .astBase, outputDirectory: "/tmp/unused")
+        options.method = .patchmix_cl
+        options.model.inputFrames = 32
+        let batch = 2
+        var rng = TrainingRNG(seed: 8)
+        let x = (0..<(batch * options.model.inputFrames * options.model.inputBins)).map { _ in Float(rng.uniform(-1, 1)) }
+        let labels: [Int64] = [0, 3]
+        func counts(reference: Bool) throws -> (amp: OperatorCalls, fp32: OperatorCalls, tensors: Int, parameters: Int) {
+            let m = try model(options, reference: reference)
+            var draws = TrainingRNG(seed: 9)
+            let mix = PatchMixPolicy.decide(batch: batch, patches: m.numPatches, mixBeta: 1, using: &draws)
+            _ = try m.trainStep(x: x, labels: labels, objective: options.objective, mix: mix, lossScale: 65536)
+            let amp = try Torch.countingOperatorCalls { () throws(TorchError) in
+                try m.trainStep(x: x, labels: labels, objective: options.objective, mix: mix, lossScale: 65536)
+            }
+            let fp32 = try Torch.countingOperatorCalls { () throws(TorchError) in
+                try m.trainStep(x: x, labels: labels, objective: options.objective, mix: mix)
+            }
+            XCTAssertFalse(amp.result.skipped)
+            return (try XCTUnwrap(amp.calls), try XCTUnwrap(fp32.calls), m.stateEntries.filter(\.isParameter).count, m.parameterCount)
+        }
+        let before = try counts(reference: true), after = try counts(reference: false)
+        for (name, c) in [("per-tensor (before)", before), ("foreach (after)", after)] {
+            print("ast-base, \(c.tensors) parameter tensors, \(c.parameters) parameters, \(name): --amp step \(c.amp.total) operator calls, \(c.amp.optimizer) in the optimizer phase; fp32 step \(c.fp32.total), \(c.fp32.optimizer)")
+        }
+        XCTAssertEqual(before.tensors, 161)
+        XCTAssertGreaterThan(before.amp.optimizer, 5 * before.tensors)
+        XCTAssertLessThan(after.amp.optimizer, 60)
+        XCTAssertLessThan(after.fp32.optimizer, after.amp.optimizer)
+        // The one-block D 32 model of testOptimizerPhaseCallsDoNotGrowWithTheParameters, same step.
+        var small = SyntheticCorpus.options(output: "/tmp/unused", epochs: 1, method: .patchmix_cl)
+        small.maBeta = 0.5
+        let data = SyntheticCorpus.make(count: 4, seed: 33)
+        let m = try model(small, reference: false)
+        var draws = TrainingRNG(seed: 6)
+        let mix = PatchMixPolicy.decide(batch: 4, patches: m.numPatches, mixBeta: 1, using: &draws)
+        let sx = Array(data.features), sl = data.labels.map(Int64.init)
+        _ = try m.trainStep(x: sx, labels: sl, objective: small.objective, mix: mix, lossScale: 65536)
+        let counted = try Torch.countingOperatorCalls { () throws(TorchError) in
+            try m.trainStep(x: sx, labels: sl, objective: small.objective, mix: mix, lossScale: 65536)
+        }
+        XCTAssertEqual(try XCTUnwrap(counted.calls).optimizer, after.amp.optimizer,
+                       "the foreach phase of ast-base and of a one-block model")
+    }
+
     /// `--deterministic` sets libtorch's switches and cuBLAS's workspace (unless already set to
     /// a deterministic value), and a CPU training step still runs under it.
     func testDeterministicModeSetsCuBLASWorkspaceAndStillTrainsOnTheCPU() throws {
