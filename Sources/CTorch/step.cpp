@@ -8,8 +8,8 @@
 
 #include <cmath>
 #include <deque>
-#include <utility>
 #include <optional>
+#include <utility>
 #include <vector>
 
 struct ct_tensor {
@@ -109,7 +109,6 @@ ct_status ct_step_input(ct_step *step, const float *x, int64_t batch, ct_tensor 
     return add_tensor("ct_step_input", step, out, [&] {
         const auto &c = step->model->net->config;
         TORCH_CHECK(x != nullptr && batch > 0, "empty batch");
-        // A copy (copy=true): the caller's array need not outlive this call.
         return upload(x, {batch, c.input_frames, c.input_bins}, torch::kFloat32, step->model->device);
     });
 }
