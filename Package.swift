@@ -90,7 +90,7 @@ let package = Package(
         // ICBHI dataset knowledge: stems, annotations, split, folds, demographics, labels.
         .target(name: "ICBHI"),
         // Audio DSP: decoding, resampling, fades and padding, Kaldi filterbank.
-        .target(name: "AudioDSP", dependencies: ["CSndFile", "CSampleRate", "CFFTW"],
+        .target(name: "AudioDSP", dependencies: ["CSndFile", "CSampleRate", "CFFTW", "Durability"],
                 swiftSettings: dspHaswell ? [.unsafeFlags(["-target-cpu", "haswell"])] : []),
         // Which CPU AudioDSP was built for, and whether this one can run it (checked at start).
         .target(name: "HostCPU", swiftSettings: dspHaswell ? [.define("RESPCACHE_DSP_HASWELL")] : []),
@@ -109,14 +109,15 @@ let package = Package(
         // `prep synth`: an ICBHI-shaped corpus of synthetic, label-conditioned lung sounds.
         .target(name: "Synthesis", dependencies: ["ICBHI", "AudioDSP"]),
         .executableTarget(name: "prep", dependencies: [
-            "PrepKit", "Synthesis", "HostCPU", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "PrepKit", "Synthesis", "AudioDSP", "FeatureStore", "HostCPU",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         // Benchmarks, not tests: our timings next to the reference's in one run (`make bench`).
-        .executableTarget(name: "bench", dependencies: ["AudioDSP", "HDF5", "HostCPU"]),
+        .executableTarget(name: "bench", dependencies: ["AudioDSP", "HostCPU"]),
 
         // PyTorch .pth files (zip and legacy) read in Swift: zip directory, pickle VM, tensor data.
-        .target(name: "TorchCheckpoint"),
+        .target(name: "TorchCheckpoint", dependencies: ["Durability"]),
         // The trainer: libtorch behind a C API (CTorch); data, augmentation, schedule, metrics in Swift.
         libtorchTarget(),
         .target(name: "Training", dependencies: ["CTorch", "FeatureStore", "Durability", "TorchCheckpoint"]),
@@ -138,11 +139,11 @@ let package = Package(
         .testTarget(name: "FeatureStoreTests", dependencies: ["FeatureStore", "Durability", "Manifests", "HDF5", "ICBHI", "TestSupport"]),
         .testTarget(name: "SynthesisTests", dependencies: ["Synthesis", "ICBHI", "AudioDSP", "TestSupport"]),
         // Stage tests: the `prep` stages (ingest, features, verify) called as library code on the real sample.
-        .testTarget(name: "PrepKitTests", dependencies: ["PrepKit", "FeatureStore", "Durability", "Manifests", "AudioDSP", "ICBHI", "TestSupport"]),
+        .testTarget(name: "PrepKitTests", dependencies: ["PrepKit", "FeatureStore", "AudioDSP", "ICBHI", "TestSupport"]),
         // End to end: the real `prep` and `train` binaries run as processes (`make test`, not `make test-fast`).
         .testTarget(name: "EndToEndTests", dependencies: [
             "PrepKit", "HDF5", "FeatureStore", "Durability", "Manifests", "AudioDSP", "ICBHI", "Synthesis", "TestSupport",
-            "Visualization", "Training", "TrainingTestSupport", "HostCPU", "Inference", "prep", "train", "predict",
+            "Visualization", "Training", "TrainingTestSupport", "HostCPU", "prep", "train", "predict",
         ]),
         // Windowing and the streamed 16 kHz audio of `predict` (its binary's tests are in EndToEndTests).
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "AudioDSP", "TestSupport"]),
@@ -156,7 +157,7 @@ let package = Package(
         .target(name: "TrainingTestSupport", dependencies: ["Training", "FeatureStore", "HDF5", "Durability", "TestSupport"],
                 path: "Sources/TrainingTestSupport"),
         // Unit tests of the trainer as library code (the `train` binary's tests are in EndToEndTests).
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "CTorch", "HDF5", "FeatureStore", "TorchCheckpoint",
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "HDF5", "FeatureStore", "TorchCheckpoint",
                                                           "TestSupport", "TrainingTestSupport"]),
         .testTarget(name: "TorchCheckpointTests", dependencies: ["TorchCheckpoint", "TestSupport"]),
     ],

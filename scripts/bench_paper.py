@@ -8,7 +8,10 @@ train + test as ``main.py`` does (official split; wall and CPU seconds, since th
 shared), then one epoch of the training set through a
 ``torch.utils.data.DataLoader`` (batch 128, shuffled, ``transform=None``: the dataset's own cost,
 not the augmentation's) with ``num_workers`` 0 (twice: the first epoch may read the shards from
-disk, the next finds them in the page cache) and 2. Prints tab-separated rows
+disk, the next finds them in the page cache) and 2. Then, in the paper's process, the drop-in's
+training set next to the paper's: ``BENCH_PAPER_ROUNDS`` (6) epochs each with 0 workers,
+alternating ours-paper and paper-ours (the same load and allocator state for both; median,
+fastest and slowest, wall and CPU, the load average on stderr). Prints tab-separated rows
 ``name, ours, paper, unit, peak-MB`` for scripts/bench.sh, and the details on stderr.
 """
 
@@ -55,17 +58,47 @@ def child(side: str, paper_dir: str, data: str, feature_set: str) -> None:
     result = {"side": side, "train": len(train), "test": len(test), "build_s": build_s, "build_cpu_s": build_cpu_s, "rss_after_imports_mb": after_imports,
               "build_peak_mb": build_peak, "rss_after_build_mb": rss_mb(), "torch_threads": torch.get_num_threads()}
     for run, workers in (("first0", 0), ("0", 0), ("2", 2)):  # the first epoch may read shards from disk
-        torch.manual_seed(0)
-        loader = torch.utils.data.DataLoader(train, batch_size=128, shuffle=True, num_workers=workers, drop_last=True)
-        started, cpu_started = time.perf_counter(), time.process_time()
-        batches = 0
-        for images, labels, metadata in loader:
-            batches += 1
-        result[f"epoch_s_workers{run}"] = time.perf_counter() - started
-        result[f"epoch_cpu_s_workers{run}"] = time.process_time() - cpu_started  # this process only
-        result["batches"] = batches
+        seconds, cpu_seconds, result["batches"] = epoch(train, workers)
+        result[f"epoch_s_workers{run}"] = seconds
+        result[f"epoch_cpu_s_workers{run}"] = cpu_seconds  # this process only
     result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if side == "paper":
+        # Side by side in this one process (the same load, the same allocator state): the drop-in's
+        # training set next to the paper's, epochs alternating ours-paper / paper-ours.
+        os.environ["ICBHI_FEATURE_SET"] = feature_set
+        from icbhi_shards.paper import ICBHIDataset as DropIn
+        ours = DropIn(train_flag=True, transform=None, args=args, print_flag=False)
+        epoch(ours, 0)  # the first touch of its memory map, as the paper's first epoch above
+        rounds: dict = {"ours": [], "paper": []}
+        for r in range(ALTERNATING_ROUNDS):
+            for name in (("ours", "paper") if r % 2 == 0 else ("paper", "ours")):
+                seconds, cpu_seconds, _ = epoch(ours if name == "ours" else train, 0)
+                rounds[name].append((seconds, cpu_seconds, os.getloadavg()[0]))
+        result["alternating"] = rounds
     print(json.dumps(result), flush=True)
+
+
+#: Epochs of each side in the alternating comparison (both orders, half each).
+ALTERNATING_ROUNDS = int(os.environ.get("BENCH_PAPER_ROUNDS", "6"))
+
+
+def epoch(dataset, workers: int):
+    """One shuffled epoch through a DataLoader (batch 128): wall s, CPU s of this process, batches."""
+    import torch
+
+    torch.manual_seed(0)
+    loader = torch.utils.data.DataLoader(dataset, batch_size=128, shuffle=True, num_workers=workers, drop_last=True)
+    started, cpu_started = time.perf_counter(), time.process_time()
+    batches = 0
+    for images, labels, metadata in loader:
+        batches += 1
+    return time.perf_counter() - started, time.process_time() - cpu_started, batches
+
+
+def median(values):
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
 def main() -> int:
@@ -119,6 +152,19 @@ def main() -> int:
         ("  the same, CPU seconds", ours["epoch_cpu_s_workers0"], paper["epoch_cpu_s_workers0"], "s", ""),
         ("  DataLoader epoch, 2 workers", ours["epoch_s_workers2"], paper["epoch_s_workers2"], "s", ""),
     ]
+    alternating = paper.get("alternating")
+    if alternating:
+        k = len(alternating["ours"])
+        for column, label in ((0, "wall"), (1, "CPU")):
+            a = [r[column] for r in alternating["ours"]]
+            b = [r[column] for r in alternating["paper"]]
+            rows.append((f"  epoch, 0 workers, one process, alternating ({k} each), median {label}", median(a), median(b), "s", ""))
+            rows.append((f"    fastest {label}", min(a), min(b), "s", ""))
+            rows.append((f"    slowest {label}", max(a), max(b), "s", ""))
+        loads = [r[2] for side in ("ours", "paper") for r in alternating[side]]
+        print(f"   bench_paper: alternating epochs, ours (wall, CPU, load): {alternating['ours']}", file=sys.stderr)
+        print(f"   bench_paper: alternating epochs, paper (wall, CPU, load): {alternating['paper']}", file=sys.stderr)
+        print(f"   bench_paper: load average during the alternating epochs {min(loads):.1f}-{max(loads):.1f}", file=sys.stderr)
     for name, a, b, unit, peak in rows:
         print(f"{name}\t{a:.3f}\t{b:.3f}\t{unit}\t{peak}")
     return 0

@@ -1,6 +1,6 @@
 // Mixed precision inside the bridge: the autocast region around forward passes and losses,
 // and GradScaler's tensor work (unscale the gradients, find inf/NaN). The scale itself and
-// its growth/backoff policy live in Swift (Sources/Training/GradScaler.swift).
+// its growth/backoff policy live in Swift (Sources/Training/Model/GradScaler.swift).
 #pragma once
 
 #include <torch/torch.h>

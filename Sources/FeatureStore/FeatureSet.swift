@@ -49,9 +49,17 @@ public final class FeatureSet: Sendable {
         return file
     }
 
-    /// Every row of one split's shards (`train`, `test`, `unassigned`).
-    public func rows(split: String) throws -> Selection {
-        try select(index.shards.filter { $0.split == split }) { _ in true }
+    /// Every row of one split's shards (`train`, `test`, `unassigned`). With `task` (a task of
+    /// the index: feature sets with `/task_<name>` datasets), the rows the task labels, with its
+    /// class index as their label.
+    public func rows(split: String, task: FeatureSetIndex.LabelTask? = nil) throws -> Selection {
+        try select(index.shards.filter { $0.split == split }, task: task) { _ in true }
+    }
+
+    /// The splits the shards hold, in the order of `index.json`'s shard list.
+    public var splits: [String] {
+        var seen = Set<String>()
+        return index.shards.map(\.split).filter { seen.insert($0).inserted }
     }
 
     /// Rows of every shard whose patient-wise fold is in `folds`.
@@ -59,11 +67,12 @@ public final class FeatureSet: Sendable {
         try select(index.shards) { row in row.fold.map { folds.contains($0) } ?? false }
     }
 
-    private func select(_ shards: [FeatureSetIndex.Shard], where keep: (Selection.Row) -> Bool) throws -> Selection {
+    private func select(_ shards: [FeatureSetIndex.Shard], task: FeatureSetIndex.LabelTask? = nil,
+                        where keep: (Selection.Row) -> Bool) throws -> Selection {
         var files: [ShardFile] = [], rows: [Selection.Row] = []
         for shard in shards {
             let file = try open(shard)
-            let metadata = try file.selectionMetadata(rows: shard.rows)
+            let metadata = try file.selectionMetadata(rows: shard.rows, task: task)
             let kept = metadata.filter(keep)
             guard !kept.isEmpty else { continue }
             let number = files.count
@@ -80,9 +89,11 @@ public final class FeatureSet: Sendable {
             public internal(set) var shard: Int
             public let row: Int
             public let cycleID: String
-            /// 4-class label (0 normal, 1 crackle, 2 wheeze, 3 both).
+            /// 4-class label (0 normal, 1 crackle, 2 wheeze, 3 both); in a task's selection the
+            /// row's class index in that task.
             public let label: Int
-            /// 2-class label as stored in `/label2` (0 normal, 1 abnormal).
+            /// 2-class label as stored in `/label2` (0 normal, 1 abnormal); in a task's selection
+            /// 0 for class 0, else 1.
             public let binaryLabel: Int
             /// -1 when the shard has no `/patient`.
             public let patient: Int
@@ -216,8 +227,10 @@ public final class ShardFile: @unchecked Sendable {
     }
 
     /// What a selection needs of every row; `cycle_id` and `patient` may be absent (ids then name
-    /// the file and row), `label` and `label2` may not.
-    func selectionMetadata(rows: Int) throws -> [FeatureSet.Selection.Row] {
+    /// the file and row), `label` and `label2` may not (ICBHI). With `task`, only the task's
+    /// `/task_<name>` is needed instead, and only the rows it labels (class index >= 0) are returned.
+    func selectionMetadata(rows: Int, task: FeatureSetIndex.LabelTask? = nil) throws -> [FeatureSet.Selection.Row] {
+        if let task { return try taskSelectionMetadata(rows: rows, task: task) }
         let labels = try integers("label"), binary = try integers("label2")
         for (name, column) in [("label", labels), ("label2", binary)] where column.count != rows {
             throw StoreError.mismatch(path: path, reason: "\(name) has \(column.count) rows, expected \(rows)")
@@ -234,6 +247,28 @@ public final class ShardFile: @unchecked Sendable {
             let fold = r < folds.count && folds[r] >= 0 ? Int(folds[r]) : nil
             return .init(shard: 0, row: r, cycleID: r < ids.count ? ids[r] : "\(name):\(r)", label: Int(labels[r]),
                          binaryLabel: Int(binary[r]), patient: r < patients.count ? Int(patients[r]) : -1, fold: fold,
+                         device: r < devices.count ? devices[r] : nil)
+        }
+    }
+
+    /// `selectionMetadata` of a task: its class indices must lie in -1 ..< its class count.
+    private func taskSelectionMetadata(rows: Int, task: FeatureSetIndex.LabelTask) throws -> [FeatureSet.Selection.Row] {
+        let labels = try integers(task.datasetName)
+        guard labels.count == rows else {
+            throw StoreError.mismatch(path: path, reason: "\(task.datasetName) has \(labels.count) rows, expected \(rows)")
+        }
+        let ids = shape(ofDataset: "cycle_id") != nil ? try cycleIDs() : []
+        let patients = shape(ofDataset: "patient") != nil ? try integers("patient") : []
+        let devices = shape(ofDataset: "device") != nil ? try strings("device") : []
+        let name = URL(fileURLWithPath: path).lastPathComponent
+        return try (0..<rows).compactMap { r -> FeatureSet.Selection.Row? in
+            guard (-1..<Int64(task.classes.count)).contains(labels[r]) else {
+                throw StoreError.mismatch(path: path, reason: "\(task.datasetName) \(labels[r]) at row \(r) is neither -1 nor a class of task \(task.name) (0-\(task.classes.count - 1))")
+            }
+            guard labels[r] >= 0 else { return nil }
+            let label = Int(labels[r])
+            return .init(shard: 0, row: r, cycleID: r < ids.count ? ids[r] : "\(name):\(r)", label: label,
+                         binaryLabel: label == 0 ? 0 : 1, patient: r < patients.count ? Int(patients[r]) : -1, fold: nil,
                          device: r < devices.count ? devices[r] : nil)
         }
     }

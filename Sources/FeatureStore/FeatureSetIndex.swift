@@ -62,6 +62,11 @@ public struct FeatureSetIndex: Codable, Sendable, Equatable {
     }
 
     public static let formatName = "icbhi-feature-shards/1"
+    /// Feature sets of other corpora (SPRSound): `corpus` and `tasks` say what the rows hold
+    /// (LabelTasks.swift; ../shared/... spec sprsound-shards.md).
+    public static let corpusFormatName = "feature-shards/2"
+    /// The formats this reader accepts.
+    public static let readableFormats = [formatName, corpusFormatName]
 
     public var format = FeatureSetIndex.formatName
     public var featureSet: String
@@ -78,6 +83,10 @@ public struct FeatureSetIndex: Codable, Sendable, Equatable {
     public var source: [String: String]
     public var rowsBySplit: [String: Int]
     public var shards: [Shard]
+    /// The corpus the rows come from; nil (indexes of ICBHI sets, older ones too) means ICBHI.
+    public var corpus: String?
+    /// The label tasks the shards carry one `/task_<name>` dataset each for (nil for ICBHI).
+    public var tasks: [LabelTask]?
 
     public init(featureSet: String, id: String, frames: Int, bins: Int, createdAt: String, toolVersion: String,
                 options: [String: OptionValue], normalisation: Normalisation, source: [String: String],
@@ -98,6 +107,7 @@ public struct FeatureSetIndex: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case format, featureSet = "feature_set", id, frames, bins, createdAt = "created_at", toolVersion = "tool_version"
         case options, normalisation, source, rowsBySplit = "rows_by_split", shards
+        case corpus, tasks
     }
 
     public static let fileName = "index.json"
@@ -109,9 +119,10 @@ public struct FeatureSetIndex: Codable, Sendable, Equatable {
         }
         do {
             let index = try JSONDecoder().decode(FeatureSetIndex.self, from: data)
-            guard index.format == formatName else {
-                throw StoreError.mismatch(path: path, reason: "format '\(index.format)', expected '\(formatName)'")
+            guard readableFormats.contains(index.format) else {
+                throw StoreError.mismatch(path: path, reason: "format '\(index.format)', expected '\(readableFormats.joined(separator: "' or '"))'")
             }
+            try index.checkTasks(path: path)
             if let shard = index.shards.first(where: { $0.checksum == nil }) {
                 throw StoreError.malformed(path: path, line: nil, reason: "shard \(shard.file) has no checksum (xxh64 or sha256)")
             }

@@ -1,3 +1,4 @@
+import Durability
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -17,7 +18,7 @@ final class MappedFile {
         var info = stat()
         // Looked at before opening: opening a FIFO for reading waits for a writer, forever.
         if stat(path, &info) == 0, (info.st_mode & S_IFMT) != S_IFREG {
-            throw FormatError("not a regular file (\(fileKind(info.st_mode))): not a checkpoint")
+            throw FormatError("not a regular file (\(RegularFile.kind(info.st_mode) ?? "a regular file")): not a checkpoint")
         }
         // O_NONBLOCK: should it have become a FIFO since, open returns and fstat refuses it.
         let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
@@ -25,7 +26,7 @@ final class MappedFile {
         defer { close(fd) }
         guard fstat(fd, &info) == 0 else { throw FormatError("cannot stat: \(String(cString: strerror(errno)))") }
         guard (info.st_mode & S_IFMT) == S_IFREG else {
-            throw FormatError("not a regular file (\(fileKind(info.st_mode))): not a checkpoint")
+            throw FormatError("not a regular file (\(RegularFile.kind(info.st_mode) ?? "a regular file")): not a checkpoint")
         }
         let size = Int(info.st_size)
         guard size > 0 else { throw FormatError("empty file (0 bytes): not a PyTorch checkpoint") }
@@ -47,18 +48,6 @@ final class MappedFile {
         let end = range.upperBound / page * page
         guard end > start, start >= 0, end <= count else { return }
         _ = madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, Int32(MADV_DONTNEED))
-    }
-}
-
-/// What a non-regular file is, for messages.
-func fileKind(_ mode: mode_t) -> String {
-    switch mode & S_IFMT {
-    case S_IFDIR: "a directory"
-    case S_IFIFO: "a named pipe"
-    case S_IFCHR: "a character device"
-    case S_IFBLK: "a block device"
-    case S_IFSOCK: "a socket"
-    default: "an unusual kind of file"
     }
 }
 

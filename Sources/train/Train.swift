@@ -46,6 +46,11 @@ struct Train: ParsableCommand {
             --parallel N runs N at once (cores split between them); --emit slurm|k8s writes a job
             array / Indexed Job instead, whose tasks run `train ... --sweep-index i`.
             `train report <dir>...` aggregates result.json files into results.md and results.json.
+
+            SPRSound feature sets: --task 1-1|1-2|2-1|2-2 trains on the task's rows of the train split
+            and reports every other split (inter_test, intra_test, ...) with the challenge's SE, SP,
+            AS, HS and Score; best: highest mean Score of inter_test and intra_test
+            (docs/sprsound-training.md).
             """)
 
     @Option(help: "Feature set written by `prep features`: its directory, or a directory holding exactly one (`--shards cache/`). Required except with --inspect-checkpoint.")
@@ -85,6 +90,8 @@ struct Train: ParsableCommand {
     @Option(help: "Epochs (default: the preset's).") var epochs: Int?
     @Option(help: "Moving-average beta after each step; 0 disables (default: the preset's).") var maBeta: Float?
     @Option(help: "Classes: 4 (normal/crackle/wheeze/both) or 2 (normal/abnormal).") var classes: Int = 4
+    @Option(help: ArgumentHelp("Feature sets with label tasks (SPRSound): the task, 1-1 or 1-2 (per event), 2-1 or 2-2 (per record); its classes come from the feature set. Trains on the train split, tests on every other split (inter_test, intra_test, test2023, ...) each on its own, with the challenge's SE, SP, AS, HS and Score (docs/sprsound-training.md). Required for such sets, refused for ICBHI.", valueName: "name"))
+    var task: String?
     @Option(help: "Seed for initialisation, shuffling, SpecAugment and Patch-Mix; a list (1-5, 1,2,3) sweeps them.")
     var seed: String = "1"
     @Option(help: ArgumentHelp("Patient-wise test fold (0-4) of patient_list_foldwise.txt, as the paper code's --test_fold: train on the other folds' patients, test on fold k's, regardless of the official split. A list (0-4) sweeps folds. Default: the official split.", valueName: "k"))
@@ -132,6 +139,13 @@ struct Train: ParsableCommand {
         if !eval && checkpoint != nil { throw ValidationError("--checkpoint is only used with --eval") }
         if !eval && predictions != nil { throw ValidationError("--predictions is only used with --eval") }
         if resume && `init` != nil { throw ValidationError("--resume continues a run; --init starts a new one") }
+        if let task {
+            let given = Array(CommandLine.arguments.dropFirst())
+            if given.contains(where: { $0 == "--classes" || $0.hasPrefix("--classes=") }) {
+                throw ValidationError("--classes is ICBHI's (4 or 2); --task \(task) takes its classes from the feature set")
+            }
+            if eval { throw ValidationError("--eval takes the task from the checkpoint; leave out --task") }
+        }
         let plan: SweepPlan
         do {
             plan = try sweepPlan()
@@ -178,6 +192,7 @@ struct Train: ParsableCommand {
     func runOptions(_ run: SweepRun, preset: ModelPreset, device: String, outputDirectory: String) -> TrainingOptions {
         var options = TrainingOptions(preset: preset, outputDirectory: outputDirectory)
         options.model.numClasses = classes
+        options.task = task
         options.method = run.method
         options.alpha = alpha
         options.temperature = temperature
@@ -214,7 +229,7 @@ struct Train: ParsableCommand {
             let directory = (root as NSString).appendingPathComponent(run.relativeDirectory)
             // Decided under the run's lock; a local sweep's child writes its train.log itself from then on.
             try TrainingSession.trainSweepRun(shards: shards, options: runOptions(run, preset: preset, device: device.device, outputDirectory: directory),
-                                              presetGiven: model != nil, heads: heads) { state throws(TrainingError) in
+                                              presetGiven: model != nil, heads: heads, projDim: projDim) { state throws(TrainingError) in
                 if sweepParent != nil && state != .finished { try Self.redirectOutput(to: (directory as NSString).appendingPathComponent("train.log")) }
                 if state != .finished {
                     writeLine("device: \(device.device) (\(device.reason))")
@@ -270,7 +285,7 @@ struct Train: ParsableCommand {
     /// Appends this process's stdout and stderr to `path` from now on.
     static func redirectOutput(to path: String) throws(TrainingError) {
         let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw .invalidOption("cannot open \(path): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw .writeFailed("cannot open \(path): \(String(cString: strerror(errno)))") }
         dup2(fd, STDOUT_FILENO)
         dup2(fd, STDERR_FILENO)
         close(fd)
@@ -322,6 +337,9 @@ struct Train: ParsableCommand {
             let shards = try locate(shards!)
             if eval {
                 let result = try TrainingSession.evaluate(checkpoint: checkpoint!, shards: shards, device: device, heads: heads)
+                if predictions != nil, let task = result.task {
+                    throw TrainingError.invalidOption("--predictions: not available for --task \(task) checkpoints yet (the metrics above are)")
+                }
                 if let predictions {
                     try TrainingSession.writePredictions(result, shards: shards, classes: result.confusion.matrix.count, to: predictions)
                     writeLine("predictions: \(predictions)")
@@ -347,7 +365,8 @@ struct Train: ParsableCommand {
                 let source: any CycleSource = shards == "random"
                     ? StepBenchmark.randomCycles(count: 2 * options.batchSize, frames: ModelConfig.paperInputFrames,
                                                  bins: ModelConfig.paperInputBins)
-                    : try ShardCycles(directory: shards, split: "train")
+                    : try ShardCycles(directory: shards, split: "train", task: task)
+                if let classes = (source as? ShardCycles)?.task?.classes.count { options.model.numClasses = classes }
                 options.model.inputFrames = source.frames
                 options.model.inputBins = source.bins
                 let result = try StepBenchmark.measure(options: options, source: source, steps: steps)
@@ -361,9 +380,10 @@ struct Train: ParsableCommand {
             }
             let run = plan.runs[0]
             let defaultOutput = "runs/\(modelName)-\(run.method.rawValue)-s\(run.seed)" + (run.testFold.map { "-fold\($0)" } ?? "")
+                + (task.map { "-task\($0)" } ?? "")
             let options = runOptions(run, preset: preset, device: device, outputDirectory: output ?? defaultOutput)
             try TrainingSession.train(shards: shards, options: options, resume: resume, stated: statedOptions,
-                                      presetGiven: model != nil, heads: heads)
+                                      presetGiven: model != nil, heads: heads, projDim: projDim)
         } catch TrainingError.runLocked(let directory, let holder) {
             // Not a failure of the run: it goes on in another process. The sweep says so itself.
             if sweepParent == nil {

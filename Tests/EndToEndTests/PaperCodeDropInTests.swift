@@ -54,6 +54,52 @@ final class PaperCodeDropInTests: PrepTestCase {
         print("paper ICBHIDataset vs drop-in: \(run.stdout)")
     }
 
+    /// The drop-in reads float16 (`--dtype float16`: widened through torch) and chunked
+    /// (`--compress`: through h5py) feature sets as the contiguous float32 one it memory-maps:
+    /// chunked items equal, float16 items equal to the float32 values rounded to float16, through
+    /// forked DataLoader workers and a pickled (spawned) copy too.
+    func testDropInReadsFloat16AndChunkedFeatureSetsAsTheMappedFloat32One() throws {
+        try requirePaperStack()
+        try prep(["ingest", try linkedDataset(from: [Fixtures.sampleDirectory])])
+        try prep(["features"])
+        try prep(["features", "--dtype", "float16"])
+        try prep(["features", "--compress"])
+        let script = """
+        import argparse, glob, json, os, pickle, sys
+        import numpy as np, torch
+        from icbhi_shards.paper import ICBHIDataset
+        kinds = {}
+        for directory in glob.glob(os.path.join(sys.argv[1], "icbhi-*")):
+            options = json.load(open(os.path.join(directory, "index.json")))["options"]
+            kind = "float16" if options.get("dtype") == "float16" else "chunked" if int(options.get("deflate_level", 0)) > 0 else "float32"
+            kinds[kind] = directory
+        assert sorted(kinds) == ["chunked", "float16", "float32"], kinds
+        args = argparse.Namespace(data_folder="", test_fold="3", sample_rate=16000, desired_length=8, pad_types="repeat", n_mels=128,
+                                  n_cls=4, stetho_id=-1, raw_augment=0, blank_region_clip=False, class_split="lungsound",
+                                  cls_list=["normal", "crackle", "wheeze", "both"], model="ast")
+        def dataset(kind):
+            args.feature_set = kinds[kind]
+            return ICBHIDataset(False, None, args, print_flag=False)
+        reference = dataset("float32")
+        want = [reference[i][0] for i in range(len(reference))]
+        assert type(reference._reader._open(0)).__name__ == "ndarray", "float32: not memory-mapped"
+        for kind in ("chunked", "float16"):
+            ds = dataset(kind)
+            expect = want if kind == "chunked" else [w.astype(np.float16).astype(np.float32) for w in want]
+            got = [ds[i][0] for i in range(len(ds))]
+            assert all(g.dtype == np.float32 and np.array_equal(g, e) for g, e in zip(got, expect)), kind + ": items differ"
+            batches = torch.utils.data.DataLoader(ds, batch_size=8, num_workers=2)
+            stacked = torch.cat([b[0] for b in batches]).numpy()
+            assert np.array_equal(stacked, np.stack(expect)), kind + ": DataLoader workers"
+            copy = pickle.loads(pickle.dumps(ds))
+            assert all(np.array_equal(copy[i][0], expect[i]) for i in range(len(ds))), kind + ": pickled copy"
+        print(f"ok: {len(want)} items, float16 and chunked")
+        """
+        let run = try Fixtures.run(executableAt: python, ["-c", script, cache], environment: ["PYTHONPATH": pythonPath, "OMP_NUM_THREADS": "1"])
+        XCTAssertEqual(run.status, 0, "\(run)")
+        XCTAssertTrue(run.stdout.contains("ok: 61 items"), "\(run)")
+    }
+
     func testPaperMainTrainsOneEpochFromTheFeatureSetThroughTheLauncher() throws {
         try requirePaperStack()
         let featureSet = try sampleFeatureSet()

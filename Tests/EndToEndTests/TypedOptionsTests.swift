@@ -67,7 +67,7 @@ final class TypedOptionsTests: PrepTestCase {
         for (key, value) in FeatureOptions().describedOptions {
             XCTAssertEqual(shard.attribute(key)?.stringValue, value, "shard attribute \(key)")
         }
-        // The id from its documented recipe (README, index.json), computed here from what the files
+        // The id from its documented recipe (docs/formats.md, index.json), computed here from what the files
         // hold and hashed by `sha256sum`, not by prep's code: the first 16 hex digits of the SHA-256
         // of the lines `key=value` (every option, as the shards' root attributes hold it, sorted by
         // key), then `format=`, `resampler=`, `cycles_sha256=` (index.json, ingest.json), joined by

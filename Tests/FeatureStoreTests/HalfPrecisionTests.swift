@@ -47,7 +47,7 @@ final class HalfPrecisionTests: XCTestCase {
         XCTAssertEqual(mismatches, 0)
     }
 
-    /// The error bound the README quotes: half a unit in the last place of the value's binade.
+    /// The error bound docs/pipeline.md quotes: half a unit in the last place of the value's binade.
     func testRoundingBound() {
         XCTAssertEqual(HalfPrecision.roundingBound(forMagnitude: 1), 0x1p-11)
         XCTAssertEqual(HalfPrecision.roundingBound(forMagnitude: -1.99), 0x1p-11)

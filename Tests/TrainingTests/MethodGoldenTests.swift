@@ -7,8 +7,12 @@ import XCTest
 
 /// SG-SCL and DAT against two whole training steps run by the SG-SCL repository's own code
 /// (scripts/goldens/make_sgscl_goldens.py, which records the repository commit it ran): the
-/// same initial weights, batch, augmentation draws and reversal coefficients; losses to 1e-5
-/// relative and weights to 1e-4 absolute, as the Patch-Mix CL two-step golden.
+/// same initial weights, batch, augmentation draws and reversal coefficients, at the published lr
+/// 5e-5. Both steps held alike, on any host's kernels: losses to 1e-5 relative as the Patch-Mix
+/// CL two-step golden (SG-SCL's to `sgsclLossTolerance`), weights to `weightTolerance`, BatchNorm
+/// running statistics to 1e-4 absolute, the exempt elements as in CheckpointGoldenTests. Each
+/// tolerance states what it measured over 15 distinct kernel sets (the 18 OpenBLAS core type x
+/// ATen capability pairs of an AVX-512 Xeon; Zen's equal Haswell's).
 final class MethodGoldenTests: XCTestCase {
     override func setUp() { Torch.threads = 1 }
 
@@ -105,9 +109,9 @@ final class MethodGoldenTests: XCTestCase {
             let losses = try model.trainStep(x: x, labels: labels, objective: objective, mix: nil, groups: meta, draws: draws)
             for (key, got) in [("loss", losses.loss), ("ce", losses.ceLoss), ("second", losses.conLoss)] {
                 let expected = try file.read("/step_\(k)/\(key)", as: Double.self).0[0]
-                // Tolerance: 1e-5 relative, as the Patch-Mix CL two-step golden; SG-SCL's second
-                // step 1e-4 (see `Self.stepTwoTolerance`).
-                let relative = k == 2 && method == .sgscl ? Self.stepTwoTolerance.loss : 1e-5
+                // Tolerance: 1e-5 relative, as the Patch-Mix CL two-step golden; SG-SCL's (both
+                // steps) `sgsclLossTolerance`.
+                let relative = method == .sgscl ? Self.sgsclLossTolerance : 1e-5
                 XCTAssertEqual(got, expected, accuracy: abs(expected) * relative, "\(method) step \(k) \(key)")
                 print(String(format: "%@ step %d %@: %.7f vs golden %.7f (rel %.2e)", method.rawValue, k, key, got, expected,
                              abs(got - expected) / abs(expected)))
@@ -116,29 +120,44 @@ final class MethodGoldenTests: XCTestCase {
         }
     }
 
+    /// SG-SCL's losses, both steps, relative. Its contrastive term (a temperature of 0.06 over
+    /// projections through a BatchNorm of batch 8) amplifies the kernels' rounding: in step 1,
+    /// on identical inputs and weights, it differs by up to 7.6e-6 across kernel sets, and by up to
+    /// 1.23e-5 in step 2 (OpenBLAS Sandybridge, ATen avx512). 1e-5 holds only on the golden's own
+    /// kernels (1.4e-6 there), so 3e-5. (The golden at lr 1e-3 needed 1e-4 for step 2: 5.7e-5.)
+    static let sgsclLossTolerance = 3e-5
     /// At most this many near-eps elements.
     static let noiseGradientBound = 64
     /// At most this many elements whose gradient's sign is within the kernels' rounding: Adam's
-    /// first step moves them by +-lr whatever |g| is, so another CPU's kernels can put them 2 x 0.5
-    /// lr off (the golden's lr is 1e-3, so 1e-3). Measured over 8 OpenBLAS x ATen kernel sets:
-    /// 0 on this host's own, 1-11 elsewhere (of 140,356), always within 2 lr.
-    static let signNoiseBound = 16
-    /// SG-SCL's second step starts from weights that carry those flips (each 1e-3, 20x the
-    /// weight tolerance) through a projector with BatchNorm over a batch of 8, so on another
-    /// host its losses and BatchNorm running statistics move more than a first step's: measured
-    /// over the same 8 kernel sets, losses 5.7e-5 relative at worst, running statistics 2.9e-4;
-    /// held to 1e-4 and 5e-4. Every weight stays held to 1e-4 (the flips counted as above), and
-    /// the first step, whose inputs are identical, to 1e-5 / 1e-4 as the Patch-Mix CL golden.
-    /// Tighter would need a golden made at the published lr (5e-5), where a flip is 5e-5.
-    static let stepTwoTolerance = (loss: 1e-4, runningStatistics: Float(5e-4))
+    /// first step moves them by +-lr whatever |g| is, so another CPU's kernels can put them up to
+    /// `exemptBound` off. Measured over 15 kernel sets: 0 on the golden's own, 1-14 elsewhere (of
+    /// 140,356 in SG-SCL; none in DAT), always within the bound.
+    static let signNoiseBound = 32
+    /// Weights with a real gradient: a fifth of lr (1e-5). An element whose gradient is just above
+    /// the near-eps limit (3 eps) moves by up to ~0.094 lr when its rounding differs by 3 eps
+    /// (CheckpointGoldenTests: 0.5 lr eps^2 / (4 eps)^2 per eps); measured worst 4.69e-6 = 0.094
+    /// lr (SG-SCL, OpenBLAS SkylakeX, ATen avx2; DAT 1.76e-6), so a tenth of lr (the Patch-Mix
+    /// golden's 1e-4 at its lr 1e-3) would leave no room.
+    static func weightTolerance(lr: Double) -> Float { Float(lr / 5) }
+    /// Zero-, near-eps- and sign-within-rounding elements: each of the two steps moves a weight by
+    /// 0.5 x Adam's step (the moving average), and Adam's bias-corrected second step can reach
+    /// 1.0014 lr, so two runs differ by at most 2.0014 lr, plus float32 rounding of the weight (one
+    /// ulp of 1.0 is 0.0024 lr at 5e-5). Measured 1.994 lr (sign flips in both steps).
+    static func exemptBound(lr: Double) -> Float { Float(2.05 * lr) }
+    /// BatchNorm running statistics (statistics of activations, not steps of lr): 1e-4 absolute,
+    /// as every entry of the Patch-Mix CL golden; measured worst 1.4e-5 (at lr 1e-3: 2.9e-4).
+    static let runningStatisticsTolerance: Float = 1e-4
 
-    /// Every state entry, 1e-4 absolute; where the exact gradient is zero (the key third of each
-    /// attn.qkv.bias; projector.0.bias, which BatchNorm follows) Adam turns rounding noise into steps
-    /// of up to lr, so those are held to 2 lr, as in CheckpointGoldenTests.
+    /// Every state entry: weights to `weightTolerance`, BatchNorm running statistics to
+    /// `runningStatisticsTolerance`; where the exact gradient is zero (the key third of each
+    /// attn.qkv.bias; projector.0.bias, which BatchNorm follows) or, read off the golden's first
+    /// step, within noise of Adam's eps, Adam turns rounding noise into steps of up to lr, so those
+    /// are held to `exemptBound`, counted and bounded, as in CheckpointGoldenTests.
     func compareState(_ model: ASTModel, _ file: HDF5File, step: Int, lr: Double, method: TrainingMethod,
                       untrained: [String: [Float]]) throws {
+        let tolerance = Self.weightTolerance(lr: lr), exempt = Self.exemptBound(lr: lr)
         var worst: Float = 0, worstName = "", worstZero: Float = 0, largestChange: Float = 0
-        var noiseGradientElements = 0, signNoiseElements = 0, elements = 0, worstBuffer: Float = 0
+        var noiseGradientElements = 0, signNoiseElements = 0, elements = 0, worstBuffer: Float = 0, worstBufferName = ""
         for entry in model.stateEntries {
             if let before = untrained[entry.name] {
                 XCTAssertEqual(try model.state(entry.name), before, "\(entry.name) is not trained by \(method)")
@@ -157,11 +176,11 @@ final class MethodGoldenTests: XCTestCase {
                 XCTFail("\(entry.name): \(got.count) values, golden \(expected.count), initial \(initial.count), after step 1 \(afterFirst.count)")
                 continue
             }
-            largestChange = max(largestChange, maxAbsDifference(expected, initial))
+            let isBuffer = entry.name.hasSuffix(".running_mean") || entry.name.hasSuffix(".running_var")
+            if !isBuffer { largestChange = max(largestChange, maxAbsDifference(expected, initial)) }
             var zeroGradient = IndexSet()
             if entry.name.hasSuffix("attn.qkv.bias") { zeroGradient = IndexSet(integersIn: (got.count / 3)..<(2 * got.count / 3)) }
             if entry.name == "projector.0.bias" { zeroGradient = IndexSet(integersIn: 0..<got.count) }
-            let isBuffer = entry.name.hasSuffix(".running_mean") || entry.name.hasSuffix(".running_var")
             elements += got.count
             for i in got.indices {
                 let d = Difference.absolute(got[i], expected[i])   // NaN counts as infinitely far
@@ -172,26 +191,27 @@ final class MethodGoldenTests: XCTestCase {
                 let noise = !isBuffer && !zeroGradient.contains(i)
                     && gradient < CheckpointGoldenTests.noiseGradientLimit * CheckpointGoldenTests.adamEps
                 if noise { noiseGradientElements += 1 }
-                if zeroGradient.contains(i) || noise {
+                if isBuffer {
+                    if d > worstBuffer || d.isNaN { worstBuffer = d; worstBufferName = "\(entry.name)[\(i)]" }
+                } else if zeroGradient.contains(i) || noise {
                     worstZero = max(worstZero, d)
-                } else if !isBuffer && d > 1e-4 && d <= Float(2 * lr) {
+                } else if d > tolerance && d <= exempt {
                     // A gradient whose sign is within the kernels' rounding: Adam's first step is
                     // +-lr whatever |g| is, so it shows as a difference of up to 2 lr. Counted.
                     signNoiseElements += 1
                     worstZero = max(worstZero, d)
-                } else if isBuffer && step == 2 && method == .sgscl {
-                    worstBuffer = max(worstBuffer, d)
                 } else if d > worst || d.isNaN { worst = d; worstName = "\(entry.name)[\(i)]" }
             }
         }
-        XCTAssertLessThanOrEqual(worst, 1e-4, "\(method) after step \(step): worst \(worstName)")
-        XCTAssertLessThanOrEqual(worstBuffer, Self.stepTwoTolerance.runningStatistics, "\(method) after step \(step): BatchNorm running statistics")
+        XCTAssertLessThanOrEqual(worst, tolerance, "\(method) after step \(step): worst \(worstName)")
+        XCTAssertLessThanOrEqual(worstBuffer, Self.runningStatisticsTolerance,
+                                 "\(method) after step \(step): BatchNorm running statistics, worst \(worstBufferName)")
         XCTAssertLessThanOrEqual(signNoiseElements, Self.signNoiseBound, "gradients of a sign within rounding must stay rare (of \(elements))")
-        XCTAssertLessThanOrEqual(worstZero, Float(2 * lr), "\(method) after step \(step): zero- and near-eps-gradient entries")
+        XCTAssertLessThanOrEqual(worstZero, exempt, "\(method) after step \(step): zero- and near-eps-gradient entries")
         XCTAssertLessThanOrEqual(noiseGradientElements, Self.noiseGradientBound,
-                                 "near-eps gradients must stay rare (of \(elements)), or the 1e-4 check proves little")
-        XCTAssertGreaterThan(largestChange, 1e-4, "the golden step must move the weights")
-        print("\(method) after step \(step): max |weight diff| \(worst) (\(worstName)); zero- or near-eps-gradient entries \(worstZero) (\(noiseGradientElements) near eps, \(signNoiseElements) of a sign within rounding, of \(elements)); largest golden change \(largestChange)")
+                                 "near-eps gradients must stay rare (of \(elements)), or the weight tolerance proves little")
+        XCTAssertGreaterThan(largestChange, 2 * tolerance, "the golden steps must move the weights, or the tolerance proves nothing")
+        print("\(method) after step \(step): max |weight diff| \(worst) (\(worstName); tolerance \(tolerance)); running statistics \(worstBuffer) (\(worstBufferName)); zero- or near-eps-gradient entries \(worstZero) (\(noiseGradientElements) near eps, \(signNoiseElements) of a sign within rounding, of \(elements)); largest golden weight change \(largestChange)")
     }
 
     /// The coefficient's schedule as the repository's main.py computes it.

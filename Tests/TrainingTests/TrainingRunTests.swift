@@ -157,6 +157,33 @@ final class CheckpointInitTests: XCTestCase {
         XCTAssertEqual(try a.logits(x: probe, batch: 2), try b.logits(x: probe, batch: 2))
     }
 
+    /// `--init` takes the AST's shape from the file, but `--proj-dim` still sets the projector's
+    /// width (the file's projector, of another width, is then left out); without it the
+    /// projector is as wide as the file's.
+    func testProjDimAppliesWithInit() throws {
+        let dir = try Paths.temporaryDirectory("initproj")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try SyntheticShards.write(to: dir + "/shards", train: SyntheticCorpus.make(count: 40, seed: 1),
+                                  test: SyntheticCorpus.make(count: 16, seed: 2))
+        var first = SyntheticCorpus.options(output: dir + "/first", epochs: 1, method: .ce)
+        XCTAssertEqual(first.model.projDim, 32, "the fixture's projector is D wide")
+        try TrainingSession.train(shards: dir + "/shards", options: first, resume: false, presetGiven: false, report: { _ in })
+        first.initCheckpoint = dir + "/first/last.pth"
+        for (name, projDim) in [("narrow", 8 as Int?), ("asFile", nil)] {
+            var options = first
+            options.outputDirectory = dir + "/" + name
+            if let projDim { options.model.projDim = projDim }   // what Train.swift does with --proj-dim
+            var lines: [String] = []
+            try TrainingSession.train(shards: dir + "/shards", options: options, resume: false, presetGiven: false,
+                                      projDim: projDim, report: { lines.append($0) })
+            let meta = try CheckpointMeta.read(path: options.outputDirectory + "/last.pth")
+            XCTAssertEqual(meta.options.model.projDim, projDim ?? 32, name)
+            XCTAssertEqual(meta.options.model.embedDim, 32, name)
+            let initLine = try XCTUnwrap(lines.first { $0.hasPrefix("init: ") }, "\(lines)")
+            XCTAssertTrue(initLine.contains(projDim == nil ? "projector loaded" : "projector new"), initLine)
+        }
+    }
+
     /// A checkpoint opens with Python's torch.load, loads into a plain PyTorch model with the
     /// same parameter names (scripts/bench_train.py's Net) and gives the same logits.
     func testCheckpointLoadsInPyTorch() throws {

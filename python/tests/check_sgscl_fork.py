@@ -10,6 +10,8 @@ flags, builds the fork's ``ICBHIDataset`` and ``icbhi_shards.paper.SGSCLICBHIDat
 same ``args`` (the fork's own ``parse_args``) and compares the printed summary, length,
 ``class_nums``, ``domain_nums`` and every item in order (the fork sorts its file names, so the
 order is deterministic): labels and meta labels equal, images within max abs 5e-3 / mean 1e-4.
+Then ``--raw_augment`` (see ``raw_augment_against_the_fork``). Needs ``python/tests`` on
+``PYTHONPATH`` too (the harness's cycle slicer).
 """
 
 from __future__ import annotations
@@ -74,9 +76,68 @@ def main() -> int:
                 worst = max(worst, float(difference.max()))
                 if a[0].shape != b[0].shape or difference.max() > 5e-3 or difference.mean() > 1e-4:
                     failures.append(f"{where} item {i}: image max abs {difference.max():.3g}, mean {difference.mean():.3g}")
+    augmentation = raw_augment_against_the_fork(fork_main, ForkDataset, SGSCLICBHIDataset, data, failures)
     print(json.dumps({"configs": len(configs), "items_compared": compared, "worst_max_abs": worst,
-                      "failures": failures[:20], "failure_count": len(failures)}))
+                      "raw_augment": augmentation, "failures": failures[:20], "failure_count": len(failures)}))
     return 1 if failures else 0
+
+
+def raw_augment_against_the_fork(fork_main, ForkDataset, SGSCLICBHIDataset, data, failures) -> list:
+    """``--raw_augment`` 1 and 2 (training sets: official, AST and cnn6; fold 1), ``random`` and
+    ``numpy.random`` seeded alike before each side builds: the generators end in the same state;
+    fed the fork's own waveforms, the drop-in's augmented images equal the fork's bit for bit; from
+    the cache's cycle audio, their difference is reported; ``__getitem__`` after the same
+    ``random.seed`` picks the same image."""
+    import random
+
+    import sgscl_harness
+    from icbhi_shards import augment
+    from util import icbhi_util as fork_util
+
+    audio_folder = os.path.join(data, "icbhi_dataset", "audio_test_data")
+    results = []
+    for count, model, fold in ((1, "ast", "official"), (2, "ast", "official"), (2, "cnn6", "official"), (2, "ast", "1")):
+        sys.argv = ["main.py", "--data_folder", data, "--save_dir", "/tmp/sgscl-check-save", "--test_fold", fold,
+                    "--n_cls", "4", "--raw_augment", str(count), "--model", model]
+        args = fork_main.parse_args()
+
+        def seeded(cls):
+            random.seed(11)
+            np.random.seed(11)
+            with contextlib.redirect_stdout(io.StringIO()):
+                dataset = cls(train_flag=True, transform=None, args=args, print_flag=True)
+            return dataset, (random.random(), float(np.random.random()))
+
+        theirs, their_state = seeded(ForkDataset)
+        original = augment.CycleAudio.cycle
+        augment.CycleAudio.cycle = lambda self, stem, k: sgscl_harness.paper_cycle(fork_util, audio_folder, stem, k)[0].numpy()
+        try:
+            ours, our_state = seeded(SGSCLICBHIDataset)
+        finally:
+            augment.CycleAudio.cycle = original
+        where = f"raw_augment {count} {model} test_fold {fold}"
+        if our_state != their_state:
+            failures.append(f"{where}: generators end at {our_state}, the fork's at {their_state}")
+        exact = len(theirs) == len(ours) and all(
+            np.array_equal(theirs.audio_images[i][0][j], ours.augmented_images[i][j - 1])
+            for i in range(len(theirs)) for j in range(1, count + 1))
+        if not exact:
+            failures.append(f"{where}: augmented images from the fork's waveforms differ")
+        cached, cached_state = seeded(SGSCLICBHIDataset)
+        if cached_state != their_state:
+            failures.append(f"{where} (cache): generators end at {cached_state}, the fork's at {their_state}")
+        differences = [np.abs(theirs.audio_images[i][0][j].astype(np.float64) - cached.augmented_images[i][j - 1])
+                       for i in range(len(theirs)) for j in range(1, count + 1)]
+        picks = []
+        for dataset in (theirs, cached):
+            random.seed(5)
+            picks.append([dataset[i][0] for i in range(len(dataset))])
+        pick = max(float(np.abs(a.astype(np.float64) - b).max()) for a, b in zip(*picks))
+        results.append({"config": where, "items": len(theirs), "exact_from_fork_waveforms": exact,
+                        "from_cache_max_abs": max(float(d.max()) for d in differences),
+                        "from_cache_worst_mean_abs": max(float(d.mean()) for d in differences),
+                        "getitem_pick_max_abs": pick})
+    return results
 
 
 if __name__ == "__main__":

@@ -18,8 +18,8 @@ Input: a batch of 8 (the published batch size; with 4 the projector's BatchNorm 
 that the reference's own second-step loss moves by 2e-5 with OpenBLAS's thread count): two cycles
 of golden.h5 per class (repeated where it has one), their first 198 frames (args.desired_length 2:
 h = 198, so 12 x 19 patches with strides 10), meta (device) labels META; AST D 64, 2 blocks, 4 heads.
-Two steps of one epoch (len(train_loader) 2, epoch 1 of args.epochs 50): lr 1e-3, weight decay
-1e-6, ma_beta 0.5; SG-SCL with alpha 1, temperature 0.06, proj_dim 64 (= D, as 768 = D for
+Two steps of one epoch (len(train_loader) 2, epoch 1 of args.epochs 50): lr 5e-5 (the published
+lr of scripts/icbhi_sg_scl.sh and icbhi_dat_device.sh), weight decay 1e-6, ma_beta 0.5; SG-SCL with alpha 1, temperature 0.06, proj_dim 64 (= D, as 768 = D for
 ast-base), target project1_project2block, meta_mode dev; DAT with alpha 1, meta_mode dev (4 domains).
 
 Output <out>/sgscl_step.h5 and <out>/dat_step.h5: /input [8, 198, 128], /labels, /meta; per step
@@ -38,7 +38,7 @@ import sgscl_reference as ref
 
 repo, golden_h5, out = sys.argv[1], sys.argv[2], sys.argv[3]
 D, DEPTH, HEADS, FRAMES, BINS, B = 64, 2, 4, 198, 128, 8
-LR, WD, MA_BETA, T, ALPHA = 1e-3, 1e-6, 0.5, 0.06, 1.0
+LR, WD, MA_BETA, T, ALPHA = 5e-5, 1e-6, 0.5, 0.06, 1.0
 META = [3, 0, 3, 1, 2, 0, 1, 3]   # devices (Meditron 0, LittC2SE 1, Litt3200 2, AKGC417L 3)
 torch.set_num_threads(1)
 main = ref.load(repo, D, DEPTH, HEADS)

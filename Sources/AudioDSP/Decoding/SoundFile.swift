@@ -1,4 +1,5 @@
 import CSndFile
+import Durability
 import Glibc
 
 /// The one owner of an open file descriptor and the `SNDFILE*` libsndfile reads from it;
@@ -18,7 +19,7 @@ final class SoundFile {
         var status = stat()
         // Looked at before opening: opening a FIFO for reading waits for a writer, forever.
         if stat(path, &status) == 0, (status.st_mode & S_IFMT) != S_IFREG {
-            throw AudioDecodingError(path: path, function: "stat", reason: .notRegularFile(Self.kind(status.st_mode)))
+            throw AudioDecodingError(path: path, function: "stat", reason: .notRegularFile(RegularFile.kind(status.st_mode) ?? "a regular file"))
         }
         // O_NONBLOCK: should it have become a FIFO since, open returns and fstat refuses it.
         let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
@@ -32,7 +33,7 @@ final class SoundFile {
         }
         guard (status.st_mode & S_IFMT) == S_IFREG else {
             close(fd)
-            throw AudioDecodingError(path: path, function: "fstat", reason: .notRegularFile(Self.kind(status.st_mode)))
+            throw AudioDecodingError(path: path, function: "fstat", reason: .notRegularFile(RegularFile.kind(status.st_mode) ?? "a regular file"))
         }
         guard status.st_size > 0 else {
             close(fd)
@@ -92,16 +93,4 @@ final class SoundFile {
     }
 
     private static func systemMessage() -> String { String(cString: strerror(errno)) }
-
-    /// What a non-regular file is, for messages.
-    static func kind(_ mode: mode_t) -> String {
-        switch mode & S_IFMT {
-        case S_IFDIR: "a directory"
-        case S_IFIFO: "a named pipe"
-        case S_IFCHR: "a character device"
-        case S_IFBLK: "a block device"
-        case S_IFSOCK: "a socket"
-        default: "an unusual kind of file"
-        }
-    }
 }

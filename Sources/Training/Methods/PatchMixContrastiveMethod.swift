@@ -1,7 +1,7 @@
 /// `patchmix_cl`: cross-entropy on the clean batch plus alpha times the Patch-Mix contrastive loss
 /// of the projected mixed batch against the detached clean features (Bae et al. 2023, target
 /// `grad_block`; REFERENCE.md "Patch-Mix and its contrastive loss").
-struct PatchMixContrastiveMethod: TrainingMethodDefinition {
+struct PatchMixContrastiveMethod: PatchMixing {
     let name = "patchmix_cl"
     let summary = "Patch-Mix contrastive learning (the paper's method)"
 
@@ -12,19 +12,13 @@ struct PatchMixContrastiveMethod: TrainingMethodDefinition {
         }
     }
 
-    func draws(x: [Float], batch: Int, model: ASTModel, options: TrainingOptions, at position: StepPosition) -> StepDraws {
-        StepDraws(mix: PatchMixPolicy.decide(options: options, batch: batch, model: model, at: position))
-    }
-
     func loss(in graph: StepGraph, _ input: StepInput, _ objective: StepObjective) throws(TorchError) -> MethodLoss {
-        let mix = try MixTensors(graph, input)
-        let x = try graph.input(input.x, batch: input.count)
-        let labels = try graph.labels(input.labels)
-        let features = try graph.encode(x)
-        let ce = try graph.crossEntropy(graph.classify(features), labels, weight: graph.classWeights(objective))
-        let projected = try graph.project(graph.encode(x, mix: (mix.index, mix.mask)))
-        let con = try graph.patchMixContrastive(clean: graph.detach(features), mixed: projected, labels: labels,
-                                                index: mix.index, lam: mix.lam, temperature: objective.temperature,
+        let batch = try PatchMixBatch(graph, input)
+        let features = try graph.encode(batch.x)
+        let ce = try graph.crossEntropy(graph.classify(features), batch.labels, weight: graph.classWeights(objective))
+        let projected = try graph.project(graph.encode(batch.x, mix: (batch.mix.index, batch.mix.mask)))
+        let con = try graph.patchMixContrastive(clean: graph.detach(features), mixed: projected, labels: batch.labels,
+                                                index: batch.mix.index, lam: batch.mix.lam, temperature: objective.temperature,
                                                 negativePair: objective.negativePair)
         return MethodLoss(total: try graph.weightedSum(ce, 1, con, Double(objective.alpha)), ce: ce, second: con)
     }

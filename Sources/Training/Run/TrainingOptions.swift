@@ -46,6 +46,9 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
     /// `--meta-file`: the per-patient metadata (age, sex, chest location) for --meta age|sex|loc
     /// (nil: manifests/icbhi/metadata.txt).
     public var metaFile: String?
+    /// `--task`: the label task of a feature set with tasks (SPRSound's 1-1, 1-2, 2-1, 2-2); nil
+    /// for ICBHI (4 or 2 classes), and absent from ICBHI runs' checkpoints and results.
+    public var task: String?
 
     /// Options with the preset's recipe defaults.
     public init(preset: ModelPreset, outputDirectory: String) {
@@ -71,6 +74,11 @@ extension TrainingOptions {
     /// model. The messages name the command-line option that sets the value.
     public func validate() throws(TrainingError) {
         try model.validate()
+        if task == nil {
+            guard ModelConfig.supportedClassCounts.contains(model.numClasses) else { throw .invalidOption("--classes must be 4 or 2") }
+        } else {
+            try validateTaskRun()
+        }
         try method.definition.validate(self)
         guard batchSize >= 2 else { throw .invalidOption("--batch-size must be at least 2") }
         guard evalBatchSize >= 1 else { throw .invalidOption("the evaluation batch size must be at least 1") }
@@ -95,3 +103,20 @@ extension TrainingOptions {
         guard device == "cpu" || device.hasPrefix("cuda") else { throw .invalidOption("--device must be cpu or cuda") }
     }
 }
+
+extension TrainingOptions {
+    /// A label task's run (`--task`): SPRSound ships official splits and no patient-wise folds,
+    /// and none of the metadata sgscl and dat group by (stethoscope, ICBHI's metadata.txt).
+    func validateTaskRun() throws(TrainingError) {
+        guard let task else { return }
+        if testFold != nil {
+            throw .invalidOption("--test-fold is ICBHI's patient-wise folds; --task \(task) trains on the feature set's train split and tests on each of its test splits")
+        }
+        // dat's domain head has --meta's fixed group count (label: ICBHI's 4), not the task's.
+        if let kind = method.definition.groups(self), kind != .label || (method.definition.model(self).domainClasses ?? 0) > 0 {
+            throw .invalidOption("--method \(method.rawValue) groups cycles by --meta \(kind.rawValue), which --task \(task) feature sets do not carry "
+                                 + "(no stethoscope, no ICBHI metadata.txt): use ce, patchmix or patchmix_cl (or sgscl with --meta label)")
+        }
+    }
+}
+

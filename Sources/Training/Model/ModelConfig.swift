@@ -22,7 +22,8 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     /// The paper's input: 798 frames (8 s at a 10 ms hop, as the AST code pads) x 128 mel bins.
     public static let paperInputFrames = 798
     public static let paperInputBins = 128
-    /// The class counts the trainer knows: 4 (normal/crackle/wheeze/both) or 2 (normal/abnormal).
+    /// ICBHI's class counts: 4 (normal/crackle/wheeze/both) or 2 (normal/abnormal). A label
+    /// task's model (`--task`) has the task's class count, any from 2 on.
     public static let supportedClassCounts = [4, 2]
 
     public init(embedDim: Int, depth: Int, heads: Int, mlpHidden: Int? = nil, patchSize: Int = 16,
@@ -50,7 +51,7 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     /// The shape's rules (`TrainingOptions.validate` checks them with the rest; a method's own
     /// requirements are its `validate`'s).
     public func validate() throws(TrainingError) {
-        guard Self.supportedClassCounts.contains(numClasses) else { throw .invalidOption("--classes must be 4 or 2") }
+        guard numClasses >= 2 else { throw .invalidOption("a model needs at least 2 classes (--classes 4 or 2, or a --task's)") }
         try Self.validate(heads: heads)
         guard embedDim % heads == 0 else {
             throw .invalidOption("--heads \(heads) does not divide the model width \(embedDim)")

@@ -24,6 +24,11 @@ public struct EpochRecord: Codable, Sendable, Equatable {
     /// The positional-embedding init of the run (`paper` / `aligned`) when it started from an
     /// AudioSet-grid `--init`; nil otherwise.
     public var posEmbed: PositionalEmbeddingInit?
+    /// A label task's run (`--task`): each test split's evaluation. Its Sp/Se/score fields then
+    /// hold the means over the selection splits (`TaskSelection`: SP, SE, the challenge Score),
+    /// the 2-class fields those of the any-adventitious view, `confusion` the selection splits'
+    /// sum. nil (absent from the line) for ICBHI runs.
+    public var tests: [SplitEvaluation]? = nil
 }
 
 /// log.jsonl: one `EpochRecord` per line, exactly the epochs behind the run's checkpoints.
@@ -38,7 +43,7 @@ extension Trainer {
                 data.append(0x0A)
             }
             try AtomicFile.write(data, to: logPath)
-        } catch { throw .invalidOption("cannot write \(logPath): \(error)") }
+        } catch { throw .writeFailed("cannot write \(logPath): \(error)") }
     }
 
     func appendLog(_ record: EpochRecord) throws(TrainingError) {
@@ -54,6 +59,6 @@ extension Trainer {
             defer { try? handle.close() }
             try handle.seekToEnd()
             try handle.write(contentsOf: line)
-        } catch { throw .invalidOption("cannot write \(logPath): \(error)") }
+        } catch { throw .writeFailed("cannot write \(logPath): \(error)") }
     }
 }

@@ -41,7 +41,9 @@ public enum TrainingCurves {
         let losses = history.map(\.trainLoss)
         let lossMax = (losses.max() ?? 1) * 1.05
         panel(0, title: "training loss", series: [("loss", "#1f77b4", losses)], range: 0...max(lossMax, 1e-6))
-        panel(1, title: "test split (%)", series: [("score", "#d62728", history.map(\.score)),
+        // A task run's fields hold the selection means (mean Score, SP, SE of inter/intra_test).
+        let title = history.contains { $0.tests != nil } ? "test selection mean (%)" : "test split (%)"
+        panel(1, title: title, series: [("score", "#d62728", history.map(\.score)),
                                                    ("Sp", "#2ca02c", history.map(\.specificity)),
                                                    ("Se", "#9467bd", history.map(\.sensitivity))], range: 0...100)
         return """

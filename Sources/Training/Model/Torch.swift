@@ -285,7 +285,7 @@ public func adaptPositionalEmbedding(_ pos: UnsafeBufferPointer<Float>, dim: Int
 /// How a budget of CPU threads is split between libtorch's intra-op pool and OpenBLAS's pool.
 /// The matrix products (OpenBLAS) dominate an AST step; libtorch's OpenMP workers spin after
 /// each parallel region and then steal the cores OpenBLAS needs, so libtorch keeps one thread
-/// and OpenBLAS gets the budget (measured: README "Threads").
+/// and OpenBLAS gets the budget (measured: docs/experiments.md, "Threads").
 public struct ThreadBudget: Equatable, Sendable {
     public var intraOp: Int
     public var blas: Int

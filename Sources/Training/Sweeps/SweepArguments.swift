@@ -41,7 +41,7 @@ public enum SweepArguments {
         do {
             try FileManager.default.createDirectory(atPath: job.slurmLogDirectory, withIntermediateDirectories: true)
             try AtomicFile.write(Data(text.utf8), to: path)
-        } catch { throw .invalidOption("cannot write \(path): \(error)") }
+        } catch { throw .writeFailed("cannot write \(path): \(error)") }
         return path
     }
 }

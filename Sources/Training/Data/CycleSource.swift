@@ -93,36 +93,6 @@ public final class InMemoryCycles: CycleSource {
     }
 }
 
-/// Errors about the trainer's inputs and runs; messages name what to fix.
-public enum TrainingError: Error, CustomStringConvertible, Sendable {
-    case shards(path: String, message: String)
-    case emptySplit(path: String, split: String)
-    case inputShape(String)
-    case nonFiniteLoss(epoch: Int, step: Int, globalStep: Int, loss: Double)
-    case checkpoint(path: String, message: String)
-    case torch(TorchError)
-    case invalidOption(String)
-    /// Another process holds the run directory's lock: the run is going on elsewhere.
-    case runLocked(directory: String, holder: String)
-    /// The requested device cannot be used, or none was requested and the machine's is unusable.
-    case device(String)
-
-    public var description: String {
-        switch self {
-        case .shards(let path, let message): "\(path): \(message)"
-        case .emptySplit(let path, let split): "\(path): the \(split) has no cycles"
-        case .inputShape(let message): "wrong input shape for the model: \(message)"
-        case .nonFiniteLoss(let epoch, let step, let global, let loss):
-            "training loss is \(loss) at epoch \(epoch), step \(step) (global step \(global)); stopping"
-        case .checkpoint(let path, let message): "\(path): \(message)"
-        case .torch(let e): "libtorch: \(e)"
-        case .invalidOption(let message): message
-        case .runLocked(let directory, let holder): "\(directory): running elsewhere: another train process (\(holder)) is working on this run"
-        case .device(let message): "device: \(message)"
-        }
-    }
-}
-
 /// Which rows of a feature set a `ShardCycles` reads.
 public enum RowSelection: Sendable, Equatable, CustomStringConvertible {
     /// Every row of one split's shards (`train`, `test`, `unassigned`).
@@ -155,22 +125,30 @@ public final class ShardCycles: CycleSource, Sendable {
     public let patients: [Int]
     /// Stethoscope of every cycle (nil where the shard stores none).
     public let devices: [String?]
+    /// The label task the labels are of (`--task`; nil: ICBHI's 4-class labels).
+    public let task: TaskDefinition?
     private let rows: FeatureSet.Selection
 
-    /// The rows of `split`.
-    public convenience init(directory: String, split: String) throws(TrainingError) {
-        try self.init(directory: directory, selection: .split(split))
+    /// The rows of `split` (with `task`: those the task labels).
+    public convenience init(directory: String, split: String, task: String? = nil) throws(TrainingError) {
+        try self.init(directory: directory, selection: .split(split), task: task)
     }
 
-    public init(directory: String, selection: RowSelection) throws(TrainingError) {
+    /// `task`: a task of a feature set with tasks (SPRSound); it must be given for such a set and
+    /// not for an ICBHI one.
+    public init(directory: String, selection: RowSelection, task: String? = nil) throws(TrainingError) {
         let rows: FeatureSet.Selection
         let set: FeatureSet
+        let labelTask: FeatureSetIndex.LabelTask?
         do {
             set = try FeatureSet(directory: directory)
+            labelTask = try Self.resolve(task: task, in: set.index, directory: directory)
             switch selection {
-            case .split(let split): rows = try set.rows(split: split)
+            case .split(let split): rows = try set.rows(split: split, task: labelTask)
             case .folds(let folds): rows = try set.rows(folds: folds)
             }
+        } catch let error as TrainingError {
+            throw error
         } catch let error as StoreError {
             throw .shards(path: error.path, message: error.reason)   // the file it concerns, once
         } catch {
@@ -187,7 +165,28 @@ public final class ShardCycles: CycleSource, Sendable {
         cycleIDs = rows.rows.map(\.cycleID)
         patients = rows.rows.map(\.patient)
         devices = rows.rows.map(\.device)
+        self.task = labelTask.map(TaskDefinition.init)
         self.rows = rows
+    }
+
+    /// The index's task called `task`; nil for ICBHI sets without one. A set with tasks needs
+    /// one named, an ICBHI set refuses one.
+    static func resolve(task: String?, in index: FeatureSetIndex, directory: String) throws(TrainingError) -> FeatureSetIndex.LabelTask? {
+        let tasks = index.tasks ?? []
+        let names = tasks.map(\.name).joined(separator: "|")
+        guard let task else {
+            guard tasks.isEmpty && index.corpusName == FeatureSetIndex.icbhiCorpus else {
+                throw .invalidOption("\(directory) is a \(index.corpusName) feature set: choose its label task with --task \(names.isEmpty ? "(it lists none)" : names)")
+            }
+            return nil
+        }
+        guard !tasks.isEmpty else {
+            throw .invalidOption("--task \(task): \(directory) is an \(index.corpusName) feature set without label tasks (its classes: --classes 4 or 2)")
+        }
+        guard let found = index.task(named: task) else {
+            throw .invalidOption("--task \(task): \(directory) has the tasks \(names)")
+        }
+        return found
     }
 
     public func groups(_ kind: CycleMetadata, metaFile: String?) throws(TrainingError) -> [Int] {

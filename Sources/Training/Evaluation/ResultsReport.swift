@@ -42,7 +42,7 @@ extension RunResult {
         let o = options
         let paper = ModelPreset.astBase.model
         return o.preset == ModelPreset.astBase.name && o.model.embedDim == paper.embedDim && o.model.depth == paper.depth
-            && testFold == nil && o.initCheckpoint != nil && o.model.numClasses == 4
+            && testFold == nil && o.initCheckpoint != nil && o.model.numClasses == 4 && o.task == nil
     }
 }
 
@@ -53,6 +53,30 @@ public struct ResultsRow: Codable, Sendable, Equatable {
         public var sensitivity: SampleStatistic
         public var score: SampleStatistic
         public var score2: SampleStatistic
+        /// A label task's rows: each test split's statistics (nil for ICBHI).
+        public var tests: [SplitMetrics]? = nil
+    }
+
+    /// One test split of a label task over the seeds: the challenge's SE, SP, AS, HS, Score.
+    public struct SplitMetrics: Codable, Sendable, Equatable {
+        public var split: String
+        public var sensitivity: SampleStatistic
+        public var specificity: SampleStatistic
+        public var averageScore: SampleStatistic
+        public var harmonicScore: SampleStatistic
+        public var score: SampleStatistic
+
+        /// The statistics of `split` over `summaries` (each seed's), nil when a seed lacks it.
+        init?(split: String, _ summaries: [EpochSummary]) {
+            let evaluations = summaries.compactMap { $0.tests?.first { $0.split == split } }
+            guard !evaluations.isEmpty, evaluations.count == summaries.count else { return nil }
+            self.split = split
+            sensitivity = SampleStatistic(evaluations.map(\.sensitivity))
+            specificity = SampleStatistic(evaluations.map(\.specificity))
+            averageScore = SampleStatistic(evaluations.map(\.averageScore))
+            harmonicScore = SampleStatistic(evaluations.map(\.harmonicScore))
+            score = SampleStatistic(evaluations.map(\.score))
+        }
     }
 
     public var method: TrainingMethod
@@ -76,6 +100,8 @@ public struct ResultsTable: Codable, Sendable, Equatable {
     public var preset: String
     public var epochs: Int
     public var rows: [ResultsRow]
+    /// `--task` of a label task's runs (SPRSound); nil for ICBHI.
+    public var task: String? = nil
 }
 
 /// `train report`: aggregates finished runs (their `result.json`) into one table, refusing to
@@ -88,7 +114,7 @@ public enum ResultsReport {
         for directory in directories {
             var isDirectory: ObjCBool = false
             guard fm.fileExists(atPath: directory, isDirectory: &isDirectory) else {
-                throw .invalidOption("\(directory): no such directory")
+                throw .nothingToReport("\(directory): no such directory")
             }
             if !isDirectory.boolValue {
                 paths.append(directory)
@@ -106,7 +132,7 @@ public enum ResultsReport {
         var results: [(String, RunResult)] = []
         for path in Set(paths).sorted() { results.append((path, try RunResult.read(path: path))) }
         guard !results.isEmpty else {
-            throw .invalidOption("no \(RunResult.fileName) under \(directories.joined(separator: ", ")): no finished run to report")
+            throw .nothingToReport("no \(RunResult.fileName) under \(directories.joined(separator: ", ")): no finished run to report")
         }
         return results
     }
@@ -117,11 +143,11 @@ public enum ResultsReport {
         let first = results[0]
         for (path, r) in results.dropFirst() {
             if r.featureSetID != first.result.featureSetID {
-                throw .invalidOption("cannot report together: \(first.path) used feature set \(first.result.featureSet ?? "?") (\(first.result.featureSetID ?? "?")), \(path) used \(r.featureSet ?? "?") (\(r.featureSetID ?? "?"))")
+                throw .incompatibleRuns("cannot report together: \(first.path) used feature set \(first.result.featureSet ?? "?") (\(first.result.featureSetID ?? "?")), \(path) used \(r.featureSet ?? "?") (\(r.featureSetID ?? "?"))")
             }
             if r.optionsHash != first.result.optionsHash {
                 let fields = r.options.differences(from: first.result.options)
-                throw .invalidOption("cannot report together: \(first.path) and \(path) differ in more than method, fold and seed (\(fields.isEmpty ? "options hash" : fields.joined(separator: ", ")))")
+                throw .incompatibleRuns("cannot report together: \(first.path) and \(path) differ in more than method, fold and seed (\(fields.isEmpty ? "options hash" : fields.joined(separator: ", ")))")
             }
         }
         var groups: [String: [(path: String, result: RunResult)]] = [:]
@@ -133,12 +159,13 @@ public enum ResultsReport {
         for (_, items) in groups {
             let sorted = items.sorted { $0.result.seed < $1.result.seed }
             for (a, b) in zip(sorted, sorted.dropFirst()) where a.result.seed == b.result.seed {
-                throw .invalidOption("cannot report together: \(a.path) and \(b.path) are the same run (method \(a.result.method.rawValue), seed \(a.result.seed))")
+                throw .incompatibleRuns("cannot report together: \(a.path) and \(b.path) are the same run (method \(a.result.method.rawValue), seed \(a.result.seed))")
             }
             func metrics(_ pick: (RunResult) -> EpochSummary) -> ResultsRow.Metrics {
                 let e = sorted.map { pick($0.result) }
+                let splits = e[0].tests.map { tests in tests.compactMap { ResultsRow.SplitMetrics(split: $0.split, e) } }
                 return .init(specificity: SampleStatistic(e.map(\.specificity)), sensitivity: SampleStatistic(e.map(\.sensitivity)),
-                             score: SampleStatistic(e.map(\.score)), score2: SampleStatistic(e.map(\.score2)))
+                             score: SampleStatistic(e.map(\.score)), score2: SampleStatistic(e.map(\.score2)), tests: splits)
             }
             let r0 = sorted[0].result
             rows.append(ResultsRow(
@@ -154,12 +181,13 @@ public enum ResultsReport {
         }
         return ResultsTable(featureSet: first.result.featureSet, featureSetID: first.result.featureSetID,
                             optionsHash: first.result.optionsHash, preset: first.result.preset,
-                            epochs: first.result.epochs, rows: rows)
+                            epochs: first.result.epochs, rows: rows, task: first.result.task)
     }
 
     /// The table as Markdown: best epoch per seed (paper's rule), mean ± sample std over seeds,
     /// per-seed scores, and the paper's figures beside rows configured as the paper's.
     public static func markdown(_ table: ResultsTable) -> String {
+        if let task = table.task { return taskMarkdown(table, task: task) }
         var lines = [
             "# Results",
             "",
@@ -181,6 +209,36 @@ public enum ResultsReport {
         return lines.joined(separator: "\n") + "\n"
     }
 
+    /// A label task's table (SPRSound): per method and test split the challenge's SE, SP, AS,
+    /// HS and Score at each seed's best epoch, then the selection mean the best epoch was chosen
+    /// on; the same at the last epoch.
+    static func taskMarkdown(_ table: ResultsTable, task: String) -> String {
+        var lines = [
+            "# Results",
+            "",
+            "Feature set `\(table.featureSet ?? "?")` (\(table.featureSetID ?? "?")), task \(task), model `\(table.preset)`, \(table.epochs) epochs, options \(table.optionsHash).",
+            "The challenge's metric per test split (SE, SP, AS = (SE + SP) / 2, HS = 2 SE SP / (SE + SP), Score = (AS + HS) / 2; Poor Quality counts in neither SE nor SP). "
+                + "Best epoch per seed: highest mean Score over the selection splits (inter_test and intra_test when present, else every test split); "
+                + "mean ± sample standard deviation over seeds (n - 1).",
+        ]
+        func section(_ title: String, _ pick: (ResultsRow) -> ResultsRow.Metrics, perSeed: Bool) {
+            lines += ["", title, "", "| method | test | n | SE | SP | AS | HS | Score |" + (perSeed ? " per-seed Score |" : ""),
+                      "|---|---|---|---|---|---|---|---|" + (perSeed ? "---|" : "")]
+            for row in table.rows {
+                let m = pick(row)
+                for t in m.tests ?? [] {
+                    let seeds = zip(row.seeds, t.score.values).map { String(format: "s%llu: %.2f", $0.0, $0.1) }.joined(separator: ", ")
+                    lines.append("| \(row.method.rawValue) | \(t.split) | \(row.n) | \(t.sensitivity.formatted) | \(t.specificity.formatted) | \(t.averageScore.formatted) | \(t.harmonicScore.formatted) | \(t.score.formatted) |" + (perSeed ? " \(seeds) |" : ""))
+                }
+                let seeds = zip(row.seeds, m.score.values).map { String(format: "s%llu: %.2f", $0.0, $0.1) }.joined(separator: ", ")
+                lines.append("| \(row.method.rawValue) | selection mean | \(row.n) | \(m.sensitivity.formatted) | \(m.specificity.formatted) |  |  | \(m.score.formatted) |" + (perSeed ? " \(seeds) |" : ""))
+            }
+        }
+        section("Best epoch:", \.best, perSeed: true)
+        section("Last epoch:", \.last, perSeed: false)
+        return lines.joined(separator: "\n") + "\n"
+    }
+
     /// Writes `results.md` and `results.json` into `directory` (atomically); returns their paths.
     @discardableResult
     public static func write(_ table: ResultsTable, to directory: String) throws(TrainingError) -> [String] {
@@ -191,9 +249,9 @@ public enum ResultsReport {
             try AtomicFile.write(Data(markdown(table).utf8), to: md)
             try AtomicFile.writeJSON(table, to: json)
         } catch let error as StoreError {
-            throw .invalidOption("cannot write the results: \(error)")   // names the file
+            throw .writeFailed("cannot write the results: \(error)")   // names the file
         } catch {
-            throw .invalidOption("cannot write the results into \(directory): \(PlainErrors.file(error))")
+            throw .writeFailed("cannot write the results into \(directory): \(PlainErrors.file(error))")
         }
         return [md, json]
     }

@@ -1,4 +1,5 @@
 import Durability
+import FeatureStore
 import Foundation
 
 /// The `train` command's two jobs, on feature shards written by `prep features`.
@@ -13,15 +14,17 @@ public enum TrainingSession {
     /// A start that fails leaves no directory it created holding only the lock file.
     /// With `options.initCheckpoint` the model's shape comes from that file (heads: `heads`, else
     /// the preset's when `presetGiven`, else D / 64); a given preset of another shape is an error.
+    /// The projector is `projDim` wide (`--proj-dim`) whatever the file holds (a projector of
+    /// another width in the file is then left out); without it, as wide as the file's.
     @discardableResult
     public static func train(shards: String, options requested: TrainingOptions, resume: Bool,
                              stated: Set<String> = [],
                              trainSplit: String = "train", testSplit: String = "test",
-                             presetGiven: Bool = true, heads: Int? = nil,
+                             presetGiven: Bool = true, heads: Int? = nil, projDim: Int? = nil,
                              whenLocked: (String) throws(TrainingError) -> Void = { _ in },
                              report: @escaping (String) -> Void = writeLine) throws(TrainingError) -> [EpochRecord] {
         try start(shards: shards, options: requested, resume: resume, stated: stated, trainSplit: trainSplit, testSplit: testSplit,
-                  presetGiven: presetGiven, heads: heads, whenLocked: { _ throws(TrainingError) in try whenLocked(requested.outputDirectory) },
+                  presetGiven: presetGiven, heads: heads, projDim: projDim, whenLocked: { _ throws(TrainingError) in try whenLocked(requested.outputDirectory) },
                   report: report)
     }
 
@@ -31,16 +34,16 @@ public enum TrainingSession {
     /// the lock: another copy of the sweep may have finished the run since this one looked.
     /// `whenLocked` gets the state first.
     @discardableResult
-    public static func trainSweepRun(shards: String, options: TrainingOptions, presetGiven: Bool, heads: Int?,
+    public static func trainSweepRun(shards: String, options: TrainingOptions, presetGiven: Bool, heads: Int?, projDim: Int? = nil,
                                      whenLocked: (RunState) throws(TrainingError) -> Void,
                                      report: @escaping (String) -> Void = writeLine) throws(TrainingError) -> [EpochRecord] {
         try start(shards: shards, options: options, resume: nil, stated: ResumeCheck.allOptions, trainSplit: "train", testSplit: "test",
-                  presetGiven: presetGiven, heads: heads, whenLocked: whenLocked, report: report)
+                  presetGiven: presetGiven, heads: heads, projDim: projDim, whenLocked: whenLocked, report: report)
     }
 
     /// `resume` nil: as the run directory stands under the lock.
     private static func start(shards: String, options requested: TrainingOptions, resume: Bool?, stated: Set<String>,
-                              trainSplit: String, testSplit: String, presetGiven: Bool, heads: Int?,
+                              trainSplit: String, testSplit: String, presetGiven: Bool, heads: Int?, projDim: Int?,
                               whenLocked: (RunState) throws(TrainingError) -> Void,
                               report: @escaping (String) -> Void) throws(TrainingError) -> [EpochRecord] {
         let directory = requested.outputDirectory
@@ -61,7 +64,8 @@ public enum TrainingSession {
                 return []
             }
             return try train(shards: shards, requested: requested, resume: resume ?? (state == .interrupted), stated: stated, last: last,
-                             trainSplit: trainSplit, testSplit: testSplit, presetGiven: presetGiven, heads: heads, report: report)
+                             trainSplit: trainSplit, testSplit: testSplit, presetGiven: presetGiven, heads: heads, projDim: projDim,
+                             report: report)
         } catch {
             run.discardIfUnused()
             throw error
@@ -70,7 +74,7 @@ public enum TrainingSession {
 
     /// `train` under the run directory's lock.
     private static func train(shards: String, requested: TrainingOptions, resume: Bool, stated: Set<String>, last: String,
-                              trainSplit: String, testSplit: String, presetGiven: Bool, heads: Int?,
+                              trainSplit: String, testSplit: String, presetGiven: Bool, heads: Int?, projDim: Int?,
                               report: @escaping (String) -> Void) throws(TrainingError) -> [EpochRecord] {
         var options = requested
         if resume {
@@ -94,7 +98,14 @@ public enum TrainingSession {
             try? FileManager.default.removeItem(atPath: (options.outputDirectory as NSString).appendingPathComponent(name))
         }
         let train: ShardCycles, test: ShardCycles
-        if let fold = options.testFold {
+        var taskTests: [TaskTest] = []
+        if let task = options.task {
+            train = try ShardCycles(directory: shards, split: trainSplit, task: task)
+            let tests = try Self.taskTests(shards: shards, task: task, report: report)
+            taskTests = tests.map { TaskTest(split: $0.split, source: $0.cycles) }
+            test = tests[0].cycles
+            options.model.numClasses = train.task!.classes.count
+        } else if let fold = options.testFold {
             train = try ShardCycles(directory: shards, selection: FoldSelection.trainRows(testFold: fold))
             test = try ShardCycles(directory: shards, selection: FoldSelection.testRows(testFold: fold))
             try FoldSelection.checkPatientDisjoint(train: train, test: test)
@@ -129,15 +140,22 @@ public enum TrainingSession {
             guard config.embedDim % config.heads == 0 else {
                 throw .invalidOption("--heads \(config.heads) does not divide the checkpoint's embedding dim \(config.embedDim)")
             }
+            // The file's shape is the AST's; the projector's width is the command's when it states one.
+            if let projDim { config.projDim = projDim }
             if presetGiven, let preset = ModelPreset.named(options.preset) {
                 try architecture.check(preset: preset, against: config)
             }
             options.model = config
         }
-        let trainer = try Trainer(options: options, train: train, test: test)
+        let trainer = try Trainer(options: options, train: train, test: test, task: train.task, taskTests: taskTests)
         trainer.report = report
         report("\(options.preset): \(trainer.model.parameterCount) parameters, \(trainer.model.fDim)x\(trainer.model.tDim) patches, device \(options.device) (\(trainer.computeType)), libtorch \(Torch.version), \(Torch.threadSummary)")
-        report("feature set \(train.index.featureSet) (\(train.index.id)): \(train.count) train (\(train.selection)) / \(test.count) test (\(test.selection)) cycles, \(train.frames) x \(train.bins)")
+        if let task = train.task {
+            let tests = taskTests.map { "\($0.split) \($0.source.count)" }.joined(separator: ", ")
+            report("feature set \(train.index.featureSet) (\(train.index.id)), task \(task.name) (\(task.level) level: \(task.classes.joined(separator: ", "))): \(train.count) train rows; test rows \(tests); \(train.frames) x \(train.bins)")
+        } else {
+            report("feature set \(train.index.featureSet) (\(train.index.id)): \(train.count) train (\(train.selection)) / \(test.count) test (\(test.selection)) cycles, \(train.frames) x \(train.bins)")
+        }
         if resume {
             try trainer.resume(from: last)
         } else if let path = options.initCheckpoint {
@@ -147,6 +165,28 @@ public enum TrainingSession {
             report("note: ast-base without --init trains from scratch; the paper fine-tunes the AudioSet AST (--init audioset_10_10_0.4593.pth)")
         }
         return try trainer.run()
+    }
+
+    /// A task's test splits of `<shards>` (`TaskSelection.testSplits`) with rows of the task; a
+    /// split without any is said and left out. Throws when none is left.
+    static func taskTests(shards: String, task: String,
+                          report: (String) -> Void) throws(TrainingError) -> [(split: String, cycles: ShardCycles)] {
+        let splits: [String]
+        do { splits = try FeatureSet(directory: shards).splits } catch let error as StoreError {
+            throw .shards(path: error.path, message: error.reason)
+        } catch { throw .shards(path: shards, message: "\(error)") }
+        var tests: [(split: String, cycles: ShardCycles)] = []
+        for split in TaskSelection.testSplits(splits) {
+            do throws(TrainingError) {
+                tests.append((split, try ShardCycles(directory: shards, split: split, task: task)))
+            } catch .emptySplit {
+                report("\(split): no rows of task \(task), not a test of this run")
+            }
+        }
+        guard !tests.isEmpty else {
+            throw .invalidOption("--task \(task): \(shards) has no test split with rows of the task (its splits: \(splits.joined(separator: ", ")); train and unassigned are not tests)")
+        }
+        return tests
     }
 
     /// Re-evaluates a checkpoint on a split of `<shards>`; reports Sp/Se/score, the 2-class view
@@ -161,6 +201,9 @@ public enum TrainingSession {
             throw .checkpoint(path: checkpoint, message: "no such checkpoint")
         }
         let file = try LoadedCheckpoint(path: checkpoint)
+        if file.meta != nil, let task = try CheckpointMeta.read(file).options.task {
+            return try evaluateTask(task, file: file, checkpoint: checkpoint, shards: shards, device: device, report: report)
+        }
         let data = try ShardCycles(directory: shards, split: split)
         let m: ModelConfig
         var evalBatchSize = 32, epoch = file.epoch

@@ -57,10 +57,13 @@ public struct ICBHIScore: Codable, Sendable, Equatable {
     public var eligibleForBest: Bool { sensitivity > 5 }
 }
 
-/// Tracks the best epoch: highest score among epochs with Se > 5 (the first wins ties).
+/// Tracks the best epoch: highest score among epochs with Se > 5 (the first wins ties); for a
+/// label task (`--task`), highest selection Score (`TaskSelection`), every epoch eligible.
 public struct BestEpochTracker: Codable, Sendable, Equatable {
     public private(set) var epoch: Int?
     public private(set) var best: ICBHIScore?
+    /// A task run's best selection Score (nil for ICBHI runs, and absent from their checkpoints).
+    public private(set) var bestTaskScore: Double?
 
     public init() {}
 
@@ -70,6 +73,15 @@ public struct BestEpochTracker: Codable, Sendable, Equatable {
         if let b = best, s.score <= b.score { return false }
         epoch = e
         best = s
+        return true
+    }
+
+    /// A task run's rule: the highest selection Score wins, the first among equals. No Se gate:
+    /// HS is 0 when SE is, so a model that calls every row Normal scores at most 25 (SP 100).
+    public mutating func offer(epoch e: Int, taskScore s: Double) -> Bool {
+        if let b = bestTaskScore, s <= b { return false }
+        epoch = e
+        bestTaskScore = s
         return true
     }
 }

@@ -77,7 +77,7 @@ public struct SweepRunner {
             let pid = waitpid(-1, &status, 0)
             if pid < 0 {
                 if errno == EINTR { continue }
-                throw .invalidOption("waiting for the sweep's runs failed: \(String(cString: strerror(errno)))")
+                throw .processFailed("waiting for the sweep's runs failed: \(String(cString: strerror(errno)))")
             }
             guard let item = active.removeValue(forKey: pid) else { continue }
             freeSlots.append(item.slot)
@@ -99,7 +99,7 @@ public struct SweepRunner {
             }
         }
         if !failures.isEmpty {
-            throw .invalidOption("\(failures.count) of \(pending.count) runs failed: \(failures.joined(separator: "; "))")
+            throw .runsFailed(failures: failures, of: pending.count)
         }
         return elsewhere
     }
@@ -140,7 +140,7 @@ public struct SweepRunner {
         defer { (cArguments + cEnvironment).forEach { free($0) } }
         var pid = pid_t()
         let rc = posix_spawn(&pid, argv[0], nil, &attributes, cArguments, cEnvironment)
-        guard rc == 0 else { throw .invalidOption("cannot start \(argv[0]): \(String(cString: strerror(rc)))") }
+        guard rc == 0 else { throw .processFailed("cannot start \(argv[0]): \(String(cString: strerror(rc)))") }
         return pid
     }
 }

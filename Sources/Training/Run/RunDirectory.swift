@@ -32,14 +32,14 @@ final class RunDirectory {
                 case EACCES: "no permission to write in it"
                 default: String(cString: strerror(errno))
                 }
-                throw .invalidOption("cannot write in the run directory \(path): \(reason)")
+                throw .runDirectory("cannot write in the run directory \(path): \(reason)")
             }
             do {
                 lock = try CacheLock(path: lockPath, purpose: purpose)
             } catch StoreError.locked(_, let holder) {
                 throw .runLocked(directory: path, holder: holder)
             } catch {
-                throw .invalidOption("cannot lock the run directory \(path): \(error)")
+                throw .runDirectory("cannot lock the run directory \(path): \(error)")
             }
         } catch {
             Self.removeEmpty(from: path, upTo: createdDirectory)
@@ -72,7 +72,7 @@ final class RunDirectory {
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
             guard isDirectory.boolValue else {
-                throw .invalidOption("cannot use \(path) as the run directory: it is a file, not a directory")
+                throw .runDirectory("cannot use \(path) as the run directory: it is a file, not a directory")
             }
             return nil
         }
@@ -86,7 +86,7 @@ final class RunDirectory {
             current = parent
         }
         if !current.isEmpty && !isDirectory.boolValue && FileManager.default.fileExists(atPath: current) {
-            throw .invalidOption("cannot create the run directory \(path): \(current) is a file, not a directory")
+            throw .runDirectory("cannot create the run directory \(path): \(current) is a file, not a directory")
         }
         for (k, directory) in missing.enumerated().reversed() where mkdir(directory, 0o755) != 0 && errno != EEXIST {
             let error = errno
@@ -99,7 +99,7 @@ final class RunDirectory {
             case ENOSPC: "no space left on the device of \(place)"
             default: String(cString: strerror(error))
             }
-            throw .invalidOption("cannot create the run directory \(path): \(reason)")
+            throw .runDirectory("cannot create the run directory \(path): \(reason)")
         }
         return missing.last
     }

@@ -11,6 +11,9 @@ public struct EpochSummary: Codable, Sendable, Equatable {
     public var sensitivity2: Double
     public var score2: Double
     public var confusion: [[Int]]
+    /// A label task's run: each test split's SE, SP, AS, HS, Score (the fields above then hold
+    /// the selection means, as `EpochRecord`'s); nil for ICBHI.
+    public var tests: [SplitEvaluation]?
 
     public init(_ record: EpochRecord) {
         epoch = record.epoch
@@ -21,6 +24,7 @@ public struct EpochSummary: Codable, Sendable, Equatable {
         sensitivity2 = record.sensitivity2
         score2 = record.score2
         confusion = record.confusion
+        tests = record.tests
     }
 }
 
@@ -42,7 +46,10 @@ public struct RunResult: Codable, Sendable, Equatable {
     /// Identity of everything but the swept values (method, fold, seed) and where the run ran:
     /// runs with equal hashes are comparable (`TrainingOptions.comparisonHash`).
     public var optionsHash: String
+    /// `--task` of a label task's run (SPRSound); nil for ICBHI.
+    public var task: String?
     /// Best epoch by the paper's rule (highest score with Se > 5); nil when no epoch qualified.
+    /// A task's run: highest selection Score (`TaskSelection`).
     public var best: EpochSummary?
     public var last: EpochSummary
     public var epochs: Int
@@ -65,6 +72,7 @@ public struct RunResult: Codable, Sendable, Equatable {
         featureSet = options.featureSet
         featureSetID = options.featureSetID
         optionsHash = options.comparisonHash
+        task = options.task
         self.best = best.epoch.flatMap { e in history.first { $0.epoch == e } }.map(EpochSummary.init)
         last = EpochSummary(history[history.count - 1])
         epochs = history.count
@@ -81,7 +89,7 @@ public struct RunResult: Codable, Sendable, Equatable {
     public func write(directory: String) throws(TrainingError) {
         let path = (directory as NSString).appendingPathComponent(Self.fileName)
         do { try AtomicFile.writeJSON(self, to: path) } catch {
-            throw .invalidOption("cannot write \(path): \(error)")
+            throw .writeFailed("cannot write \(path): \(error)")
         }
     }
 

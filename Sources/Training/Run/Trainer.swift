@@ -5,6 +5,10 @@ public final class Trainer {
     public let options: TrainingOptions
     public let train: any CycleSource
     public let test: any CycleSource
+    /// A label task's run (`--task`): the task and its test splits, each evaluated and reported
+    /// on its own (Run/TaskTraining.swift); nil and empty for ICBHI.
+    public let task: TaskDefinition?
+    public let taskTests: [TaskTest]
     public let model: ASTModel
     /// Called with one human-readable line per event (epoch results, checkpoints).
     public var report: (String) -> Void = writeLine
@@ -26,10 +30,13 @@ public final class Trainer {
     public var logPath: String { (options.outputDirectory as NSString).appendingPathComponent("log.jsonl") }
 
     /// Builds the model (seeded), the optimizer, and loads `--init` weights when given.
-    public init(options: TrainingOptions, train: any CycleSource, test: any CycleSource) throws(TrainingError) {
+    /// With `task`, `taskTests` are the test splits (`test` is not evaluated then).
+    public init(options: TrainingOptions, train: any CycleSource, test: any CycleSource,
+                task: TaskDefinition? = nil, taskTests: [TaskTest] = []) throws(TrainingError) {
         try options.validate()
         try Self.checkShapes(options.model, train, "train")
         try Self.checkShapes(options.model, test, "test")
+        try Self.checkTask(task, tests: taskTests, options: options)
         // A run that cannot take one step would "train" 0 steps, report loss 0 and write a result.
         let dropLast = options.dropLastBatch ?? false
         guard Self.stepsPerEpoch(cycles: train.count, batchSize: options.batchSize, dropLast: dropLast) > 0 else {
@@ -48,6 +55,8 @@ public final class Trainer {
         self.options = options
         self.train = train
         self.test = test
+        self.task = task
+        self.taskTests = taskTests
         Torch.configureAllocatorForTraining()
         Torch.manualSeed(options.seed)
         do {
@@ -135,7 +144,7 @@ public final class Trainer {
     public func run(stopAfterEpoch: Int? = nil) throws(TrainingError) -> [EpochRecord] {
         do {
             try FileManager.default.createDirectory(atPath: options.outputDirectory, withIntermediateDirectories: true)
-        } catch { throw .invalidOption("cannot create \(options.outputDirectory): \(error)") }
+        } catch { throw .runDirectory("cannot create \(options.outputDirectory): \(error)") }
         let classes = options.model.numClasses
         let labels = train.labels(classes: classes)
         let method = options.method.definition
@@ -201,27 +210,46 @@ public final class Trainer {
             }
             let trainSeconds = Date().timeIntervalSince(t0)
             let t1 = Date()
-            let evaluation = try evaluate(model: model, source: test, classes: classes, batchSize: options.evalBatchSize)
-            let evalSeconds = Date().timeIntervalSince(t1)
-            let isBest = best.offer(epoch: epoch, score: evaluation.score)
-            let s = evaluation.score, s2 = evaluation.twoClass
-            let record = EpochRecord(
-                epoch: epoch, learningRate: lr, trainLoss: sums.loss / Double(max(finiteSteps, 1)),
-                trainCELoss: sums.ce / Double(max(finiteSteps, 1)), trainConLoss: sums.con / Double(max(finiteSteps, 1)),
-                steps: steps, specificity: s.specificity, sensitivity: s.sensitivity, score: s.score,
-                specificity2: s2.specificity, sensitivity2: s2.sensitivity, score2: s2.score, best: isBest,
-                trainSeconds: trainSeconds, evalSeconds: evalSeconds,
-                dataWaitFraction: trainSeconds > 0 ? loader.waitSeconds / trainSeconds : 0,
-                confusion: evaluation.confusion.matrix, posEmbed: posEmbedUsed)
+            let record: EpochRecord
+            if let task {
+                let tests = try evaluateTaskTests(task, classes: classes)
+                let evalSeconds = Date().timeIntervalSince(t1)
+                let selection = TaskSelection.mean(tests, \.score)
+                record = EpochRecord(
+                    epoch: epoch, learningRate: lr, trainLoss: sums.loss / Double(max(finiteSteps, 1)),
+                    trainCELoss: sums.ce / Double(max(finiteSteps, 1)), trainConLoss: sums.con / Double(max(finiteSteps, 1)),
+                    steps: steps, specificity: TaskSelection.mean(tests, \.specificity), sensitivity: TaskSelection.mean(tests, \.sensitivity),
+                    score: selection, specificity2: TaskSelection.mean(tests, \.specificity),
+                    sensitivity2: TaskSelection.mean(tests, \.sensitivity2), score2: TaskSelection.mean(tests, \.score2),
+                    best: best.offer(epoch: epoch, taskScore: selection),
+                    trainSeconds: trainSeconds, evalSeconds: evalSeconds,
+                    dataWaitFraction: trainSeconds > 0 ? loader.waitSeconds / trainSeconds : 0,
+                    confusion: TaskSelection.pooledConfusion(tests), posEmbed: posEmbedUsed, tests: tests)
+                report(taskEpochLine(record))
+            } else {
+                let evaluation = try evaluate(model: model, source: test, classes: classes, batchSize: options.evalBatchSize)
+                let evalSeconds = Date().timeIntervalSince(t1)
+                let isBest = best.offer(epoch: epoch, score: evaluation.score)
+                let s = evaluation.score, s2 = evaluation.twoClass
+                record = EpochRecord(
+                    epoch: epoch, learningRate: lr, trainLoss: sums.loss / Double(max(finiteSteps, 1)),
+                    trainCELoss: sums.ce / Double(max(finiteSteps, 1)), trainConLoss: sums.con / Double(max(finiteSteps, 1)),
+                    steps: steps, specificity: s.specificity, sensitivity: s.sensitivity, score: s.score,
+                    specificity2: s2.specificity, sensitivity2: s2.sensitivity, score2: s2.score, best: isBest,
+                    trainSeconds: trainSeconds, evalSeconds: evalSeconds,
+                    dataWaitFraction: trainSeconds > 0 ? loader.waitSeconds / trainSeconds : 0,
+                    confusion: evaluation.confusion.matrix, posEmbed: posEmbedUsed)
+                report(String(format: "epoch %3d/%d  lr %.2e  loss %.4f  Sp %.2f  Se %.2f  Score %.2f  (2-class Sp %.2f Se %.2f Score %.2f)%@  %.1fs train, %.1fs eval, data wait %.1f%%",
+                              epoch, options.epochs, lr, record.trainLoss, s.specificity, s.sensitivity, s.score,
+                              s2.specificity, s2.sensitivity, s2.score, isBest ? "  *best*" : "", trainSeconds, evalSeconds,
+                              record.dataWaitFraction * 100))
+            }
+            let isBest = record.best
             history.append(record)
             try appendLog(record)
             do { try TrainingCurves.write(history, to: options.outputDirectory) } catch {
-                throw .invalidOption("cannot write \(TrainingCurves.fileName) in \(options.outputDirectory): \(error)")
+                throw .writeFailed("cannot write \(TrainingCurves.fileName) in \(options.outputDirectory): \(error)")
             }
-            report(String(format: "epoch %3d/%d  lr %.2e  loss %.4f  Sp %.2f  Se %.2f  Score %.2f  (2-class Sp %.2f Se %.2f Score %.2f)%@  %.1fs train, %.1fs eval, data wait %.1f%%",
-                          epoch, options.epochs, lr, record.trainLoss, s.specificity, s.sensitivity, s.score,
-                          s2.specificity, s2.sensitivity, s2.score, isBest ? "  *best*" : "", trainSeconds, evalSeconds,
-                          record.dataWaitFraction * 100))
             // best.pth first: a run killed between the two resumes from the previous last.pth and
             // redoes this epoch (deterministically, so it is best again and rewrites best.pth: on the
             // CPU always, on a GPU with --deterministic, docs/gpu.md); the other order would resume believing best.pth holds this epoch when it holds an older one.
@@ -234,13 +262,17 @@ public final class Trainer {
             try RunResult(options: options, history: history, best: best, threads: Torch.threads)
                 .write(directory: options.outputDirectory)
         }
-        if let e = best.epoch, let b = best.best {
-            report(String(format: "best epoch %d: Sp %.2f  Se %.2f  Score %.2f", e, b.specificity, b.sensitivity, b.score))
+        if let task {
+            reportTaskSummary(task)
         } else {
-            report("no epoch reached Se > 5: no best checkpoint")
-        }
-        if let last = history.last {
-            report("confusion matrix of the last epoch (rows: true, columns: predicted):\n" + formatConfusion(last.confusion))
+            if let e = best.epoch, let b = best.best {
+                report(String(format: "best epoch %d: Sp %.2f  Se %.2f  Score %.2f", e, b.specificity, b.sensitivity, b.score))
+            } else {
+                report("no epoch reached Se > 5: no best checkpoint")
+            }
+            if let last = history.last {
+                report("confusion matrix of the last epoch (rows: true, columns: predicted):\n" + formatConfusion(last.confusion))
+            }
         }
         return history
     }

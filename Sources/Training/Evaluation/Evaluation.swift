@@ -6,6 +6,10 @@ public struct Evaluation: Sendable {
     public var predictions: [Int]
     /// The model's logits, `classes` per cycle in source order (`train --eval --predictions`).
     public var logits: [Float] = []
+    /// `--eval` of a label task's checkpoint: the task, and every test split's evaluation (this
+    /// value's confusion and logits are then the first split's).
+    public var task: String? = nil
+    public var tests: [SplitEvaluation] = []
     public var score: ICBHIScore { confusion.score }
     public var twoClass: ICBHIScore { confusion.twoClassScore }
 }
@@ -41,10 +45,13 @@ public func evaluate(model: ASTModel, source: any CycleSource, classes: Int,
     return Evaluation(confusion: confusion, predictions: predictions, logits: allLogits)
 }
 
-/// The confusion matrix as an aligned text table.
-public func formatConfusion(_ m: [[Int]]) -> String {
-    let names = m.count == 4 ? ["normal", "crackle", "wheeze", "both"] : (m.count == 2 ? ["normal", "abnormal"] : m.indices.map { "c\($0)" })
-    let width = max(9, (m.joined().map { String($0).count }.max() ?? 1) + 2)
+/// The confusion matrix as an aligned text table; `names` (a task's classes) label its rows and
+/// columns, else ICBHI's names for 4 or 2 classes.
+public func formatConfusion(_ m: [[Int]], names given: [String]? = nil) -> String {
+    let names = given.flatMap { $0.count == m.count ? $0 : nil }
+        ?? (m.count == 4 ? ["normal", "crackle", "wheeze", "both"] : (m.count == 2 ? ["normal", "abnormal"] : m.indices.map { "c\($0)" }))
+    // Given names set the width too (ICBHI's fit in 9, as before).
+    let width = max(9, (m.joined().map { String($0).count }.max() ?? 1) + 2, given == nil ? 0 : (names.map(\.count).max() ?? 0) + 2)
     func pad(_ s: String) -> String { String(repeating: " ", count: max(0, width - s.count)) + s }
     var lines = [pad("") + names.map(pad).joined()]
     for (i, row) in m.enumerated() { lines.append(pad(names[i]) + row.map { pad(String($0)) }.joined()) }

@@ -28,6 +28,7 @@ public enum ResumeCheck {
         Field(option: "--mix-beta", label: "--mix-beta") { "\($0.mixBeta)" },
         Field(option: "--negative-pair", label: "--negative-pair") { $0.negativePair.rawValue },
         Field(option: "--classes", label: "--classes") { String($0.model.numClasses) },
+        Field(option: "--task", label: "--task") { $0.task ?? "none (ICBHI)" },
         Field(option: "--no-spec-augment", label: "SpecAugment") { $0.specAugment ? "on" : "off" },
         Field(option: "--keep-last-batch", label: "the last incomplete batch") { $0.dropLastBatch.map { $0 ? "dropped" : "kept" } },
         Field(option: "--class-weighted-loss", label: "class-weighted loss") { $0.classWeightedLoss ? "on" : "off" },

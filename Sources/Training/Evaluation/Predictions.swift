@@ -109,7 +109,7 @@ public final class PredictionWriter {
             let temporary = AtomicFile.temporaryPath(for: path)
             guard FileManager.default.createFile(atPath: temporary, contents: nil),
                   let handle = FileHandle(forWritingAtPath: temporary) else {
-                throw .invalidOption("\(path): cannot write the predictions there")
+                throw .writeFailed("\(path): cannot write the predictions there")
             }
             self.path = path
             self.temporary = temporary
@@ -165,14 +165,14 @@ public final class PredictionWriter {
             document["summary_rule"] = RecordingSummary.rule
             do {
                 write(String(decoding: try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys]), as: UTF8.self) + "\n")
-            } catch { throw .invalidOption("cannot encode the predictions as JSON: \(error)") }
+            } catch { throw .writeFailed("cannot encode the predictions as JSON: \(error)") }
         }
         guard let path, let temporary else { return }
         do {
             try handle.synchronize()
             try handle.close()
             try AtomicFile.publish(temporary, as: path)
-        } catch { throw .invalidOption("\(path): cannot write the predictions: \(error)") }
+        } catch { throw .writeFailed("\(path): cannot write the predictions: \(error)") }
     }
 }
 
