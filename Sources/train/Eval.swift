@@ -31,8 +31,8 @@ struct Eval: ParsableCommand {
     func run() throws {
         try Job.perform {
             let execution = device.request()
-            Job.limitThreads(execution)
-            let selection = try Job.selectDevice(execution)
+            let determinism = try Job.configureProcess(execution)
+            let selection = try Job.selectDevice(execution, determinism: determinism)
             try Self.evaluate(checkpoint: checkpoint, shards: try Job.locate(shards), predictions: predictions, heads: heads,
                               device: selection.device)
         }

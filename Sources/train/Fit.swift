@@ -58,20 +58,20 @@ struct Fit: ParsableCommand {
     func run() throws {
         dieWithSweepParent()
         let execution = self.execution.request
-        Job.limitThreads(execution)
-        let environment = CUDAEnvironment.current()
         do {
+            let determinism = try Job.configureProcess(execution)
+            let environment = CUDAEnvironment.current()
             let request = options.request
             let plan = try request.plan()
             let isSweep = sweep.request.isSweep(plan)
             // Decided once, and said: a requested device is used or refused, never replaced. An
             // emitted job's tasks run on other machines and decide there (with --device as given).
-            let selection = sweep.emit == nil ? try Job.selectDevice(execution, in: environment, say: nil)
+            let selection = sweep.emit == nil ? try Job.selectDevice(execution, determinism: determinism, in: environment, say: nil)
                 : DeviceSelection(device: execution.device ?? "cpu", reason: "as the job's tasks are told")
             if !isSweep {
                 // The benchmark's stdout is its one JSON line.
                 let say: FileHandle = earlier.benchmarkSteps == nil ? .standardOutput : .standardError
-                say.write(Data("device: \(selection.device) (\(selection.reason))\n".utf8))
+                say.write(Data(Job.describe(selection, determinism: determinism).utf8))
             }
             if earlier.asksForAnotherJob {
                 try runEarlierSpelling(execution, device: selection.device)
@@ -80,7 +80,8 @@ struct Fit: ParsableCommand {
             let shards = try Job.locate(self.shards!)
             let preset = try request.preset()
             if isSweep {
-                try runSweep(plan, request: request, preset: preset, device: selection, environment: environment, shards: shards)
+                try runSweep(plan, request: request, preset: preset, device: selection, determinism: determinism, environment: environment,
+                             shards: shards)
                 return
             }
             let run = plan.runs[0]
@@ -116,8 +117,8 @@ struct Fit: ParsableCommand {
     }
 
     /// Runs, emits or dispatches the sweep.
-    func runSweep(_ plan: SweepPlan, request: RunRequest, preset: ModelPreset, device: DeviceSelection, environment: CUDAEnvironment,
-                  shards: String) throws {
+    func runSweep(_ plan: SweepPlan, request: RunRequest, preset: ModelPreset, device: DeviceSelection, determinism: String?,
+                  environment: CUDAEnvironment, shards: String) throws {
         let sweep = self.sweep.request, execution = self.execution.request
         let root = output ?? request.defaultSweepOutput(preset: preset)
         if let index = sweep.index {
@@ -128,7 +129,7 @@ struct Fit: ParsableCommand {
             try TrainingSession.trainSweepRun(shards: shards, options: runOptions, presetGiven: request.model != nil, heads: request.heads,
                                               projDim: request.projDim) { state throws(TrainingError) in
                 if sweep.parent != nil && state != .finished { try Self.redirectOutput(to: (directory as NSString).appendingPathComponent("train.log")) }
-                if state != .finished { writeLine("device: \(device.device) (\(device.reason))") }
+                if state != .finished { FileHandle.standardOutput.write(Data(Job.describe(device, determinism: determinism).utf8)) }
                 if state == .interrupted { writeLine("\(directory): resuming from last.pth") }
             }
             return
@@ -148,6 +149,7 @@ struct Fit: ParsableCommand {
             runDevice = "cuda"
         }
         writeLine("device: \(device.device) (\(device.reason))" + (slotDevices.map { "; runs in parallel on CUDA_VISIBLE_DEVICES \($0.joined(separator: ", ")), one each" } ?? ""))
+        if let determinism { writeLine("deterministic: \(determinism)") }
         let cores = ProcessInfo.processInfo.activeProcessorCount
         // The device is decided here, once, and passed to every run explicitly.
         var runner = SweepRunner(plan: plan, outputDirectory: root, executable: Self.executable, arguments: runArguments(request) + ["--device", runDevice],

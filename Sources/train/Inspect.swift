@@ -29,8 +29,8 @@ struct Inspect: ParsableCommand {
     func run() throws {
         try Job.perform {
             let execution = device.request()
-            Job.limitThreads(execution)
-            let selection = try Job.selectDevice(execution)
+            let determinism = try Job.configureProcess(execution)
+            let selection = try Job.selectDevice(execution, determinism: determinism)
             try TrainingSession.inspect(checkpoint: checkpoint, heads: heads, posEmbed: posEmbed, device: selection.device)
         }
     }

@@ -6,18 +6,26 @@ import Training
 /// What every job of `train` does around its work, in one place: one thread budget, the device
 /// decided once, the feature set located, and a failure as one `train: error:` line (exit 1).
 enum Job {
-    /// One budget for every thread pool, all cores unless --threads: a sweep's runs get theirs
-    /// explicitly, and a standalone run must compute exactly what they compute.
-    static func limitThreads(_ execution: ExecutionRequest) {
+    /// The process-wide settings, first thing: one budget for every thread pool, all cores unless
+    /// --threads (a sweep's runs get theirs explicitly, and a standalone run must compute exactly
+    /// what they compute); with --deterministic, libtorch's switches, before anything touches CUDA
+    /// (cuBLAS reads its workspace setting once). Returns what --deterministic set, said with the device.
+    static func configureProcess(_ execution: ExecutionRequest) throws(TorchError) -> String? {
         Torch.limitThreads(to: execution.threadBudget)
+        return execution.deterministic ? try Torch.setDeterministic(true) : nil
+    }
+
+    /// The device decision and, when set, what --deterministic set: the lines every job says.
+    static func describe(_ selection: DeviceSelection, determinism: String?) -> String {
+        "device: \(selection.device) (\(selection.reason))\n" + (determinism.map { "deterministic: \($0)\n" } ?? "")
     }
 
     /// The device, decided once: a requested device is used or refused, never replaced.
     /// `say`: where the decision is written (nil: the caller says it).
-    static func selectDevice(_ execution: ExecutionRequest, in environment: CUDAEnvironment = .current(),
+    static func selectDevice(_ execution: ExecutionRequest, determinism: String?, in environment: CUDAEnvironment = .current(),
                              say: FileHandle? = .standardOutput) throws(TrainingError) -> DeviceSelection {
         let selection = try DeviceSelection(requested: execution.device, in: environment)
-        say?.write(Data("device: \(selection.device) (\(selection.reason))\n".utf8))
+        say?.write(Data(describe(selection, determinism: determinism).utf8))
         return selection
     }
 

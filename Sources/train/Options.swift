@@ -85,9 +85,13 @@ struct RunOptions: ParsableArguments {
 struct DeviceOptions: ParsableArguments {
     @Option(help: "cpu or cuda (default: cuda when libtorch sees one).") var device: String?
     @Option(help: "CPU threads for the run: bounds libtorch's intra-op pool and OpenBLAS's pool together (default: all cores).") var threads: Int?
+    @Flag(help: "Deterministic algorithms: libtorch's deterministic mode, cuDNN deterministic (benchmark off), CUBLAS_WORKSPACE_CONFIG=:4096:8. On a GPU, reruns give the same numbers (slower; an operation without a deterministic kernel stops the run); on the CPU results are the same either way. Passed on to a sweep's runs and emitted jobs. See docs/gpu.md.")
+    var deterministic = false
 
     /// `amp`: the mixed-precision flag of the jobs that train.
-    func request(amp: Bool? = nil) -> ExecutionRequest { ExecutionRequest(device: device, threads: threads, amp: amp) }
+    func request(amp: Bool? = nil) -> ExecutionRequest {
+        ExecutionRequest(device: device, threads: threads, amp: amp, deterministic: deterministic)
+    }
 }
 
 /// Where and how the jobs that take training steps run: `--device`, `--threads`, `--amp`.

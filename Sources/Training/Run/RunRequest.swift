@@ -162,11 +162,14 @@ public struct ExecutionRequest: Sendable {
     public var threads: Int?
     /// nil: on for cuda, off for cpu.
     public var amp: Bool?
+    /// `--deterministic`: a per-process setting (not stored in checkpoints), like the threads.
+    public var deterministic: Bool
 
-    public init(device: String? = nil, threads: Int? = nil, amp: Bool? = nil) {
+    public init(device: String? = nil, threads: Int? = nil, amp: Bool? = nil, deterministic: Bool = false) {
         self.device = device
         self.threads = threads
         self.amp = amp
+        self.deterministic = deterministic
     }
 
     public func validate() throws(TrainingError) {
@@ -178,6 +181,6 @@ public struct ExecutionRequest: Sendable {
 
     /// What each run of a local sweep is told besides the device and threads the sweep decides.
     public var runArguments: [String] {
-        amp.map { [$0 ? "--amp" : "--no-amp"] } ?? []
+        (amp.map { [$0 ? "--amp" : "--no-amp"] } ?? []) + (deterministic ? ["--deterministic"] : [])
     }
 }
