@@ -31,9 +31,8 @@ struct Benchmark: ParsableCommand {
     func run() throws {
         try Job.perform {
             let execution = self.execution.request
-            let determinism = try Job.configureProcess(execution)
             // The benchmark's stdout is its one JSON line.
-            let selection = try Job.selectDevice(execution, determinism: determinism, say: .standardError)
+            let selection = try Job.start(execution, say: .standardError)
             try Self.measure(steps: steps, shards: shards == Self.random ? shards : try Job.locate(shards),
                              request: options.request, execution: execution, device: selection.device)
         }

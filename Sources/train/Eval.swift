@@ -31,8 +31,7 @@ struct Eval: ParsableCommand {
     func run() throws {
         try Job.perform {
             let execution = device.request()
-            let determinism = try Job.configureProcess(execution)
-            let selection = try Job.selectDevice(execution, determinism: determinism)
+            let selection = try Job.start(execution)
             try Self.evaluate(checkpoint: checkpoint, shards: try Job.locate(shards), predictions: predictions, heads: heads,
                               device: selection.device)
         }

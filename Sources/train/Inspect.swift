@@ -29,8 +29,7 @@ struct Inspect: ParsableCommand {
     func run() throws {
         try Job.perform {
             let execution = device.request()
-            let determinism = try Job.configureProcess(execution)
-            let selection = try Job.selectDevice(execution, determinism: determinism)
+            let selection = try Job.start(execution)
             try TrainingSession.inspect(checkpoint: checkpoint, heads: heads, posEmbed: posEmbed, device: selection.device)
         }
     }

@@ -29,6 +29,12 @@ enum Job {
         return selection
     }
 
+    /// The start of a job that is not `fit`: the process configured, then the device decided and said.
+    static func start(_ execution: ExecutionRequest, say: FileHandle = .standardOutput) throws -> DeviceSelection {
+        let determinism = try configureProcess(execution)
+        return try selectDevice(execution, determinism: determinism, say: say)
+    }
+
     /// The feature set `--shards` names; a directory holding exactly one feature set (the cache)
     /// stands for it, and the choice is said.
     static func locate(_ given: String) throws -> String {
