@@ -1,22 +1,12 @@
 import FeatureStore
 
-/// A label task of a corpus with tasks (SPRSound's 1-1, 1-2, 2-1, 2-2) as training uses it:
-/// the classes and which of them count toward the challenge's sensitivity.
-public struct TaskDefinition: Codable, Sendable, Equatable {
-    public var name: String
-    /// `event` or `record`.
-    public var level: String
-    public var classes: [String]
+/// A label task of a corpus with tasks (SPRSound's 1-1, 1-2, 2-1, 2-2) as training uses it: the
+/// feature set's own description (name, level, classes), with which classes count toward the
+/// challenge's sensitivity.
+public typealias TaskDefinition = FeatureSetIndex.LabelTask
 
-    public init(name: String, level: String, classes: [String]) {
-        self.name = name
-        self.level = level
-        self.classes = classes
-    }
-
-    public init(_ task: FeatureSetIndex.LabelTask) {
-        self.init(name: task.name, level: task.level, classes: task.classes)
-    }
+extension TaskDefinition {
+    public init(_ task: FeatureSetIndex.LabelTask) { self = task }
 
     /// The first class index that counts as adventitious (toward SE): 1 for event tasks (every
     /// non-Normal class); for record tasks 2, so that Poor Quality (index 1 in 2-1 and 2-2) counts
