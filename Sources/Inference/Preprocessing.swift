@@ -16,7 +16,7 @@ public struct Preprocessing: Sendable, CustomStringConvertible {
     public var recorded: Bool
 
     /// The ingest's rate, at which cycles are cut and features computed.
-    public static let sampleRate = IngestPipeline.sampleRate
+    public static let sampleRate = ReferenceAudio.sampleRate
 
     /// REFERENCE.md steps 1-7: torchaudio's resampler, 8 s repeat padding, the paper's fbank,
     /// AudioSet normalisation.
@@ -41,13 +41,7 @@ public struct Preprocessing: Sendable, CustomStringConvertible {
         guard let fbank = FbankOptions(featureSetOptions: p.options) else { throw fail("incomplete fbank_* options") }
         let kind = p.resampler ?? ResamplerKind.reference.rawValue
         guard let resampler = ResamplerKind(rawValue: kind) else { throw fail("unknown resampler \(kind)") }
-        let normalisation: FeatureNormalization
-        switch p.normalisation.kind {
-        case "audioset": normalisation = .audioset
-        case "none": normalisation = .none
-        case "train": normalisation = .train(mean: p.normalisation.mean, std: p.normalisation.std)
-        default: throw fail("unknown normalisation \(p.normalisation.kind)")
-        }
+        guard let normalisation = FeatureNormalization(p.normalisation) else { throw fail("unknown normalisation \(p.normalisation.kind)") }
         self.init(resampler: resampler, lengthFixing: LengthFixing(length: length, mode: pad, fadeOutLength: fade),
                   fbank: fbank, normalisation: normalisation, recorded: true)
     }

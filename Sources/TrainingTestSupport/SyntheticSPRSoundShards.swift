@@ -2,6 +2,7 @@ import Durability
 import FeatureStore
 import Foundation
 import HDF5
+import PrepKit
 import Training
 
 /// Writes a feature set in the SPRSound shard format (`feature-shards/2`, corpus `sprsound`,
@@ -112,7 +113,7 @@ public enum SyntheticSPRSoundShards {
         }
         var index = FeatureSetIndex(
             featureSet: featureSet, id: id, frames: frames, bins: bins, createdAt: "2026-01-01T00:00:00Z",
-            toolVersion: "test", options: [:], normalisation: .init(kind: "none", mean: 0, std: 0.5, scale: 2),
+            toolVersion: "test", options: [:], normalisation: .unnormalised,
             source: [:], rowsBySplit: rowsBySplit, shards: shards)
         index.format = FeatureSetIndex.corpusFormatName
         index.corpus = "sprsound"

@@ -2,6 +2,7 @@ import Durability
 import FeatureStore
 import Foundation
 import HDF5
+import PrepKit
 import Training
 
 /// Writes a feature set in the `prep features` shard layout (icbhi-feature-shards/1).
@@ -38,7 +39,7 @@ public enum SyntheticShards {
         }
         let index = FeatureSetIndex(
             featureSet: featureSet, id: id, frames: train.frames, bins: train.bins, createdAt: "2026-01-01T00:00:00Z",
-            toolVersion: "test", options: options, normalisation: .init(kind: "none", mean: 0, std: 0.5, scale: 2),
+            toolVersion: "test", options: options, normalisation: .unnormalised,
             source: [:], rowsBySplit: ["train": train.count, "test": test.count], shards: shards)
         try index.write(directory: directory)
     }

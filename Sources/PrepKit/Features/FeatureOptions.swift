@@ -43,7 +43,7 @@ public struct FeatureOptions: Sendable {
     }
 
     /// The cycle length in seconds of the ingest's 16 kHz audio.
-    public var lengthSeconds: Double { lengthFixing.seconds(sampleRate: IngestPipeline.sampleRate) }
+    public var lengthSeconds: Double { lengthFixing.seconds(sampleRate: ReferenceAudio.sampleRate) }
 
     /// Sets the cycle length from seconds, as people give it: whole samples of the ingest's
     /// 16 kHz audio, with the reference's fade-out after tiling.
@@ -51,7 +51,7 @@ public struct FeatureOptions: Sendable {
     /// - Throws: `PrepError.invalidOptions` for a length that gives no sample (or is not finite).
     public mutating func setLength(seconds: Double, padding: LengthFixing.Mode) throws(PrepError) {
         do {
-            lengthFixing = try LengthFixing(seconds: seconds, sampleRate: IngestPipeline.sampleRate, mode: padding)
+            lengthFixing = try LengthFixing(seconds: seconds, sampleRate: ReferenceAudio.sampleRate, mode: padding)
         } catch {
             throw .invalidOptions(["--length: \(error)"])
         }
@@ -66,8 +66,8 @@ public struct FeatureOptions: Sendable {
         var partsAreValid = true
         do { try lengthFixing.validate() } catch { problems.append(error.description); partsAreValid = false }
         do { try fbank.validate() } catch { problems.append(error.description); partsAreValid = false }
-        if fbank.sampleFrequency != Double(IngestPipeline.sampleRate) {
-            problems.append("the fbank's sample frequency must be the ingest's \(IngestPipeline.sampleRate) Hz, got \(fbank.sampleFrequency)")
+        if fbank.sampleFrequency != Double(ReferenceAudio.sampleRate) {
+            problems.append("the fbank's sample frequency must be the ingest's \(ReferenceAudio.sampleRate) Hz, got \(fbank.sampleFrequency)")
         } else if partsAreValid, fbank.frameCount(sampleCount: lengthFixing.length) < 1 {
             problems.append("a cycle of \(lengthFixing.length) samples (--length \(lengthSeconds) s) gives no fbank frame of "
                             + "\(fbank.windowSize) samples (--frame-length \(fbank.frameLengthMs) ms)")
