@@ -268,7 +268,7 @@ public final class ShardFile: @unchecked Sendable {
             guard labels[r] >= 0 else { return nil }
             let label = Int(labels[r])
             return .init(shard: 0, row: r, cycleID: r < ids.count ? ids[r] : "\(name):\(r)", label: label,
-                         binaryLabel: label == 0 ? 0 : 1, patient: r < patients.count ? Int(patients[r]) : -1, fold: nil,
+                         binaryLabel: ShardRow.binaryLabel(of: label), patient: r < patients.count ? Int(patients[r]) : -1, fold: nil,
                          device: r < devices.count ? devices[r] : nil)
         }
     }

@@ -23,7 +23,7 @@ public enum SyntheticShards {
                                                    options: DatasetOptions(chunks: [1, data.frames, data.bins]))
                 try fbank.writeAll(data.features)
                 try file.write(data.labels.map { Int8($0) }, shape: [n], to: "/label")
-                try file.write(data.labels.map { Int8($0 == 0 ? 0 : 1) }, shape: [n], to: "/label2")
+                try file.write(data.labels.map { Int8(ShardRow.binaryLabel(of: $0)) }, shape: [n], to: "/label2")
                 try file.write(data.labels.map { Int8($0 & 1) }, shape: [n], to: "/crackle")
                 try file.write(data.labels.map { Int8($0 >> 1) }, shape: [n], to: "/wheeze")
                 try file.write((0..<n).map { patient(split, $0) }, shape: [n], to: "/patient")
