@@ -28,7 +28,7 @@ public final class FeatureSet: Sendable {
     public var shards: [FeatureSetIndex.Shard] { index.shards }
     /// The dtype the index declares (float32 when absent: older sets), nil for an unknown name.
     public var dtype: FeatureDType? {
-        guard let value = index.options["dtype"] else { return .float32 }
+        guard let value = index.options[FeatureSetIndex.OptionKey.dtype] else { return .float32 }
         return value.stringValue.flatMap(FeatureDType.init(rawValue:))
     }
 
