@@ -157,7 +157,7 @@ let package = Package(
         // Fixtures shared by the test targets (paths to ../shared, running the real binaries).
         .target(name: "TestSupport", path: "Sources/TestSupport"),
         // Synthetic corpora and shards, and the checkpoint fixtures, for TrainingTests and EndToEndTests.
-        .target(name: "TrainingTestSupport", dependencies: ["Training", "FeatureStore", "HDF5", "Durability", "TestSupport"],
+        .target(name: "TrainingTestSupport", dependencies: ["Training", "FeatureStore", "PrepKit", "HDF5", "Durability", "TestSupport"],
                 path: "Sources/TrainingTestSupport"),
         // Unit tests of the trainer as library code (the `train` binary's tests are in EndToEndTests).
         .testTarget(name: "TrainingTests", dependencies: ["Training", "HDF5", "FeatureStore", "TorchCheckpoint",

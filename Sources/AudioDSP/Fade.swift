@@ -21,8 +21,8 @@ public struct Fade: Sendable, Equatable {
     }
 
     /// The whole-recording fade of preprocessing step 3: 1,000 samples in and out at 16 kHz
-    /// (`int(16000 / 16)`).
-    public static let recording = Fade(fadeInLength: 1000, fadeOutLength: 1000)
+    /// (`int(16000 / 16)`, ``ReferenceAudio/fadeLength``).
+    public static let recording = Fade(fadeInLength: ReferenceAudio.fadeLength, fadeOutLength: ReferenceAudio.fadeLength)
 
     /// A recording shorter than a fade: torchaudio fails on it (`torch.ones` of a negative
     /// length), so this is an error rather than a guess.

@@ -12,6 +12,9 @@ public enum FeatureNormalization: Sendable, Hashable, Codable, CustomStringConve
     /// Statistics measured on the training split, same formula.
     case train(mean: Double, std: Double)
 
+    /// The 2 of `2 * std`, the one place it is written (the kernels and `index.json`'s record read it).
+    public static let stdScale: Double = 2
+
     public static let audiosetMean: Double = -4.2677393
     public static let audiosetStd: Double = 4.5689974
 
@@ -35,7 +38,7 @@ public enum FeatureNormalization: Sendable, Hashable, Codable, CustomStringConve
     /// Normalises `values` in place.
     public func apply(to values: UnsafeMutableBufferPointer<Float>) {
         guard let (mean, std) = statistics, let p = values.baseAddress else { return }
-        let m = Float(mean), d = Float(std * 2)
+        let m = Float(mean), d = Float(std * Self.stdScale)
         let mv = SIMD8<Float>(repeating: m), dv = SIMD8<Float>(repeating: d)
         let n = values.count
         var j = 0

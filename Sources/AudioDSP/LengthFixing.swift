@@ -29,7 +29,7 @@ public struct LengthFixing: Sendable, Hashable, Codable, CustomStringConvertible
     /// Linear fade-out length after tiling (``Mode/repeat`` only), samples: `int(16000 / 16)`.
     public var fadeOutLength: Int
 
-    public init(length: Int = 128_000, mode: Mode = .repeat, fadeOutLength: Int = 1_000) {
+    public init(length: Int = 128_000, mode: Mode = .repeat, fadeOutLength: Int = ReferenceAudio.fadeLength) {
         self.length = length
         self.mode = mode
         self.fadeOutLength = fadeOutLength
@@ -37,10 +37,6 @@ public struct LengthFixing: Sendable, Hashable, Codable, CustomStringConvertible
 
     /// The reference: 128,000 samples, repeat, 1,000-sample fade-out.
     public static let reference = LengthFixing()
-
-    /// The reference's fade-out after tiling, as a fraction of the sample rate: `int(rate / 16)`
-    /// samples (1,000 at 16 kHz).
-    public static let fadeOutDivisor = 16
 
     /// A length given in seconds, as people give it: `seconds * sampleRate` rounded to whole
     /// samples, with the reference's fade-out (`int(sampleRate / 16)` samples, or the whole
@@ -54,7 +50,7 @@ public struct LengthFixing: Sendable, Hashable, Codable, CustomStringConvertible
         guard seconds.isFinite, samples >= 1, samples <= Double(Int32.max) else {
             throw .invalidOptions("length must be a finite number of seconds giving 1 to \(Int32.max) samples at \(sampleRate) Hz, got \(seconds) s")
         }
-        self.init(length: Int(samples), mode: mode, fadeOutLength: min(sampleRate / Self.fadeOutDivisor, Int(samples)))
+        self.init(length: Int(samples), mode: mode, fadeOutLength: min(sampleRate / ReferenceAudio.fadeDivisor, Int(samples)))
     }
 
     /// ``length`` in seconds at `sampleRate`.

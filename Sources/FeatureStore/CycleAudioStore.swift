@@ -34,7 +34,7 @@ public struct CycleAudioStore: Sendable {
     /// Writes one recording's cycles to a temp file (not yet synced) and returns its path; publish it
     /// with a `DurablePublisher` (at once, or after a whole `--strict` run is clean).
     public func stage(stem: String, samples: [Float], offsets: [Int64], cycleIndices: [Int32],
-                      provenance: Provenance, sourceRate: Int) throws -> String {
+                      provenance: Provenance, sampleRate: Int, sourceRate: Int) throws -> String {
         precondition(offsets.count == cycleIndices.count + 1 && offsets.last == Int64(samples.count))
         return try AtomicFile.stage(path(for: stem), sync: false) { temporary in
             let file = try HDF5File(path: temporary, mode: .create)
@@ -42,10 +42,10 @@ public struct CycleAudioStore: Sendable {
             try file.write(offsets, shape: [offsets.count], to: "/offsets")
             try file.write(cycleIndices, shape: [cycleIndices.count], to: "/cycle_index")
             try file.setAttribute("description", .string(
-                "16 kHz breathing cycles of one ICBHI recording: cycle i = samples[offsets[i]:offsets[i+1]], "
+                "\(sampleRate / 1000) kHz breathing cycles of one ICBHI recording: cycle i = samples[offsets[i]:offsets[i+1]], "
                 + "annotation cycle k = cycle_index[i]; float32 in [-1, 1), whole recording faded before slicing"))
             try file.setAttribute("stem", .string(stem))
-            try file.setAttribute("sample_rate", .integer(16000))
+            try file.setAttribute("sample_rate", .integer(Int64(sampleRate)))
             try file.setAttribute("source_sample_rate", .integer(Int64(sourceRate)))
             try file.setAttribute("resampler", .string(provenance.resampler))
             try file.setAttribute("wav_sha256", .string(provenance.wavSHA256))

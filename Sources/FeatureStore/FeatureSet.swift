@@ -28,7 +28,7 @@ public final class FeatureSet: Sendable {
     public var shards: [FeatureSetIndex.Shard] { index.shards }
     /// The dtype the index declares (float32 when absent: older sets), nil for an unknown name.
     public var dtype: FeatureDType? {
-        guard let value = index.options["dtype"] else { return .float32 }
+        guard let value = index.options[FeatureSetIndex.OptionKey.dtype] else { return .float32 }
         return value.stringValue.flatMap(FeatureDType.init(rawValue:))
     }
 
@@ -140,7 +140,7 @@ public final class ShardFile: @unchecked Sendable {
         do {
             let opened = try Self.library.withLock {
                 let file = try HDF5File(path: path, mode: .readOnly)
-                return (file, try file.dataset("/fbank"))
+                return (file, try file.dataset(ShardDatasetName.fbank.path))
             }
             file = opened.0
             fbank = opened.1
@@ -148,7 +148,7 @@ public final class ShardFile: @unchecked Sendable {
         } catch let error as StoreError {
             throw error
         } catch let error as HDF5Error {
-            throw Self.storeError(error, path: path, dataset: "/fbank")
+            throw Self.storeError(error, path: path, dataset: ShardDatasetName.fbank.path)
         } catch {
             throw StoreError.io(path: path, reason: String(describing: error).droppingPrefix(path + ": "))
         }
@@ -184,7 +184,7 @@ public final class ShardFile: @unchecked Sendable {
         guard row >= 0, count >= 0, row + count <= rowCount else {
             throw StoreError.mismatch(path: path, reason: "no rows \(row)..<\(row + count) (the shard has \(rowCount) rows)")
         }
-        try readable("/fbank") { try Self.library.withLock { try FeatureShard.readRows(of: fbank, at: row, count: count, into: buffer) } }
+        try readable(ShardDatasetName.fbank.path) { try Self.library.withLock { try FeatureShard.readRows(of: fbank, at: row, count: count, into: buffer) } }
     }
 
     /// One row as float32.
@@ -196,7 +196,7 @@ public final class ShardFile: @unchecked Sendable {
     }
 
     /// Every `/cycle_id`.
-    public func cycleIDs() throws -> [String] { try strings("cycle_id") }
+    public func cycleIDs() throws -> [String] { try strings(.cycleID) }
 
     /// The row of a cycle id, nil when the shard does not hold it.
     public func row(ofCycle id: String) throws -> Int? { try cycleIDs().firstIndex(of: id) }
@@ -206,20 +206,20 @@ public final class ShardFile: @unchecked Sendable {
         guard (0..<rowCount).contains(row) else {
             throw StoreError.mismatch(path: path, reason: "no row \(row) (the shard has \(rowCount) rows)")
         }
-        let fold = Int(try integers("fold")[row])
+        let fold = Int(try integers(.fold)[row])
         return ShardRow(
-            id: try strings("cycle_id")[row], recording: try strings("recording")[row], patient: Int(try integers("patient")[row]),
-            label: Int(try integers("label")[row]), binaryLabel: Int(try integers("label2")[row]),
-            crackle: try integers("crackle")[row] != 0, wheeze: try integers("wheeze")[row] != 0,
-            split: try strings("split")[row], fold: fold >= 0 ? fold : nil,
-            device: try strings("device")[row], location: try strings("location")[row],
-            start: try doubles("start")[row], end: try doubles("end")[row])
+            id: try strings(.cycleID)[row], recording: try strings(.recording)[row], patient: Int(try integers(.patient)[row]),
+            label: Int(try integers(.label)[row]), binaryLabel: Int(try integers(.label2)[row]),
+            crackle: try integers(.crackle)[row] != 0, wheeze: try integers(.wheeze)[row] != 0,
+            split: try strings(.split)[row], fold: fold >= 0 ? fold : nil,
+            device: try strings(.device)[row], location: try strings(.location)[row],
+            start: try doubles(.start)[row], end: try doubles(.end)[row])
     }
 
     /// `recording`, `start` and `end` of every row, one read per dataset (`metadata(ofRow:)` reads
     /// every dataset whole for one row): the spans of `train --eval --predictions`.
     public func recordingSpans() throws -> [(recording: String, start: Double, end: Double)] {
-        let recordings = try strings("recording"), starts = try doubles("start"), ends = try doubles("end")
+        let recordings = try strings(.recording), starts = try doubles(.start), ends = try doubles(.end)
         guard recordings.count == rowCount, starts.count == rowCount, ends.count == rowCount else {
             throw StoreError.mismatch(path: path, reason: "recording/start/end do not have \(rowCount) rows")
         }
@@ -231,14 +231,14 @@ public final class ShardFile: @unchecked Sendable {
     /// `/task_<name>` is needed instead, and only the rows it labels (class index >= 0) are returned.
     func selectionMetadata(rows: Int, task: FeatureSetIndex.LabelTask? = nil) throws -> [FeatureSet.Selection.Row] {
         if let task { return try taskSelectionMetadata(rows: rows, task: task) }
-        let labels = try integers("label"), binary = try integers("label2")
-        for (name, column) in [("label", labels), ("label2", binary)] where column.count != rows {
+        let labels = try integers(.label), binary = try integers(.label2)
+        for (name, column) in [(ShardDatasetName.label.name, labels), (ShardDatasetName.label2.name, binary)] where column.count != rows {
             throw StoreError.mismatch(path: path, reason: "\(name) has \(column.count) rows, expected \(rows)")
         }
-        let ids = shape(ofDataset: "cycle_id") != nil ? try cycleIDs() : []
-        let patients = shape(ofDataset: "patient") != nil ? try integers("patient") : []
-        let folds = shape(ofDataset: "fold") != nil ? try integers("fold") : []
-        let devices = shape(ofDataset: "device") != nil ? try strings("device") : []
+        let ids = shape(ofDataset: ShardDatasetName.cycleID.name) != nil ? try cycleIDs() : []
+        let patients = shape(ofDataset: ShardDatasetName.patient.name) != nil ? try integers(.patient) : []
+        let folds = shape(ofDataset: ShardDatasetName.fold.name) != nil ? try integers(.fold) : []
+        let devices = shape(ofDataset: ShardDatasetName.device.name) != nil ? try strings(.device) : []
         let name = URL(fileURLWithPath: path).lastPathComponent
         return try (0..<rows).map { r in
             guard (0...3).contains(labels[r]) else {
@@ -257,9 +257,9 @@ public final class ShardFile: @unchecked Sendable {
         guard labels.count == rows else {
             throw StoreError.mismatch(path: path, reason: "\(task.datasetName) has \(labels.count) rows, expected \(rows)")
         }
-        let ids = shape(ofDataset: "cycle_id") != nil ? try cycleIDs() : []
-        let patients = shape(ofDataset: "patient") != nil ? try integers("patient") : []
-        let devices = shape(ofDataset: "device") != nil ? try strings("device") : []
+        let ids = shape(ofDataset: ShardDatasetName.cycleID.name) != nil ? try cycleIDs() : []
+        let patients = shape(ofDataset: ShardDatasetName.patient.name) != nil ? try integers(.patient) : []
+        let devices = shape(ofDataset: ShardDatasetName.device.name) != nil ? try strings(.device) : []
         let name = URL(fileURLWithPath: path).lastPathComponent
         return try (0..<rows).compactMap { r -> FeatureSet.Selection.Row? in
             guard (-1..<Int64(task.classes.count)).contains(labels[r]) else {
@@ -268,10 +268,14 @@ public final class ShardFile: @unchecked Sendable {
             guard labels[r] >= 0 else { return nil }
             let label = Int(labels[r])
             return .init(shard: 0, row: r, cycleID: r < ids.count ? ids[r] : "\(name):\(r)", label: label,
-                         binaryLabel: label == 0 ? 0 : 1, patient: r < patients.count ? Int(patients[r]) : -1, fold: nil,
+                         binaryLabel: ShardRow.binaryLabel(of: label), patient: r < patients.count ? Int(patients[r]) : -1, fold: nil,
                          device: r < devices.count ? devices[r] : nil)
         }
     }
+
+    private func strings(_ dataset: ShardDatasetName) throws -> [String] { try strings(dataset.name) }
+    private func integers(_ dataset: ShardDatasetName) throws -> [Int64] { try integers(dataset.name) }
+    private func doubles(_ dataset: ShardDatasetName) throws -> [Double] { try doubles(dataset.name) }
 
     private func strings(_ name: String) throws -> [String] {
         try readable("/" + name) { try Self.library.withLock { try file.readStrings("/" + name) } }
@@ -303,12 +307,12 @@ public final class ShardFile: @unchecked Sendable {
 // (Kept apart from the ICBHI readers above; training's reading of task labels is elsewhere.)
 extension ShardFile {
     /// Whether the shard stores task columns (`/level`, `/task_*`) instead of ICBHI's `/label`.
-    public var hasTaskColumns: Bool { shape(ofDataset: "level") != nil }
+    public var hasTaskColumns: Bool { shape(ofDataset: ShardDatasetName.level.name) != nil }
 
     /// The shard's per-row datasets of a task-described layout (`level`, `task_*`, `age`, `gender`).
     public var taskDatasets: [String] {
-        let tasks = Self.library.withLock { (try? file.children(of: "/")) ?? [] }.filter { $0.hasPrefix("task_") }.sorted()
-        return ["level"] + tasks + ["age", "gender"]
+        let tasks = Self.library.withLock { (try? file.children(of: "/")) ?? [] }.filter { $0.hasPrefix(ShardDatasetName.taskPrefix) }.sorted()
+        return [ShardDatasetName.level.name] + tasks + [ShardDatasetName.age.name, ShardDatasetName.gender.name]
     }
 
     /// One row's common metadata (`/label` etc. left at -1/false) and its level and class per
@@ -317,19 +321,19 @@ extension ShardFile {
         guard (0..<rowCount).contains(row) else {
             throw StoreError.mismatch(path: path, reason: "no row \(row) (the shard has \(rowCount) rows)")
         }
-        let fold = Int(try integers("fold")[row])
+        let fold = Int(try integers(.fold)[row])
         let metadata = ShardRow(
-            id: try strings("cycle_id")[row], recording: try strings("recording")[row], patient: Int(try integers("patient")[row]),
-            label: -1, binaryLabel: -1, crackle: false, wheeze: false, split: try strings("split")[row], fold: fold >= 0 ? fold : nil,
-            device: try strings("device")[row], location: try strings("location")[row],
-            start: try doubles("start")[row], end: try doubles("end")[row])
-        let names = try Self.library.withLock { try file.children(of: "/") }.filter { $0.hasPrefix("task_") }.sorted()
+            id: try strings(.cycleID)[row], recording: try strings(.recording)[row], patient: Int(try integers(.patient)[row]),
+            label: -1, binaryLabel: -1, crackle: false, wheeze: false, split: try strings(.split)[row], fold: fold >= 0 ? fold : nil,
+            device: try strings(.device)[row], location: try strings(.location)[row],
+            start: try doubles(.start)[row], end: try doubles(.end)[row])
+        let names = try Self.library.withLock { try file.children(of: "/") }.filter { $0.hasPrefix(ShardDatasetName.taskPrefix) }.sorted()
         let labels = try names.map { name -> (dataset: String, value: Int, name: String?) in
             let value = Int(try integers(name)[row])
             let classes = Self.library.withLock { (try? file.attribute("classes", on: "/" + name))?.stringValue }
             let list = classes?.components(separatedBy: ", ") ?? []
             return (name, value, list.indices.contains(value) ? list[value] : nil)
         }
-        return (metadata, try strings("level")[row], labels)
+        return (metadata, try strings(.level)[row], labels)
     }
 }

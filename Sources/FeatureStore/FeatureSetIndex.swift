@@ -140,6 +140,20 @@ public struct FeatureSetIndex: Codable, Sendable, Equatable {
 }
 
 extension FeatureSetIndex {
+    /// The names of a feature set's options in `index.json` and in every shard's root attributes
+    /// (`FeatureOptions` in PrepKit writes them; `FeatureSet`, `prep show` and `predict` read them).
+    public enum OptionKey {
+        public static let lengthSamples = "length_samples"
+        public static let pad = "pad"
+        public static let padFadeOutSamples = "pad_fade_out_samples"
+        public static let normalisation = "normalisation"
+        public static let shardSize = "shard_size"
+        public static let deflateLevel = "deflate_level"
+        public static let dtype = "dtype"
+        /// Prefix of the fbank options (`fbank_numMelBins`, ...), named as `FbankOptions` encodes them.
+        public static let fbankPrefix = "fbank_"
+    }
+
     /// One option's value in `index.json`: a JSON string, integer, other number or boolean.
     ///
     /// Decoding keeps whatever JSON type it finds, so indexes written before options were typed

@@ -140,11 +140,11 @@ public enum FeatureShard {
                 let layout = DatasetOptions(chunks: raw ? nil : [1, frames, bins], deflateLevel: deflateLevel, allocatedAtCreation: raw)
                 let shape = [cycles.count, frames, bins]
                 let fbank = switch dtype {
-                case .float32: try file.createDataset("/fbank", of: Float.self, shape: shape, options: layout)
-                case .float16: try file.createDataset("/fbank", of: Float16.self, shape: shape, options: layout)
+                case .float32: try file.createDataset(ShardDatasetName.fbank.path, of: Float.self, shape: shape, options: layout)
+                case .float16: try file.createDataset(ShardDatasetName.fbank.path, of: Float16.self, shape: shape, options: layout)
                 }
-                try file.setAttribute("description", .string("log mel filterbank per cycle: [row, frame, mel bin]"), on: "/fbank")
-                try file.setAttribute("axes", .string("row, frame (10 ms), mel bin (low to high)"), on: "/fbank")
+                try file.setAttribute("description", .string("log mel filterbank per cycle: [row, frame, mel bin]"), on: ShardDatasetName.fbank.path)
+                try file.setAttribute("axes", .string("row, frame (10 ms), mel bin (low to high)"), on: ShardDatasetName.fbank.path)
                 try writeRowDatasets(cycles, tasks: rows.tasks, to: file)
                 try file.flush()
                 if raw, let offset = fbank.fileOffset {
@@ -168,19 +168,19 @@ public enum FeatureShard {
 
     /// One 1-D dataset per cycle attribute.
     private static func writeRowDatasets(_ cycles: [ShardRow], tasks: [FeatureSetIndex.LabelTask]?, to file: HDF5File) throws {
-        try file.write(strings: cycles.map(\.id), to: "/cycle_id")
-        try file.write(strings: cycles.map(\.recording), to: "/recording")
-        try file.write(cycles.map { Int32($0.patient) }, shape: [cycles.count], to: "/patient")
+        try file.write(strings: cycles.map(\.id), to: ShardDatasetName.cycleID.path)
+        try file.write(strings: cycles.map(\.recording), to: ShardDatasetName.recording.path)
+        try file.write(cycles.map { Int32($0.patient) }, shape: [cycles.count], to: ShardDatasetName.patient.path)
         if let tasks {
             try writeTaskDatasets(cycles, tasks: tasks, to: file)
             return
         }
-        try file.write(cycles.map { Int8($0.label) }, shape: [cycles.count], to: "/label")
-        try file.setAttribute("classes", .string("0 normal, 1 crackle, 2 wheeze, 3 both"), on: "/label")
-        try file.write(cycles.map { Int8($0.binaryLabel) }, shape: [cycles.count], to: "/label2")
-        try file.setAttribute("classes", .string("0 normal, 1 abnormal"), on: "/label2")
-        try file.write(cycles.map { Int8($0.crackle ? 1 : 0) }, shape: [cycles.count], to: "/crackle")
-        try file.write(cycles.map { Int8($0.wheeze ? 1 : 0) }, shape: [cycles.count], to: "/wheeze")
+        try file.write(cycles.map { Int8($0.label) }, shape: [cycles.count], to: ShardDatasetName.label.path)
+        try file.setAttribute("classes", .string("0 normal, 1 crackle, 2 wheeze, 3 both"), on: ShardDatasetName.label.path)
+        try file.write(cycles.map { Int8($0.binaryLabel) }, shape: [cycles.count], to: ShardDatasetName.label2.path)
+        try file.setAttribute("classes", .string("0 normal, 1 abnormal"), on: ShardDatasetName.label2.path)
+        try file.write(cycles.map { Int8($0.crackle ? 1 : 0) }, shape: [cycles.count], to: ShardDatasetName.crackle.path)
+        try file.write(cycles.map { Int8($0.wheeze ? 1 : 0) }, shape: [cycles.count], to: ShardDatasetName.wheeze.path)
         try writeCommonTail(cycles, to: file)
     }
 
@@ -194,30 +194,30 @@ public enum FeatureShard {
             return columns
         }
         try writeCommonTail(cycles, to: file)
-        try file.write(strings: columns.map(\.level), to: "/level")
+        try file.write(strings: columns.map(\.level), to: ShardDatasetName.level.path)
         for (number, task) in tasks.enumerated() {
             let dataset = "/" + task.datasetName
             try file.write(columns.map { Int8($0.labels[number]) }, shape: [cycles.count], to: dataset)
             try file.setAttribute("classes", .string(task.classes.joined(separator: ", ")), on: dataset)
             try file.setAttribute("missing", .integer(-1), on: dataset)
         }
-        try file.write(columns.map(\.age), shape: [cycles.count], to: "/age")
-        try file.setAttribute("units", .string("years, NaN when unknown"), on: "/age")
-        try file.write(columns.map { Int8($0.gender) }, shape: [cycles.count], to: "/gender")
-        try file.setAttribute("classes", .string("0 male, 1 female, -1 unknown"), on: "/gender")
+        try file.write(columns.map(\.age), shape: [cycles.count], to: ShardDatasetName.age.path)
+        try file.setAttribute("units", .string("years, NaN when unknown"), on: ShardDatasetName.age.path)
+        try file.write(columns.map { Int8($0.gender) }, shape: [cycles.count], to: ShardDatasetName.gender.path)
+        try file.setAttribute("classes", .string("0 male, 1 female, -1 unknown"), on: ShardDatasetName.gender.path)
     }
 
     /// The columns after the labels, the same in both layouts.
     private static func writeCommonTail(_ cycles: [ShardRow], to file: HDF5File) throws {
-        try file.write(strings: cycles.map(\.split), to: "/split")
-        try file.write(cycles.map { Int8($0.fold ?? -1) }, shape: [cycles.count], to: "/fold")
-        try file.setAttribute("missing", .integer(-1), on: "/fold")
-        try file.write(strings: cycles.map(\.device), to: "/device")
-        try file.write(strings: cycles.map(\.location), to: "/location")
-        try file.write(cycles.map(\.start), shape: [cycles.count], to: "/start")
-        try file.setAttribute("units", .string("seconds in the recording"), on: "/start")
-        try file.write(cycles.map(\.end), shape: [cycles.count], to: "/end")
-        try file.setAttribute("units", .string("seconds in the recording"), on: "/end")
+        try file.write(strings: cycles.map(\.split), to: ShardDatasetName.split.path)
+        try file.write(cycles.map { Int8($0.fold ?? -1) }, shape: [cycles.count], to: ShardDatasetName.fold.path)
+        try file.setAttribute("missing", .integer(-1), on: ShardDatasetName.fold.path)
+        try file.write(strings: cycles.map(\.device), to: ShardDatasetName.device.path)
+        try file.write(strings: cycles.map(\.location), to: ShardDatasetName.location.path)
+        try file.write(cycles.map(\.start), shape: [cycles.count], to: ShardDatasetName.start.path)
+        try file.setAttribute("units", .string("seconds in the recording"), on: ShardDatasetName.start.path)
+        try file.write(cycles.map(\.end), shape: [cycles.count], to: ShardDatasetName.end.path)
+        try file.setAttribute("units", .string("seconds in the recording"), on: ShardDatasetName.end.path)
     }
 
     /// Reads `count` rows of a shard's `fbank` starting at `row` as float32, whatever its dtype.

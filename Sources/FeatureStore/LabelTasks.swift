@@ -23,7 +23,7 @@ extension FeatureSetIndex {
         }
 
         /// The per-row dataset of this task: `task_1_2` for `1-2`.
-        public var datasetName: String { "task_" + name.replacingOccurrences(of: "-", with: "_") }
+        public var datasetName: String { ShardDatasetName.taskPrefix + name.replacingOccurrences(of: "-", with: "_") }
     }
 
     /// The corpus of the rows (`icbhi` when the index does not say).

@@ -8,8 +8,13 @@ public struct ShardRow: Sendable, Equatable {
     public var patient: Int
     /// 4-class label: 0 normal, 1 crackle, 2 wheeze, 3 both.
     public var label: Int
-    /// 2-class label: 0 normal, 1 abnormal.
+    /// 2-class label: 0 normal, 1 abnormal (``binaryLabel(of:)``).
     public var binaryLabel: Int
+
+    /// The 2-class label of a 4-class one: 0 normal, 1 any adventitious sound. The rule's one home
+    /// below the ICBHI module (whose `CycleLabel.binary` the manifests use): shards' `/label2`
+    /// when derived, training's 2-class labels and the synthetic test shards read it.
+    public static func binaryLabel(of label: Int) -> Int { label == 0 ? 0 : 1 }
     public var crackle: Bool
     public var wheeze: Bool
     public var split: String

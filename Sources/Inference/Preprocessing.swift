@@ -16,7 +16,7 @@ public struct Preprocessing: Sendable, CustomStringConvertible {
     public var recorded: Bool
 
     /// The ingest's rate, at which cycles are cut and features computed.
-    public static let sampleRate = IngestPipeline.sampleRate
+    public static let sampleRate = ReferenceAudio.sampleRate
 
     /// REFERENCE.md steps 1-7: torchaudio's resampler, 8 s repeat padding, the paper's fbank,
     /// AudioSet normalisation.
@@ -35,20 +35,13 @@ public struct Preprocessing: Sendable, CustomStringConvertible {
     /// What a checkpoint's meta recorded; nil with the reason when something is missing or unknown.
     public init(provenance p: FeatureProvenance) throws(PredictError) {
         func fail(_ what: String) -> PredictError { PredictError(file: "checkpoint meta", reason: "recorded preprocessing unusable: \(what)") }
-        guard let length = p.options["length_samples"]?.integerValue, length > 0 else { throw fail("no length_samples") }
-        guard let pad = p.options["pad"]?.stringValue.flatMap(LengthFixing.Mode.init(rawValue:)) else { throw fail("no known pad") }
-        guard let fade = p.options["pad_fade_out_samples"]?.integerValue else { throw fail("no pad_fade_out_samples") }
+        let lengthFixing: LengthFixing
+        do { lengthFixing = try LengthFixing(featureSetOptions: p.options) } catch { throw fail("\(error)") }
         guard let fbank = FbankOptions(featureSetOptions: p.options) else { throw fail("incomplete fbank_* options") }
         let kind = p.resampler ?? ResamplerKind.reference.rawValue
         guard let resampler = ResamplerKind(rawValue: kind) else { throw fail("unknown resampler \(kind)") }
-        let normalisation: FeatureNormalization
-        switch p.normalisation.kind {
-        case "audioset": normalisation = .audioset
-        case "none": normalisation = .none
-        case "train": normalisation = .train(mean: p.normalisation.mean, std: p.normalisation.std)
-        default: throw fail("unknown normalisation \(p.normalisation.kind)")
-        }
-        self.init(resampler: resampler, lengthFixing: LengthFixing(length: length, mode: pad, fadeOutLength: fade),
+        guard let normalisation = FeatureNormalization(p.normalisation) else { throw fail("unknown normalisation \(p.normalisation.kind)") }
+        self.init(resampler: resampler, lengthFixing: lengthFixing,
                   fbank: fbank, normalisation: normalisation, recorded: true)
     }
 

@@ -2,6 +2,7 @@ import Durability
 import FeatureStore
 import Foundation
 import HDF5
+import PrepKit
 import Training
 
 /// Writes a feature set in the SPRSound shard format (`feature-shards/2`, corpus `sprsound`,
@@ -84,26 +85,26 @@ public enum SyntheticSPRSoundShards {
             let path = directory + "/" + name
             do {   // closed (H5Fclose on deinit) before it is hashed
                 let file = try HDF5File(path: path, mode: .create)
-                let fbank = try file.createDataset("/fbank", of: Float.self, shape: [n, frames, bins],
+                let fbank = try file.createDataset(ShardDatasetName.fbank.path, of: Float.self, shape: [n, frames, bins],
                                                    options: DatasetOptions(chunks: [1, frames, bins]))
                 try fbank.writeAll(features)
-                try file.write(strings: (0..<n).map { "\(split.name)_\($0)" }, to: "/cycle_id")
-                try file.write(strings: (0..<n).map { "\(40_000_000 + s * 100 + $0 / 4)_5.1_\($0 % 2)_p\($0 % 4 + 1)_\(s * 1000 + $0 / 2)" }, to: "/recording")
-                try file.write((0..<n).map { Int32(40_000_000 + s * 100 + $0 / 4) }, shape: [n], to: "/patient")
-                try file.write(strings: [String](repeating: split.name, count: n), to: "/split")
-                try file.write([Int8](repeating: -1, count: n), shape: [n], to: "/fold")
-                try file.write(strings: [String](repeating: "", count: n), to: "/device")
-                try file.write(strings: (0..<n).map { "p\($0 % 4 + 1)" }, to: "/location")
-                try file.write((0..<n).map { Double($0) * 0.5 }, shape: [n], to: "/start")
-                try file.write((0..<n).map { Double($0) * 0.5 + 1.2 }, shape: [n], to: "/end")
-                try file.write(strings: levels, to: "/level")
+                try file.write(strings: (0..<n).map { "\(split.name)_\($0)" }, to: ShardDatasetName.cycleID.path)
+                try file.write(strings: (0..<n).map { "\(40_000_000 + s * 100 + $0 / 4)_5.1_\($0 % 2)_p\($0 % 4 + 1)_\(s * 1000 + $0 / 2)" }, to: ShardDatasetName.recording.path)
+                try file.write((0..<n).map { Int32(40_000_000 + s * 100 + $0 / 4) }, shape: [n], to: ShardDatasetName.patient.path)
+                try file.write(strings: [String](repeating: split.name, count: n), to: ShardDatasetName.split.path)
+                try file.write([Int8](repeating: -1, count: n), shape: [n], to: ShardDatasetName.fold.path)
+                try file.write(strings: [String](repeating: "", count: n), to: ShardDatasetName.device.path)
+                try file.write(strings: (0..<n).map { "p\($0 % 4 + 1)" }, to: ShardDatasetName.location.path)
+                try file.write((0..<n).map { Double($0) * 0.5 }, shape: [n], to: ShardDatasetName.start.path)
+                try file.write((0..<n).map { Double($0) * 0.5 + 1.2 }, shape: [n], to: ShardDatasetName.end.path)
+                try file.write(strings: levels, to: ShardDatasetName.level.path)
                 for task in tasks {
                     let dataset = "/" + task.datasetName
                     try file.write(columns[task.name]!, shape: [n], to: dataset)
                     try file.setAttribute("classes", .string(task.classes.joined(separator: ", ")), on: dataset)
                 }
-                try file.write((0..<n).map { r -> Double in r % 5 == 4 ? .nan : 0.3 + Double(r % 17) }, shape: [n], to: "/age")
-                try file.write((0..<n).map { Int8($0 % 3 - 1) }, shape: [n], to: "/gender")
+                try file.write((0..<n).map { r -> Double in r % 5 == 4 ? .nan : 0.3 + Double(r % 17) }, shape: [n], to: ShardDatasetName.age.path)
+                try file.write((0..<n).map { Int8($0 % 3 - 1) }, shape: [n], to: ShardDatasetName.gender.path)
             }
             let bytes = try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int ?? 0
             shards.append(.init(file: name, split: split.name, rows: n, bytes: bytes,
@@ -112,7 +113,7 @@ public enum SyntheticSPRSoundShards {
         }
         var index = FeatureSetIndex(
             featureSet: featureSet, id: id, frames: frames, bins: bins, createdAt: "2026-01-01T00:00:00Z",
-            toolVersion: "test", options: [:], normalisation: .init(kind: "none", mean: 0, std: 0.5, scale: 2),
+            toolVersion: "test", options: [:], normalisation: .unnormalised,
             source: [:], rowsBySplit: rowsBySplit, shards: shards)
         index.format = FeatureSetIndex.corpusFormatName
         index.corpus = "sprsound"

@@ -2,6 +2,7 @@ import Durability
 import FeatureStore
 import Foundation
 import HDF5
+import PrepKit
 import Training
 
 /// Writes a feature set in the `prep features` shard layout (icbhi-feature-shards/1).
@@ -18,19 +19,19 @@ public enum SyntheticShards {
             let n = data.count
             do {   // the file closes (H5Fclose on deinit) at the end of this scope, before it is hashed
                 let file = try HDF5File(path: directory + "/" + name, mode: .create)
-                let fbank = try file.createDataset("/fbank", of: Float.self, shape: [n, data.frames, data.bins],
+                let fbank = try file.createDataset(ShardDatasetName.fbank.path, of: Float.self, shape: [n, data.frames, data.bins],
                                                    options: DatasetOptions(chunks: [1, data.frames, data.bins]))
                 try fbank.writeAll(data.features)
-                try file.write(data.labels.map { Int8($0) }, shape: [n], to: "/label")
-                try file.write(data.labels.map { Int8($0 == 0 ? 0 : 1) }, shape: [n], to: "/label2")
-                try file.write(data.labels.map { Int8($0 & 1) }, shape: [n], to: "/crackle")
-                try file.write(data.labels.map { Int8($0 >> 1) }, shape: [n], to: "/wheeze")
-                try file.write((0..<n).map { patient(split, $0) }, shape: [n], to: "/patient")
-                try file.write((0..<n).map { fold(split, $0) }, shape: [n], to: "/fold")
-                try file.write((0..<n).map { Double($0) }, shape: [n], to: "/start")
-                try file.write((0..<n).map { Double($0) + 1 }, shape: [n], to: "/end")
-                try file.write(strings: (0..<n).map { "\(split)_\($0)" }, to: "/cycle_id")
-                try file.write(strings: [String](repeating: split, count: n), to: "/split")
+                try file.write(data.labels.map { Int8($0) }, shape: [n], to: ShardDatasetName.label.path)
+                try file.write(data.labels.map { Int8(ShardRow.binaryLabel(of: $0)) }, shape: [n], to: ShardDatasetName.label2.path)
+                try file.write(data.labels.map { Int8($0 & 1) }, shape: [n], to: ShardDatasetName.crackle.path)
+                try file.write(data.labels.map { Int8($0 >> 1) }, shape: [n], to: ShardDatasetName.wheeze.path)
+                try file.write((0..<n).map { patient(split, $0) }, shape: [n], to: ShardDatasetName.patient.path)
+                try file.write((0..<n).map { fold(split, $0) }, shape: [n], to: ShardDatasetName.fold.path)
+                try file.write((0..<n).map { Double($0) }, shape: [n], to: ShardDatasetName.start.path)
+                try file.write((0..<n).map { Double($0) + 1 }, shape: [n], to: ShardDatasetName.end.path)
+                try file.write(strings: (0..<n).map { "\(split)_\($0)" }, to: ShardDatasetName.cycleID.path)
+                try file.write(strings: [String](repeating: split, count: n), to: ShardDatasetName.split.path)
             }
             let bytes = try FileManager.default.attributesOfItem(atPath: directory + "/" + name)[.size] as? Int ?? 0
             shards.append(.init(file: name, split: split, rows: n, bytes: bytes,
@@ -38,7 +39,7 @@ public enum SyntheticShards {
         }
         let index = FeatureSetIndex(
             featureSet: featureSet, id: id, frames: train.frames, bins: train.bins, createdAt: "2026-01-01T00:00:00Z",
-            toolVersion: "test", options: options, normalisation: .init(kind: "none", mean: 0, std: 0.5, scale: 2),
+            toolVersion: "test", options: options, normalisation: .unnormalised,
             source: [:], rowsBySplit: ["train": train.count, "test": test.count], shards: shards)
         try index.write(directory: directory)
     }

@@ -51,7 +51,7 @@ try:  # PyTorch is optional: without it items are numpy arrays.
 except ImportError:  # pragma: no cover - depends on the machine
     torch = None
 
-__all__ = ["FORMAT", "CLASSES", "SPLITS", "METADATA_FIELDS", "FormatError", "Shard", "RowRef", "FeatureSet",
+__all__ = ["FORMAT", "CLASSES", "SPLITS", "DATASETS", "METADATA_FIELDS", "FormatError", "Shard", "RowRef", "FeatureSet",
            "ShardDataset"]
 
 #: The ``format`` field of the index files this module reads.
@@ -60,10 +60,16 @@ FORMAT = "icbhi-feature-shards/1"
 CLASSES = ("normal", "crackle", "wheeze", "both")
 #: Splits a feature set may hold (``unassigned``: recordings outside the official split).
 SPLITS = ("train", "test", "unassigned")
+#: Every dataset of a shard, by name: the one table of them in this module (Python cannot import
+#: Swift's, ``ShardDatasetName.icbhiLayout`` in Sources/FeatureStore/ShardDatasetName.swift;
+#: ``ShardDatasetNameTests`` checks that the two list the same names in the same order).
+DATASETS = ("fbank", "cycle_id", "recording", "patient", "label", "label2", "crackle", "wheeze", "split", "fold",
+            "device", "location", "start", "end")
+(FBANK, CYCLE_ID, RECORDING, PATIENT, LABEL, LABEL2, CRACKLE, WHEEZE, SPLIT, FOLD, DEVICE, LOCATION, START,
+ END) = DATASETS
 #: Per-row datasets returned in each item's metadata dict (besides ``label``).
-METADATA_FIELDS = ("cycle_id", "recording", "patient", "label2", "crackle", "wheeze", "split", "fold", "device",
-                   "location", "start", "end")
-_STRING_FIELDS = ("cycle_id", "recording", "split", "device", "location")
+METADATA_FIELDS = (CYCLE_ID, RECORDING, PATIENT, LABEL2, CRACKLE, WHEEZE, SPLIT, FOLD, DEVICE, LOCATION, START, END)
+_STRING_FIELDS = (CYCLE_ID, RECORDING, SPLIT, DEVICE, LOCATION)
 
 
 class FormatError(ValueError):
@@ -178,7 +184,7 @@ class FeatureSet:
 
     def labels(self, split: Optional[str] = None) -> np.ndarray:
         """4-class labels (int64) of a split's rows, in stored order."""
-        return self._column("label", split).astype(np.int64)
+        return self._column(LABEL, split).astype(np.int64)
 
     def class_counts(self, split: Optional[str] = None) -> Dict[str, int]:
         """Rows per class name."""
@@ -188,7 +194,7 @@ class FeatureSet:
     def metadata(self, split: Optional[str] = None) -> Dict[str, np.ndarray]:
         """Every per-row dataset of a split as one array each (text as ``str``), plus
         ``label``, ``shard`` (file name) and ``row`` (row within the shard)."""
-        columns = {name: self._column(name, split) for name in ("label",) + METADATA_FIELDS}
+        columns = {name: self._column(name, split) for name in (LABEL,) + METADATA_FIELDS}
         refs = self.rows(split)
         columns["shard"] = np.array([r.shard.file for r in refs], dtype=object)
         columns["row"] = np.array([r.row for r in refs], dtype=np.int64)
@@ -223,10 +229,10 @@ class FeatureSet:
                     name = {"xxh64": "XXH64", "sha256": "SHA-256"}[shard.checksum_algorithm]
                     problems.append(f"{shard.path}: {name} differs from the index")
             with h5py.File(shard.path, "r") as f:
-                if f["fbank"].shape != (shard.rows, self.frames, self.bins):
+                if f[FBANK].shape != (shard.rows, self.frames, self.bins):
                     problems.append(f"{shard.path}: fbank shape {f['fbank'].shape}, "
                                     f"index says {(shard.rows, self.frames, self.bins)}")
-                if f["fbank"].dtype != np.dtype(self.dtype):
+                if f[FBANK].dtype != np.dtype(self.dtype):
                     problems.append(f"{shard.path}: fbank is {f['fbank'].dtype}, index says {self.dtype}")
                 owner = f.attrs.get("feature_set_id")
                 owner = owner.decode() if isinstance(owner, bytes) else owner
@@ -283,7 +289,7 @@ class ShardDataset:
         self._rows: Sequence[RowRef] = self.feature_set.rows(split)
         columns = self.feature_set.metadata(split)
         #: 4-class labels of every row (int64), e.g. for a weighted sampler.
-        self.labels: np.ndarray = columns["label"].astype(np.int64)
+        self.labels: np.ndarray = columns[LABEL].astype(np.int64)
         self._metadata = columns
         self._files: Dict[str, h5py.File] = {}
         self._pid = os.getpid()
@@ -301,7 +307,7 @@ class ShardDataset:
         handle = self._files.get(shard.path)
         if handle is None:
             handle = h5py.File(shard.path, "r")
-            fbank = handle["fbank"]
+            fbank = handle[FBANK]
             if fbank.shape != (shard.rows, self.feature_set.frames, self.feature_set.bins):
                 raise FormatError(f"{shard.path}: fbank shape {fbank.shape} does not match index.json")
             self._files[shard.path] = handle
@@ -311,7 +317,7 @@ class ShardDataset:
         """The row's fbank as float32 numpy ``[frames, bins]`` (normalised as configured, no transform;
         float16 shards widened exactly)."""
         ref = self._rows[index]
-        values = np.asarray(self._file(ref.shard)["fbank"][ref.row], dtype=np.float32)
+        values = np.asarray(self._file(ref.shard)[FBANK][ref.row], dtype=np.float32)
         return values if self.normalised else self.feature_set.denormalise(values)
 
     def metadata(self, index: int) -> Dict[str, Any]:

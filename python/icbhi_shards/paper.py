@@ -94,7 +94,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import h5py
 import numpy as np
 
-from . import FeatureSet, Shard, torch
+from . import CRACKLE, FBANK, LABEL, WHEEZE, FeatureSet, Shard, torch
 
 __all__ = ["ICBHIDataset", "SGSCLICBHIDataset", "PaperDatasetError", "FLAVOURS", "dataset_class",
            "resolve_feature_set", "DEVICE_TO_ID", "CHEST_LOCATION_TO_ID", "META_MODES"]
@@ -334,7 +334,7 @@ class _RowReader:
         if k in self._h5:
             return self._h5[k]
         handle = h5py.File(shard.path, "r")
-        dataset = handle["fbank"]
+        dataset = handle[FBANK]
         shape = (shard.rows, self.features.frames, self.features.bins)
         if dataset.shape != shape:
             handle.close()
@@ -524,7 +524,7 @@ class ICBHIDataset:
         rows = [i for i, stem in enumerate(columns["recording"]) if stem in chosen]
         rows.sort(key=lambda i: (columns["recording"][i], int(str(columns["cycle_id"][i]).rsplit("#", 1)[1])))
         four = args.n_cls == 4 or (self.flavour == "sg-scl" and getattr(args, "method", None) == "mscl")
-        label_column = columns["label"] if four else (columns["crackle"].astype(np.int64) | columns["wheeze"].astype(np.int64))
+        label_column = columns[LABEL] if four else (columns[CRACKLE].astype(np.int64) | columns[WHEEZE].astype(np.int64))
         refs = features.rows(None)
         shards = list(dict.fromkeys(refs[i].shard for i in rows))
         shard_number = {shard.path: k for k, shard in enumerate(shards)}

@@ -20,7 +20,8 @@ public struct FbankOptions: Sendable, Hashable, Codable, CustomStringConvertible
         case blackman
     }
 
-    /// Sample rate of the input, Hz (`--sample-frequency`).
+    /// Sample rate of the input, Hz (`--sample-frequency`). Kaldi's default (which happens to be
+    /// ``ReferenceAudio/sampleRate``; ``paper`` sets that one explicitly).
     public var sampleFrequency: Double = 16_000
     /// Frame length, milliseconds (`--frame-length`).
     public var frameLengthMs: Double = 25
@@ -71,7 +72,7 @@ public struct FbankOptions: Sendable, Hashable, Codable, CustomStringConvertible
     /// 400-sample frames every 160 samples, FFT 512; 798 frames for 8 s.
     public static let paper: FbankOptions = {
         var o = FbankOptions()
-        o.sampleFrequency = 16_000
+        o.sampleFrequency = Double(ReferenceAudio.sampleRate)
         o.frameShiftMs = 10
         o.windowType = .hanning
         o.numMelBins = 128

@@ -140,7 +140,7 @@ public final class KaldiFbank: Sendable {
         let shift: Float?, scale: Float
         if let (mean, std) = normalization.statistics {
             shift = Float(mean)
-            scale = Float(std * 2)
+            scale = Float(std * FeatureNormalization.stdScale)
         } else {
             shift = nil
             scale = 1

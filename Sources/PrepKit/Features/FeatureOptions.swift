@@ -43,7 +43,7 @@ public struct FeatureOptions: Sendable {
     }
 
     /// The cycle length in seconds of the ingest's 16 kHz audio.
-    public var lengthSeconds: Double { lengthFixing.seconds(sampleRate: IngestPipeline.sampleRate) }
+    public var lengthSeconds: Double { lengthFixing.seconds(sampleRate: ReferenceAudio.sampleRate) }
 
     /// Sets the cycle length from seconds, as people give it: whole samples of the ingest's
     /// 16 kHz audio, with the reference's fade-out after tiling.
@@ -51,7 +51,7 @@ public struct FeatureOptions: Sendable {
     /// - Throws: `PrepError.invalidOptions` for a length that gives no sample (or is not finite).
     public mutating func setLength(seconds: Double, padding: LengthFixing.Mode) throws(PrepError) {
         do {
-            lengthFixing = try LengthFixing(seconds: seconds, sampleRate: IngestPipeline.sampleRate, mode: padding)
+            lengthFixing = try LengthFixing(seconds: seconds, sampleRate: ReferenceAudio.sampleRate, mode: padding)
         } catch {
             throw .invalidOptions(["--length: \(error)"])
         }
@@ -66,8 +66,8 @@ public struct FeatureOptions: Sendable {
         var partsAreValid = true
         do { try lengthFixing.validate() } catch { problems.append(error.description); partsAreValid = false }
         do { try fbank.validate() } catch { problems.append(error.description); partsAreValid = false }
-        if fbank.sampleFrequency != Double(IngestPipeline.sampleRate) {
-            problems.append("the fbank's sample frequency must be the ingest's \(IngestPipeline.sampleRate) Hz, got \(fbank.sampleFrequency)")
+        if fbank.sampleFrequency != Double(ReferenceAudio.sampleRate) {
+            problems.append("the fbank's sample frequency must be the ingest's \(ReferenceAudio.sampleRate) Hz, got \(fbank.sampleFrequency)")
         } else if partsAreValid, fbank.frameCount(sampleCount: lengthFixing.length) < 1 {
             problems.append("a cycle of \(lengthFixing.length) samples (--length \(lengthSeconds) s) gives no fbank frame of "
                             + "\(fbank.windowSize) samples (--frame-length \(fbank.frameLengthMs) ms)")
@@ -86,15 +86,9 @@ public struct FeatureOptions: Sendable {
     /// changes the id and the shards' bytes). `index.json` holds the same options typed:
     /// ``indexedOptions``.
     public var describedOptions: [String: String] {
-        var options: [String: String] = [
-            "length_samples": String(lengthFixing.length),
-            "pad": lengthFixing.mode.rawValue,
-            "pad_fade_out_samples": String(lengthFixing.fadeOutLength),
-            "normalisation": normalisation.rawValue,
-            "shard_size": String(shardSize),
-            "deflate_level": String(deflateLevel),
-            "dtype": dtype.rawValue,
-        ]
+        // Integers and strings: `description` is `String(n)` and the text itself.
+        var options = ownOptions.mapValues(\.description)
+        // The fbank's values as JSONSerialization's NSNumbers print them (`"1"` for true).
         if let data = Self.encoded(fbank),
            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] {
             for (key, value) in object { options[FbankOptions.storedKeyPrefix + key] = "\(value)" }
@@ -105,20 +99,27 @@ public struct FeatureOptions: Sendable {
     /// The options of ``describedOptions`` (the same keys, from the same values) as typed JSON
     /// values for `index.json`: numbers as numbers, booleans as booleans.
     public var indexedOptions: [String: FeatureSetIndex.OptionValue] {
-        var options: [String: FeatureSetIndex.OptionValue] = [
-            "length_samples": .integer(lengthFixing.length),
-            "pad": .string(lengthFixing.mode.rawValue),
-            "pad_fade_out_samples": .integer(lengthFixing.fadeOutLength),
-            "normalisation": .string(normalisation.rawValue),
-            "shard_size": .integer(shardSize),
-            "deflate_level": .integer(deflateLevel),
-            "dtype": .string(dtype.rawValue),
-        ]
+        var options = ownOptions
         if let data = Self.encoded(fbank),
            let object = try? JSONDecoder().decode([String: FeatureSetIndex.OptionValue].self, from: data) {
             for (key, value) in object { options[FbankOptions.storedKeyPrefix + key] = value }
         }
         return options
+    }
+
+    /// The defining options other than the fbank's, typed: the one list of them, which both
+    /// encodings above read (and ``LengthFixing/init(featureSetOptions:)`` decodes).
+    private var ownOptions: [String: FeatureSetIndex.OptionValue] {
+        typealias Key = FeatureSetIndex.OptionKey
+        return [
+            Key.lengthSamples: .integer(lengthFixing.length),
+            Key.pad: .string(lengthFixing.mode.rawValue),
+            Key.padFadeOutSamples: .integer(lengthFixing.fadeOutLength),
+            Key.normalisation: .string(normalisation.rawValue),
+            Key.shardSize: .integer(shardSize),
+            Key.deflateLevel: .integer(deflateLevel),
+            Key.dtype: .string(dtype.rawValue),
+        ]
     }
 
     /// The fbank options' JSON encoding, the one source of their `fbank_*` options.
@@ -151,7 +152,7 @@ public struct FeatureOptions: Sendable {
 
 extension FbankOptions {
     /// Prefix of the fbank options among a feature set's options (`fbank_numMelBins`, ...).
-    static let storedKeyPrefix = "fbank_"
+    static let storedKeyPrefix = FeatureSetIndex.OptionKey.fbankPrefix
 
     /// The fbank options a feature set was made with, from its `fbank_*` options: typed values
     /// of `index.json`, or the strings of older indexes and of shard attributes (`"128"`,
@@ -175,6 +176,26 @@ extension FbankOptions {
         guard let data = try? JSONEncoder().encode(typed),
               let decoded = try? JSONDecoder().decode(FbankOptions.self, from: data) else { return nil }
         self = decoded
+    }
+}
+
+extension LengthFixing {
+    /// The length fixing a feature set was made with, from its options (typed, or the strings of
+    /// older indexes); the decoding of what ``FeatureOptions/indexedOptions`` encodes.
+    ///
+    /// - Throws: ``UnusableOption`` naming the option that is missing or unknown.
+    public init(featureSetOptions options: [String: FeatureSetIndex.OptionValue]) throws(UnusableOption) {
+        typealias Key = FeatureSetIndex.OptionKey
+        guard let length = options[Key.lengthSamples]?.integerValue, length > 0 else { throw UnusableOption("no \(Key.lengthSamples)") }
+        guard let pad = options[Key.pad]?.stringValue.flatMap(Mode.init(rawValue:)) else { throw UnusableOption("no known \(Key.pad)") }
+        guard let fade = options[Key.padFadeOutSamples]?.integerValue else { throw UnusableOption("no \(Key.padFadeOutSamples)") }
+        self.init(length: length, mode: pad, fadeOutLength: fade)
+    }
+
+    /// A feature set option that cannot be used, and why.
+    public struct UnusableOption: Error, CustomStringConvertible, Sendable {
+        public let description: String
+        init(_ description: String) { self.description = description }
     }
 }
 

@@ -199,7 +199,7 @@ public struct FeaturePipeline {
             ("feature_set", .string(name)),
             ("feature_set_id", .string(id)),
             ("tool", .string("prep \(ToolVersion.current)")),
-            ("sample_rate", .integer(16000)),
+            ("sample_rate", .integer(Int64(ReferenceAudio.sampleRate))),
             ("resampler", .string(ingest.resampler)),
             ("source_cycles_sha256", .string(ingest.cyclesSHA256)),
             ("normalisation", .string(normalisation.kind)),
@@ -219,10 +219,9 @@ public struct FeaturePipeline {
                                       frames: Int) throws -> (feature: FeatureNormalization, index: FeatureSetIndex.Normalisation) {
         switch options.normalisation {
         case .none:
-            return (.none, .init(kind: "none", mean: 0, std: 0.5, scale: 2))
+            return (.none, .init(FeatureNormalization.none))
         case .audioset:
-            return (.audioset, .init(kind: "audioset", mean: FeatureNormalization.audiosetMean,
-                                     std: FeatureNormalization.audiosetStd, scale: 2))
+            return (.audioset, .init(FeatureNormalization.audioset))
         case .train:
             let raw = CycleFeatureComputer(fbank: fbank, lengthFixing: options.lengthFixing, normalisation: .none,
                                            audio: audio, frames: frames)
@@ -242,7 +241,8 @@ public struct FeaturePipeline {
             })
             let mean = sum / Double(count)
             let std = (max(0, squares / Double(count) - mean * mean)).squareRoot()
-            return (.train(mean: mean, std: std), .init(kind: "train", mean: mean, std: std, scale: 2))
+            let normalisation = FeatureNormalization.train(mean: mean, std: std)
+            return (normalisation, .init(normalisation))
         }
     }
 }

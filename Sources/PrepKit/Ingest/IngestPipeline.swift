@@ -12,9 +12,6 @@ import Manifests
 /// store. A recording whose inputs and options are unchanged since the last run is reused
 /// without decoding. Manifests are written last, atomically, in stem order.
 public struct IngestPipeline {
-    public static let sampleRate = 16000
-    public static let fadeSamples = 16000 / 16
-
     public let options: IngestOptions
     public let console: Console
 

@@ -45,7 +45,7 @@ struct RecordingWork {
             let audio = try AudioDecoder.decode(contentsOf: recording.wavPath)
             let wavSHA256 = try FileDigest.sha256(ofFileAt: recording.wavPath)
             var faded = try Resampler(kind: options.resampler).resample(audio.samples, from: audio.sampleRate,
-                                                                        to: IngestPipeline.sampleRate)
+                                                                        to: ReferenceAudio.sampleRate)
             try Fade.recording.apply(to: &faded)
 
             let sliced = slice(parsed.cycles, recording: recording, frames16k: faded.count)
@@ -64,7 +64,7 @@ struct RecordingWork {
             do {
                 staged = try store.stage(stem: recording.stem.name, samples: samples, offsets: offsets,
                                          cycleIndices: sliced.cycles.map { Int32($0.index) },
-                                         provenance: provenance, sourceRate: audio.sampleRate)
+                                         provenance: provenance, sampleRate: ReferenceAudio.sampleRate, sourceRate: audio.sampleRate)
             } catch {
                 // Writing the cache failed (disk full, file-size limit, read-only): not a bad input
                 // to skip, but a failure of the whole run, which must leave the manifests alone.
@@ -112,9 +112,9 @@ struct RecordingWork {
     /// to the audio (with a notice), reject cycles that are empty after clamping (they cannot be padded).
     private func slice(_ cycles: [AnnotatedCycle], recording: DiscoveredRecording, frames16k: Int) -> (cycles: [CycleRecord], problems: [Problem]) {
         var records: [CycleRecord] = [], problems: [Problem] = []
-        let seconds = Double(frames16k) / Double(IngestPipeline.sampleRate)
+        let seconds = Double(frames16k) / Double(ReferenceAudio.sampleRate)
         for cycle in cycles {
-            guard case .kept(let bounds, let clamped) = CycleSlicing.slice(cycle, sampleRate: IngestPipeline.sampleRate, frames: frames16k) else {
+            guard case .kept(let bounds, let clamped) = CycleSlicing.slice(cycle, sampleRate: ReferenceAudio.sampleRate, frames: frames16k) else {
                 problems.append(Problem(file: recording.txtPath, line: cycle.line,
                                         reason: "cycle \(cycle.start)-\(cycle.end) s is empty after clamping to the audio (\(seconds) s): rejected, it cannot be padded",
                                         kind: .skippedCycle))

@@ -135,8 +135,9 @@ public enum FeatureSetVerifier {
         do {
             let file = try set.open(shard)
             var findings: [Finding] = []
-            let labels = file.hasTaskColumns ? file.taskDatasets : ["label", "label2"]
-            for name in ["cycle_id"] + labels + ["split", "recording", "patient"] where file.shape(ofDataset: name) != [shard.rows] {
+            typealias Name = ShardDatasetName
+            let labels = file.hasTaskColumns ? file.taskDatasets : [Name.label.name, Name.label2.name]
+            for name in [Name.cycleID.name] + labels + [Name.split, Name.recording, Name.patient].map(\.name) where file.shape(ofDataset: name) != [shard.rows] {
                 findings.append(Finding(file: path, problem: "/\(name) does not hold \(shard.rows) rows"))
             }
             if file.attribute("feature_set_id")?.stringValue != set.id {

@@ -1,3 +1,4 @@
+import AudioDSP
 import FeatureStore
 import Foundation
 import ICBHI
@@ -69,7 +70,7 @@ extension ManifestStatistics {
                              matchesOfficialCounts: census.matchesKnownCorpus)
         self.byDevice = byDevice
         self.byLocation = byLocation
-        cycleSeconds = Self.lengths(cycles.map { Double($0.sampleCount) / Double(IngestPipeline.sampleRate) })
+        cycleSeconds = Self.lengths(cycles.map { Double($0.sampleCount) / Double(ReferenceAudio.sampleRate) })
         self.problems = Self.classify(problems)
         self.featureSets = featureSets
     }

@@ -138,9 +138,9 @@ struct StoredRow {
             frameShiftSeconds = fbank.frameShiftMs / 1000
             binCentresHz = Self.binCentres(of: fbank, bins: bins)
 
-            let lengthSeconds = options["length_samples"]?.doubleValue.map { $0 / fbank.sampleFrequency }
+            let lengthSeconds = options[FeatureSetIndex.OptionKey.lengthSamples]?.doubleValue.map { $0 / fbank.sampleFrequency }
             markers = Self.paddingMarkers(cycleSeconds: end - start, lengthSeconds: lengthSeconds,
-                                          pad: options["pad"]?.stringValue)
+                                          pad: options[FeatureSetIndex.OptionKey.pad]?.stringValue)
 
             let featureSet = file.attribute("feature_set")?.stringValue ?? "?"
             let normalisation = file.attribute("normalisation")?.stringValue ?? "?"

@@ -22,7 +22,7 @@ public protocol CycleSource: AnyObject, Sendable {
 extension CycleSource {
     /// Derived from the 4-class labels, for sources that store no 2-class ones (in memory);
     /// shards carry their own (`/label2`).
-    public var binaryLabels: [Int] { labels.map { $0 == 0 ? 0 : 1 } }
+    public var binaryLabels: [Int] { labels.map(ShardRow.binaryLabel(of:)) }
 
     /// Labels for a `classes`-way model: 4-class, or 2-class (normal / abnormal).
     public func labels(classes: Int) -> [Int] {

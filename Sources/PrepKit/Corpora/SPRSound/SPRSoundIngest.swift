@@ -178,7 +178,7 @@ public struct SPRSoundIngest {
                 return outcome
             }
             let wavSHA256 = try FileDigest.sha256(ofFileAt: source.wavPath)
-            var faded = try Resampler(kind: options.resampler).resample(audio.samples, from: audio.sampleRate, to: IngestPipeline.sampleRate)
+            var faded = try Resampler(kind: options.resampler).resample(audio.samples, from: audio.sampleRate, to: ReferenceAudio.sampleRate)
             try Fade.recording.apply(to: &faded)
             guard !faded.isEmpty else {
                 outcome.problems.append(Problem(file: source.wavPath, line: nil, reason: "no audio samples at 16 kHz", kind: .skippedFile))
@@ -207,7 +207,7 @@ public struct SPRSoundIngest {
             do {
                 staged = try store.stage(stem: stem, samples: samples, offsets: offsets, cycleIndices: entries,
                                          provenance: record.provenance(resampler: options.resampler.rawValue),
-                                         sourceRate: audio.sampleRate)
+                                         sampleRate: ReferenceAudio.sampleRate, sourceRate: audio.sampleRate)
             } catch {
                 outcome.writeFailure = "cannot write the cycle audio of \(stem): \(error)"
                 return outcome
@@ -232,7 +232,7 @@ public struct SPRSoundIngest {
     /// first `SPRSoundAnnotation.listedPerFile` of each are listed, the rest counted.
     static func slice(_ events: [SPRSoundAnnotation.Event], source: SPRSoundSource, frames16k: Int) -> (events: [SPRSoundEventRow], problems: [Problem]) {
         var rows: [SPRSoundEventRow] = [], problems: [Problem] = []
-        let seconds = Double(frames16k) / Double(IngestPipeline.sampleRate)
+        let seconds = Double(frames16k) / Double(ReferenceAudio.sampleRate)
         var beyond = 0, clamped = 0
         let cap = SPRSoundAnnotation.listedPerFile
         for event in events {
@@ -245,7 +245,7 @@ public struct SPRSoundIngest {
                 }
                 continue
             }
-            if event.end * Double(IngestPipeline.sampleRate) > Double(frames16k) {
+            if event.end * Double(ReferenceAudio.sampleRate) > Double(frames16k) {
                 clamped += 1
                 if clamped <= cap {
                     problems.append(Problem(file: source.jsonPath, line: nil, reason: "\(at) ends after the audio (\(seconds) s): clamped", kind: .clampedCycle))
@@ -267,7 +267,7 @@ public struct SPRSoundIngest {
     /// Samples `[int(start * 16000), int(end * 16000))` clamped to the audio (ICBHI's rule, REFERENCE.md step 4).
     static func sliceBounds(start: Double, end: Double, frames: Int) -> Range<Int> {
         func bound(_ seconds: Double) -> Int {
-            let position = seconds * Double(IngestPipeline.sampleRate)
+            let position = seconds * Double(ReferenceAudio.sampleRate)
             guard !position.isNaN else { return 0 }
             return min(Int(min(max(position, 0), Double(frames))), frames)
         }

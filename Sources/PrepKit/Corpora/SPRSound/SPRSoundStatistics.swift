@@ -1,3 +1,4 @@
+import AudioDSP
 import Durability
 import FeatureStore
 import Foundation
@@ -51,7 +52,7 @@ public struct SPRSoundStatistics: Encodable, Sendable {
             labels[recording.split, default: [:]][recording.recordLabel ?? "", default: 0] += 1
         }
         for event in events { types[event.split, default: [:]][event.type, default: 0] += 1 }
-        let lengths = events.map { Double($0.sliceEnd - $0.sliceBegin) / Double(IngestPipeline.sampleRate) }.sorted()
+        let lengths = events.map { Double($0.sliceEnd - $0.sliceBegin) / Double(ReferenceAudio.sampleRate) }.sorted()
         func percentile(_ p: Double) -> Double {
             guard !lengths.isEmpty else { return 0 }
             let position = p * Double(lengths.count - 1), low = Int(position)
