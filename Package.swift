@@ -130,7 +130,7 @@ let package = Package(
         ]),
 
         // `predict`: a trained model on new recordings, preprocessed as its training data was (streamed).
-        .target(name: "Inference", dependencies: ["Training", "PrepKit", "AudioDSP", "ICBHI", "FeatureStore", "Visualization"]),
+        .target(name: "Inference", dependencies: ["Training", "PrepKit", "AudioDSP", "ICBHI", "SPRSound", "FeatureStore", "Visualization"]),
         .executableTarget(name: "predict", dependencies: [
             "Inference", "Training", "Durability", "Visualization", "HostCPU", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),

@@ -330,11 +330,8 @@ struct Train: ParsableCommand {
             let shards = try locate(shards!)
             if eval {
                 let result = try TrainingSession.evaluate(checkpoint: checkpoint!, shards: shards, device: device, heads: heads)
-                if predictions != nil, let task = result.task {
-                    throw TrainingError.invalidOption("--predictions: not available for --task \(task) checkpoints yet (the metrics above are)")
-                }
                 if let predictions {
-                    try TrainingSession.writePredictions(result, shards: shards, classes: result.confusion.matrix.count, to: predictions)
+                    try TrainingSession.writePredictions(result, shards: shards, to: predictions)
                     writeLine("predictions: \(predictions)")
                 }
                 return
