@@ -51,7 +51,9 @@ final class PredictSPRSoundTests: PrepTestCase {
         XCTAssertEqual(synth.status, 0, "\(synth)")
         try prep(["ingest", "--corpus", "sprsound", corpus])
         try prep(["features", "--length", "2"])
-        let set = try featureSetDirectory()
+        let names = try FileManager.default.contentsOfDirectory(atPath: cache).filter { $0.hasPrefix("sprsound-") }
+        XCTAssertEqual(names.count, 1, "\(names)")
+        let set = cache + "/" + (try XCTUnwrap(names.first))
         // The WAVs ingest used (a stem in several trees is one recording: the first path).
         let table = try String(contentsOfFile: manifests + "/recordings.csv", encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
         let wavColumn = try XCTUnwrap(table[0].firstIndex(of: "wav"))
