@@ -7,7 +7,7 @@ import XCTest
 /// ast-tiny per task level, then `train --eval --predictions` (rows of every test split, the
 /// split named) against `predict` on the same WAVs with their JSON in the sibling `*_json`
 /// folders: the same events (tasks 1-x) and recordings (2-x) with the same probabilities
-/// (<= 1e-5); a JSON that does not parse is named, the others still run, exit 1.
+/// (<= 1e-5; record items 10 s long: tiled and cut); a JSON that does not parse is named, the others still run, exit 1.
 final class PredictSPRSoundTests: PrepTestCase {
     private var samples: String { Fixtures.repository("manifests/sprsound-annotations") }
 
@@ -50,10 +50,10 @@ final class PredictSPRSoundTests: PrepTestCase {
         let synth = try Fixtures.run("prep", ["synth", "--corpus", "sprsound", "--out", corpus, "--annotations", samples], in: workspace)
         XCTAssertEqual(synth.status, 0, "\(synth)")
         try prep(["ingest", "--corpus", "sprsound", corpus])
-        try prep(["features", "--length", "2"])
-        let names = try FileManager.default.contentsOfDirectory(atPath: cache).filter { $0.hasPrefix("sprsound-") }
-        XCTAssertEqual(names.count, 1, "\(names)")
-        let set = cache + "/" + (try XCTUnwrap(names.first))
+        // Events: 2 s items (fast). Records: 10 s, so that the record-item policy is exercised both
+        // ways (the ~9.2 s recordings tiled, the ~15.4 s ones cut).
+        try prep(["features", "--length", "2", "--name", "short"])
+        try prep(["features", "--length", "10", "--name", "long"])
         // The WAVs ingest used (a stem in several trees is one recording: the first path).
         let table = try String(contentsOfFile: manifests + "/recordings.csv", encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
         let wavColumn = try XCTUnwrap(table[0].firstIndex(of: "wav"))
@@ -61,8 +61,8 @@ final class PredictSPRSoundTests: PrepTestCase {
         XCTAssertEqual(wavs.count, 50)
 
         var measured: [String] = []
-        for (task, classes) in [("1-2", ["Normal", "Rhonchi", "Wheeze", "Stridor", "Coarse Crackle", "Fine Crackle", "Wheeze+Crackle"]),
-                                ("2-2", ["Normal", "Poor Quality", "CAS", "DAS", "CAS & DAS"])] {
+        for (task, set, classes) in [("1-2", cache + "/short", ["Normal", "Rhonchi", "Wheeze", "Stridor", "Coarse Crackle", "Fine Crackle", "Wheeze+Crackle"]),
+                                     ("2-2", cache + "/long", ["Normal", "Poor Quality", "CAS", "DAS", "CAS & DAS"])] {
             let run = workspace + "/run-" + task
             let trained = try Fixtures.run("train", ["--shards", set, "--task", task, "--model", "ast-tiny", "--method", "ce", "--epochs", "1",
                                                      "--batch-size", "8", "--threads", "1", "--device", "cpu", "--output", run])
