@@ -1,4 +1,5 @@
 import AudioDSP
+import FeatureStore
 import Foundation
 import ICBHI
 import PrepKit
@@ -42,7 +43,7 @@ public final class Predictor {
             let meta = try CheckpointMeta.read(file)
             config = meta.options.model
             if let name = meta.options.task {
-                task = try Self.task(named: name, classes: config.numClasses, checkpoint: checkpoint)
+                task = try Self.task(named: name, recorded: meta.options.features?.tasks, classes: config.numClasses, checkpoint: checkpoint)
             }
             if let recorded = meta.options.features {
                 preprocessing = try Preprocessing(provenance: recorded)
@@ -71,17 +72,23 @@ public final class Predictor {
         fbank = try KaldiFbank(options: preprocessing.fbank)
     }
 
-    /// A checkpoint's meta records the task's name only (`options.task`); its classes and level
-    /// are SPRSound's (`SPRSoundLabels.tasks`, the ones `prep features` writes into the feature
-    /// set's index and `train --task` reads), checked against the model's class count.
-    static func task(named name: String, classes: Int, checkpoint: String) throws -> TaskDefinition {
-        guard let known = SPRSoundLabels.tasks.first(where: { $0.name == name }) else {
-            throw PredictError(file: checkpoint, reason: "is a model of --task \(name), not a task of SPRSound (\(SPRSoundLabels.tasks.map(\.name).joined(separator: "|")))")
+    /// The task `name` of a `--task` checkpoint: its definition as the meta records it (the
+    /// feature set's tasks, `options.features.tasks`); checkpoints written before that record the
+    /// name only (`options.task`), and get SPRSound's definition (`SPRSoundLabels.tasks`, the one
+    /// `prep features` writes into the index). Either is checked against the model's class count.
+    static func task(named name: String, recorded: [FeatureSetIndex.LabelTask]?, classes: Int, checkpoint: String) throws -> TaskDefinition {
+        let known = recorded?.first { $0.name == name }.map(TaskDefinition.init)
+            ?? SPRSoundLabels.tasks.first { $0.name == name }.map { TaskDefinition(name: $0.name, level: $0.level.rawValue, classes: $0.classes) }
+        guard let known else {
+            throw PredictError(file: checkpoint, reason: "is a model of --task \(name), which neither its meta nor SPRSound (\(SPRSoundLabels.tasks.map(\.name).joined(separator: "|"))) defines")
         }
         guard known.classes.count == classes else {
-            throw PredictError(file: checkpoint, reason: "is a --task \(name) model with \(classes) classes; SPRSound's task \(name) has \(known.classes.count)")
+            throw PredictError(file: checkpoint, reason: "is a --task \(name) model with \(classes) classes; the task has \(known.classes.count) (\(known.classes.joined(separator: ", ")))")
         }
-        return TaskDefinition(name: known.name, level: known.level.rawValue, classes: known.classes)
+        guard known.level == "event" || known.level == "record" else {
+            throw PredictError(file: checkpoint, reason: "task \(name) is of level '\(known.level)', neither event nor record")
+        }
+        return known
     }
 
     /// What was scored in one recording.

@@ -1,5 +1,7 @@
+import FeatureStore
 import Foundation
 import TestSupport
+import Training
 import XCTest
 
 /// `predict` with SPRSound task models (issue #25, second corpus), on synthetic audio for the 51
@@ -67,6 +69,10 @@ final class PredictSPRSoundTests: PrepTestCase {
             let trained = try Fixtures.run("train", ["--shards", set, "--task", task, "--model", "ast-tiny", "--method", "ce", "--epochs", "1",
                                                      "--batch-size", "8", "--threads", "1", "--device", "cpu", "--output", run])
             XCTAssertEqual(trained.status, 0, trained.stderr)
+            // The meta names the task and records its definition (predict's class names and level).
+            let meta = try CheckpointMeta.read(path: run + "/last.pth")
+            XCTAssertEqual(meta.options.task, task)
+            XCTAssertEqual(meta.options.features?.tasks?.first { $0.name == task }?.classes, classes)
             let evaluated = try Fixtures.run("train", ["--eval", "--checkpoint", run + "/last.pth", "--shards", set, "--threads", "1",
                                                        "--device", "cpu", "--predictions", workspace + "/eval-\(task).csv"])
             XCTAssertEqual(evaluated.status, 0, evaluated.stderr)
