@@ -29,10 +29,35 @@ AutocastRegion::~AutocastRegion() {
     compat::set_autocast_dtype(type_, previous_dtype_);
 }
 
-bool unscale_gradients_and_check(const std::vector<torch::Tensor> &parameters, float scale) {
+torch::Tensor unscale_gradients(const std::vector<torch::Tensor> &parameters, float scale) {
     torch::NoGradGuard no_grad;
+    std::vector<torch::Tensor> grads;
+    for (const auto &p : parameters)
+        if (p.grad().defined()) grads.push_back(p.grad());
+    const auto device = parameters.empty() ? torch::Device(torch::kCPU) : parameters.front().device();
+    const auto options = torch::TensorOptions(torch::kFloat32).device(device);
+    if (grads.empty()) return torch::zeros({1}, options);
     // GradScaler computes the inverse in double and rounds it to float; for the powers of two
     // it uses the product below is exact.
+    const double inverse = double(float(1.0 / double(scale)));
+    const auto key = device.is_cuda() ? c10::DispatchKey::CUDA : c10::DispatchKey::CPU;
+    if (compat::has_kernel("aten::_amp_foreach_non_finite_check_and_unscale_", "", key)) {
+        // GradScaler.unscale_: one call multiplies every gradient by inv_scale and sets found_inf
+        // to 1 where any element is inf/NaN.
+        auto found = torch::zeros({1}, options);
+        at::_amp_foreach_non_finite_check_and_unscale_(grads, found, torch::full({1}, inverse, options));
+        return found;
+    }
+    // libtorch 1.13 has that op on CUDA only: the same with foreach ops. g * 0 is 0 for every
+    // finite g and NaN for inf/NaN, so the sum of |g * 0| over all gradients is NaN exactly
+    // when some gradient element is not finite (a sum of |g| could overflow on finite values).
+    at::_foreach_mul_(grads, inverse);
+    const auto zeros = at::_foreach_mul(grads, 0.0);
+    return at::stack(at::_foreach_norm(zeros, 1)).sum().isnan().to(torch::kFloat32).reshape({1});
+}
+
+torch::Tensor reference_unscale_gradients(const std::vector<torch::Tensor> &parameters, float scale) {
+    torch::NoGradGuard no_grad;
     const double inverse = double(float(1.0 / double(scale)));
     torch::Tensor found;
     for (const auto &p : parameters) {
@@ -42,7 +67,8 @@ bool unscale_gradients_and_check(const std::vector<torch::Tensor> &parameters, f
         auto bad = g.isfinite().all().logical_not();
         found = found.defined() ? found.logical_or(bad) : bad;
     }
-    return found.defined() && found.item<bool>();
+    if (!found.defined()) return torch::zeros({1}, torch::TensorOptions(torch::kFloat32));
+    return found.to(torch::kFloat32).reshape({1});
 }
 
 } // namespace ctorch
@@ -73,10 +99,14 @@ ct_status ct_model_set_autocast(ct_model *model, int32_t enabled, const char **d
     });
 }
 
-int32_t ct_accelerator_peak_memory(int64_t *peak_allocated, int64_t *peak_reserved) {
+int32_t ct_model_peak_memory(const ct_model *model, int64_t *peak_allocated, int64_t *peak_reserved) {
     try {
+        if (!model || model->device.is_cpu()) return 0;
+        // The device the parameters are on ("cuda" alone names the device current at creation).
+        const auto parameters = model->net->parameters();
+        const auto index = parameters.empty() ? model->device.index() : parameters.front().device().index();
         int64_t a = 0, r = 0;
-        if (!compat::accelerator_peak_memory(a, r)) return 0;
+        if (!compat::accelerator_peak_memory(index, a, r)) return 0;
         if (peak_allocated) *peak_allocated = a;
         if (peak_reserved) *peak_reserved = r;
         return 1;

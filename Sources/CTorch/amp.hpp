@@ -29,7 +29,14 @@ private:
 };
 
 /// GradScaler.unscale_ plus its inf check: multiplies every gradient of `parameters` by
-/// 1 / scale and returns true when any of them holds inf or NaN (one device sync in all).
-bool unscale_gradients_and_check(const std::vector<torch::Tensor> &parameters, float scale);
+/// 1 / scale and returns found_inf, a float tensor [1] on their device, 1 when any of them holds
+/// inf or NaN. No device sync: the caller reads it with the step's other values. One call
+/// (_amp_foreach_non_finite_check_and_unscale_) where the libtorch has it for the device, else a
+/// few foreach calls; never one per gradient.
+torch::Tensor unscale_gradients(const std::vector<torch::Tensor> &parameters, float scale);
+
+/// The per-gradient unscale and check unscale_gradients replaced (ct_model_use_reference_optimizer):
+/// mul_, isfinite, all, logical_not, logical_or for each gradient.
+torch::Tensor reference_unscale_gradients(const std::vector<torch::Tensor> &parameters, float scale);
 
 } // namespace ctorch

@@ -10,6 +10,7 @@
 #define CTORCH_TORCH_AT_LEAST_2_9 CTORCH_TORCH_AT_LEAST(2, 9)
 
 #include <ATen/autocast_mode.h>
+#include <ATen/core/dispatch/Dispatcher.h>
 #if CTORCH_TORCH_AT_LEAST_2_9
 #include <ATen/DeviceAccelerator.h>
 #endif
@@ -17,6 +18,7 @@
 #include <sstream>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 namespace ctorch::compat {
 
@@ -74,22 +76,51 @@ inline void set_autocast_dtype(c10::DeviceType type, at::ScalarType dtype) {
 #endif
 }
 
-/// Peak bytes allocated and reserved by the caching allocator of the current accelerator
-/// device (torch.cuda.max_memory_allocated / max_memory_reserved). The device-generic
-/// at::accelerator statistics exist from libtorch 2.9 on; before that (and with no
-/// accelerator) false.
-inline bool accelerator_peak_memory(int64_t &allocated, int64_t &reserved) {
+/// Peak bytes allocated and reserved by the caching allocator of accelerator device `index`
+/// (torch.cuda.max_memory_allocated(index) / max_memory_reserved(index)): the model's device,
+/// not whichever is current. The device-generic at::accelerator statistics exist from libtorch
+/// 2.9 on; before that (and with no accelerator) false.
+inline bool accelerator_peak_memory(c10::DeviceIndex index, int64_t &allocated, int64_t &reserved) {
 #if CTORCH_TORCH_AT_LEAST_2_9
     if (!at::accelerator::getAccelerator(false).has_value() || at::accelerator::deviceCount() == 0) return false;
-    const auto stats = at::accelerator::getDeviceStats(at::accelerator::getDeviceIndex());
+    if (index < 0) index = at::accelerator::getDeviceIndex();
+    const auto stats = at::accelerator::getDeviceStats(index);
     constexpr size_t aggregate = 0; // StatType::AGGREGATE: all pools
     allocated = stats.allocated_bytes[aggregate].peak;
     reserved = stats.reserved_bytes[aggregate].peak;
     return true;
 #else
+    (void)index;
     (void)allocated;
     (void)reserved;
     return false;
+#endif
+}
+
+/// Whether this libtorch has a kernel of operator `name` (e.g. "aten::_fused_adam_") for
+/// `key` (CPU, CUDA). Asked of the dispatcher at run time, not by version: which ops gained a
+/// CPU kernel when (the AMP unscale in 2.x, fused Adam in 2.4) need not be tracked here.
+inline bool has_kernel(const char *name, const char *overload, c10::DispatchKey key) {
+    const auto handle = c10::Dispatcher::singleton().findSchema(c10::OperatorName(name, overload));
+    return handle.has_value() && handle->hasKernelForDispatchKey(key);
+}
+
+/// Optimizer::zero_grad() with the same effect and no call per parameter. Before 2.0 it zeroes
+/// every defined gradient in place (detach_, zero_: two calls per parameter): here one
+/// _foreach_zero_. From 2.0 on it sets them to none (set_to_none, the default) after a detach_
+/// per parameter, which only matters to someone else holding the gradient (nobody here): here
+/// the reset alone, no operator call.
+inline void zero_gradients(torch::optim::Optimizer &optimizer) {
+#if CTORCH_TORCH_AT_LEAST(2, 0)
+    for (auto &group : optimizer.param_groups())
+        for (auto &p : group.params())
+            if (p.grad().defined()) p.mutable_grad().reset();
+#else
+    std::vector<torch::Tensor> grads;
+    for (auto &group : optimizer.param_groups())
+        for (auto &p : group.params())
+            if (p.grad().defined()) grads.push_back(p.grad());
+    if (!grads.empty()) at::_foreach_zero_(grads);
 #endif
 }
 

@@ -120,4 +120,8 @@ struct ct_model {
     int64_t parameter_entries = 0;
     double weight_decay = 0;
     bool autocast = false; // forward passes and losses under autocast (amp.cpp)
+    /// The per-tensor optimizer phase the foreach one replaced (libtorch's zero_grad and
+    /// Adam::step, per-gradient unscale, per-entry moving average): the reference the foreach
+    /// path is tested against, and the "before" of docs/gpu.md's operator counts.
+    bool reference_optimizer = false;
 };

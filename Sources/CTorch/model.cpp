@@ -5,6 +5,8 @@
 #include "internal.hpp"
 
 #include <cmath>
+#include <cstdlib>
+#include <string>
 #include <optional>
 #include <vector>
 #if defined(__GLIBC__)
@@ -247,6 +249,8 @@ ct_status ct_model_create(const ct_ast_config *config, const char *device, ct_mo
         auto m = std::make_unique<ct_model>();
         m->net = Net(*config);
         m->device = dev;
+        const char *reference = std::getenv("CTORCH_REFERENCE_OPTIMIZER");
+        m->reference_optimizer = reference && std::string(reference) == "1";
         m->net->to(dev);
         for (const auto &item : m->net->named_parameters(true)) m->state.emplace_back(item.key(), item.value());
         m->parameter_entries = int64_t(m->state.size());

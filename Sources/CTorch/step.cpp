@@ -3,10 +3,13 @@
 // per method); nothing here names a method.
 #include "amp.hpp"
 #include "internal.hpp"
+#include "optimizer.hpp"
+#include "profile.hpp"
 
 #include <cmath>
 #include <deque>
 #include <optional>
+#include <utility>
 #include <vector>
 
 struct ct_tensor {
@@ -51,6 +54,19 @@ const torch::Tensor &get(const ct_tensor *t, const char *what) {
     return t->t;
 }
 
+/// `values` (shape, type) onto `device` as a tensor the step owns (the caller's array need not
+/// outlive the call). On CUDA through pinned memory with a non-blocking copy: the host returns
+/// at once and the copy runs on the stream ahead of the kernels that read it (a copy from
+/// pageable memory would block the host until the device caught up). libtorch's pinned-memory
+/// allocator keeps the buffer from reuse until the copy has completed. On the CPU a plain copy.
+torch::Tensor upload(const void *values, at::IntArrayRef shape, at::ScalarType type, const torch::Device &device) {
+    const auto host = torch::from_blob(const_cast<void *>(values), shape, type);
+    if (!device.is_cuda()) return host.to(device, type, false, true);
+    auto pinned = torch::empty(shape, torch::TensorOptions(type).pinned_memory(true));
+    pinned.copy_(host);
+    return pinned.to(device, type, /*non_blocking=*/true);
+}
+
 template <typename F> ct_status add_tensor(const char *function, ct_step *step, ct_tensor **out, F &&make) {
     return guarded(function, [&] {
         TORCH_CHECK(step && out, "null argument");
@@ -73,9 +89,13 @@ ct_status ct_step_begin(ct_model *model, float ma_beta, ct_step **out) {
         step->ma_beta = ma_beta;
         model->net->train();
         if (ma_beta > 0) {
-            torch::NoGradGuard g;
-            step->before.reserve(model->state.size());
-            for (const auto &entry : model->state) step->before.push_back(entry.second.detach().clone());
+            OptimizerPhase phase;
+            if (model->reference_optimizer) {
+                torch::NoGradGuard g;
+                for (const auto &entry : model->state) step->before.push_back(entry.second.detach().clone());
+            } else {
+                step->before = snapshot_state(model->state);
+            }
         }
         step->autocast.emplace(model->autocast, model->device);
         *out = step.release();
@@ -89,9 +109,7 @@ ct_status ct_step_input(ct_step *step, const float *x, int64_t batch, ct_tensor 
     return add_tensor("ct_step_input", step, out, [&] {
         const auto &c = step->model->net->config;
         TORCH_CHECK(x != nullptr && batch > 0, "empty batch");
-        // A copy (copy=true): the caller's array need not outlive this call.
-        return torch::from_blob(const_cast<float *>(x), {batch, c.input_frames, c.input_bins}, torch::kFloat32)
-            .to(step->model->device, torch::kFloat32, false, true);
+        return upload(x, {batch, c.input_frames, c.input_bins}, torch::kFloat32, step->model->device);
     });
 }
 
@@ -104,16 +122,14 @@ ct_status ct_step_int64s(ct_step *step, const int64_t *values, int64_t n, int64_
             TORCH_CHECK(values[i] >= 0 && values[i] < upper, what ? what : "value", " out of range [0, ", upper, ")");
         const auto opts = torch::TensorOptions(torch::kInt64).device(step->model->device);
         if (n == 0) return torch::zeros({0}, opts);
-        return torch::from_blob(const_cast<int64_t *>(values), {n}, torch::kInt64)
-            .to(step->model->device, torch::kInt64, false, true);
+        return upload(values, {n}, torch::kInt64, step->model->device);
     });
 }
 
 ct_status ct_step_floats(ct_step *step, const float *values, int64_t n, ct_tensor **out) {
     return add_tensor("ct_step_floats", step, out, [&] {
         TORCH_CHECK(values != nullptr && n > 0, "empty values");
-        return torch::from_blob(const_cast<float *>(values), {n}, torch::kFloat32)
-            .to(step->model->device, torch::kFloat32, false, true);
+        return upload(values, {n}, torch::kFloat32, step->model->device);
     });
 }
 
@@ -202,6 +218,14 @@ ct_status ct_step_supervised_contrastive(ct_step *step, const ct_tensor *p1, con
     });
 }
 
+ct_status ct_model_use_reference_optimizer(ct_model *model, int32_t enabled) {
+    return guarded("ct_model_use_reference_optimizer", [&] {
+        TORCH_CHECK(model, "null model");
+        model->reference_optimizer = enabled != 0;
+        return CT_OK;
+    });
+}
+
 ct_status ct_step_item(const ct_tensor *t, double *out) {
     return guarded("ct_step_item", [&] {
         TORCH_CHECK(out, "null argument");
@@ -210,45 +234,60 @@ ct_status ct_step_item(const ct_tensor *t, double *out) {
     });
 }
 
-ct_status ct_step_finish(ct_step *step, const ct_tensor *loss_tensor, float loss_scale, ct_step_result *result) {
+ct_status ct_step_finish(ct_step *step, const ct_tensor *loss_tensor, const ct_tensor *ce, const ct_tensor *second,
+                         float loss_scale, ct_step_result *result) {
     return guarded("ct_step_finish", [&]() -> ct_status {
         TORCH_CHECK(step && result, "null argument");
         const auto &loss = get(loss_tensor, "loss");
+        TORCH_CHECK(loss.numel() == 1, "the loss has ", loss.numel(), " elements, not 1");
         auto *model = step->model;
         step->autocast.reset();
-        result->loss = loss.item<double>();
-        result->found_inf = 0;
+        *result = ct_step_result{};
         const bool scaled = loss_scale > 0;
+        std::optional<OptimizerPhase> phase(std::in_place);
+        if (model->reference_optimizer) model->optimizer->zero_grad();
+        else zero_gradients(*model->optimizer);
+        phase.reset();
+        torch::Tensor found_inf;
+        if (scaled) {
+            // GradScaler: scale(loss).backward(); step() unscales and skips on inf/NaN.
+            (loss * double(loss_scale)).backward();
+            phase.emplace();
+            found_inf = model->reference_optimizer ? reference_unscale_gradients(model->net->parameters(), loss_scale)
+                                                   : unscale_gradients(model->net->parameters(), loss_scale);
+        } else {
+            loss.backward();
+            phase.emplace();
+        }
+        // The step's one host-device synchronisation: every value the host needs, in one copy.
+        // It waits for the backward pass; the Adam step and moving average below are only queued.
+        {
+            torch::NoGradGuard g;
+            const auto scalar = [](const torch::Tensor &t) { return t.detach().reshape({}).to(torch::kFloat64); };
+            const auto none = torch::zeros({}, torch::TensorOptions(torch::kFloat64).device(loss.device()));
+            const auto values = torch::stack({scalar(loss), ce ? scalar(get(ce, "ce")) : none,
+                                              second ? scalar(get(second, "second")) : none,
+                                              found_inf.defined() ? scalar(found_inf) : none})
+                                    .to(torch::kCPU);
+            const auto v = values.accessor<double, 1>();
+            result->loss = v[0];
+            result->ce_loss = v[1];
+            result->second_loss = v[2];
+            result->found_inf = v[3] != 0 ? 1 : 0;
+        }
         if (!scaled && !std::isfinite(result->loss)) {
             set_error("non-finite training loss " + std::to_string(result->loss));
             return CT_NONFINITE_LOSS;
         }
-        model->optimizer->zero_grad();
-        if (scaled) {
-            // GradScaler: scale(loss).backward(); step() unscales and skips on inf/NaN.
-            (loss * double(loss_scale)).backward();
-            result->found_inf = unscale_gradients_and_check(model->net->parameters(), loss_scale) ? 1 : 0;
-        } else {
-            loss.backward();
+        if (!result->found_inf) {
+            if (model->reference_optimizer) model->optimizer->step();
+            else adam_step(*model->optimizer);
         }
-        if (!result->found_inf) model->optimizer->step();
         // The paper's loop calls ma_update after every step, one the scaler skipped too: the
         // parameters are unchanged then, but the forward passes moved BatchNorm's running statistics.
         if (step->ma_beta > 0) {
-            torch::NoGradGuard g;
-            const double beta = step->ma_beta;
-            size_t i = 0;
-            for (auto &entry : model->state) {
-                auto &t = entry.second;
-                const auto &old = step->before[i++];
-                if (t.is_floating_point()) {
-                    t.mul_(1 - beta).add_(old, beta);
-                } else {
-                    // util/misc.py computes old * beta + (1 - beta) * new in float and loads it back into
-                    // the integer buffer (num_batches_tracked), which truncates toward zero.
-                    t.copy_(old.to(torch::kFloat32) * beta + t.to(torch::kFloat32) * (1 - beta));
-                }
-            }
+            if (model->reference_optimizer) reference_moving_average(model->state, step->before, step->ma_beta);
+            else moving_average(model->state, step->before, step->ma_beta);
         }
         return CT_OK;
     });

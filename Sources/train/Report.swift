@@ -5,12 +5,11 @@ import Training
 /// `train report <dir>...`: the results table of finished runs.
 struct Report: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "train report",
         abstract: "Tabulate finished runs: mean ± sample std over seeds per method and fold, next to the paper's figures.",
         discussion: """
-            Finds every result.json at or below the given directories (runs of one sweep, or of
-            several sweeps that ran anywhere), groups them by method and test fold and writes
-            results.md and results.json. Runs whose feature set or options differ in anything but
+            Finds every result.json at or below the given directories (runs of one sweep, or of \
+            several sweeps that ran anywhere), groups them by method and test fold and writes \
+            results.md and results.json. Runs whose feature set or options differ in anything but \
             method, fold and seed are refused, naming them.
             """)
 

@@ -58,10 +58,68 @@ final class SweepTests: XCTestCase {
         }
     }
 
-    func testRunsGetTheSweepArgumentsWithoutTheSweepOnlyOptions() {
-        let args = ["--shards", "s", "--seed", "1-3", "--parallel", "2", "--threads=4", "--emit", "slurm",
-                    "--sweep-index", "1", "--image=x", "--volume-claim", "pvc", "--device", "cuda:1", "--epochs", "2"]
-        XCTAssertEqual(SweepArguments.forRuns(args), ["--shards", "s", "--seed", "1-3", "--epochs", "2"])
+    /// A command line's request: each run's options are the preset's and `TrainingOptions`'s
+    /// defaults with the stated options applied; a sweep hands its runs exactly the stated run
+    /// options (no --device, --threads, --parallel, --emit: the sweep decides those itself).
+    func testARequestMakesEachRunsOptionsAndTheArgumentsOfASweepsRuns() throws {
+        let request = RunRequest(model: "ast-tiny", seeds: "1-3", heads: 2, stated: [
+            StatedOption("--epochs", 2) { $0.epochs = $1 },
+            StatedOption("--temperature", Float(0.07)) { $0.temperature = $1 },
+            StatedOption("--negative-pair", NegativePair.diff_label) { $0.negativePair = $1 },
+            StatedOption(flag: "--no-spec-augment") { $0.specAugment = false },
+        ])
+        XCTAssertEqual(request.arguments, ["--model", "ast-tiny", "--seed", "1-3", "--heads", "2", "--epochs", "2",
+                                           "--temperature", "0.07", "--negative-pair", "diff_label", "--no-spec-augment"])
+        XCTAssertEqual(request.statedOptions, ["--model", "--seed", "--epochs", "--temperature", "--negative-pair", "--no-spec-augment"])
+        let plan = try request.plan()
+        XCTAssertEqual(plan.seeds, [1, 2, 3])
+        XCTAssertEqual(plan.methods, [TrainingOptions.defaults.method])
+        let options = request.options(for: plan.runs[1], preset: try request.preset(), device: "cpu", amp: nil, outputDirectory: "o")
+        var expected = TrainingOptions(preset: .astTiny, outputDirectory: "o")
+        expected.epochs = 2
+        expected.temperature = 0.07
+        expected.negativePair = .diff_label
+        expected.specAugment = false
+        expected.seed = 2
+        expected.model.heads = 2
+        expected.amp = false
+        XCTAssertEqual(options, expected)
+        XCTAssertEqual(RunRequest.defaultOutput(for: options), "runs/ast-tiny-patchmix_cl-s2")
+        var folded = options
+        folded.testFold = 3
+        XCTAssertEqual(RunRequest.defaultOutput(for: folded), "runs/ast-tiny-patchmix_cl-s2-fold3")
+        var tasked = options
+        tasked.task = "1-2"
+        XCTAssertEqual(RunRequest.defaultOutput(for: tasked), "runs/ast-tiny-patchmix_cl-s2-task1-2")
+        // CUDA: mixed precision unless stated otherwise.
+        XCTAssertEqual(request.options(for: plan.runs[0], preset: .astTiny, device: "cuda", amp: nil, outputDirectory: "").amp, true)
+        XCTAssertEqual(request.options(for: plan.runs[0], preset: .astTiny, device: "cuda", amp: false, outputDirectory: "").amp, false)
+        // A shape from a file: --heads is applied where the file is read, not to the preset.
+        var fromFile = request
+        fromFile.initCheckpoint = "a.pth"
+        XCTAssertEqual(fromFile.options(for: plan.runs[0], preset: .astTiny, device: "cpu", amp: nil, outputDirectory: "").model.heads,
+                       ModelPreset.astTiny.model.heads)
+        XCTAssertEqual(request.options(for: plan.runs[0], preset: .astTiny, device: "cpu", amp: nil, checkpointShape: true,
+                                       outputDirectory: "").model.heads, ModelPreset.astTiny.model.heads)
+        XCTAssertThrowsError(try fromFile.validate(device: nil, amp: nil, resume: true)) {
+            XCTAssertEqual("\($0)", "--resume continues a run; --init starts a new one")
+        }
+        // Nothing stated: the defaults, one run.
+        let none = RunRequest()
+        XCTAssertEqual(none.arguments, [])
+        XCTAssertEqual(none.statedOptions, [])
+        XCTAssertEqual(try none.plan().count, 1)
+        XCTAssertEqual(none.options(for: try none.plan().runs[0], preset: try none.preset(), device: "cpu", amp: nil, outputDirectory: "o"),
+                       { var o = TrainingOptions(preset: RunRequest.defaultPreset, outputDirectory: "o"); o.amp = false; return o }())
+        // Each rule once, in the library.
+        XCTAssertThrowsError(try SweepRequest(parallel: 0).validate(plan, resume: false))
+        XCTAssertThrowsError(try SweepRequest().validate(plan, resume: true)) {
+            XCTAssertEqual("\($0)", "sweeps resume by themselves: rerun the same command without --resume")
+        }
+        XCTAssertNoThrow(try SweepRequest().validate(try none.plan(), resume: true))
+        XCTAssertThrowsError(try SweepRequest(emit: .slurm, index: 0).validate(plan, resume: false))
+        XCTAssertThrowsError(try ExecutionRequest(threads: 0).validate())
+        XCTAssertEqual(ExecutionRequest(amp: false).runArguments, ["--no-amp"])
     }
 
     // MARK: Folds

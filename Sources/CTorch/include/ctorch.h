@@ -59,6 +59,8 @@ typedef struct {
 typedef struct {
     double loss;       /* the loss backpropagated (before any loss scale) */
     int32_t found_inf; /* loss_scale > 0 only: 1 when the gradients held inf/NaN (step skipped) */
+    double ce_loss;     /* the value of ct_step_finish's `ce` tensor (0 when NULL) */
+    double second_loss; /* the value of its `second` tensor (0 when NULL) */
 } ct_step_result;
 
 typedef struct ct_model ct_model;
@@ -86,6 +88,16 @@ int32_t ct_get_num_threads(void);
  * Returns 1 when applied.
  */
 int32_t ct_configure_allocator(int64_t mmap_threshold, int64_t trim_threshold);
+/**
+ * Counts the libtorch operator calls made from now on (a global RecordFunction callback, as
+ * torch.profiler uses): the outermost call on each thread counts once, whatever it calls inside.
+ * Returns 0 when counting is already on or not available.
+ */
+int32_t ct_op_count_start(void);
+/** Stops counting; writes the calls since ct_op_count_start, and those of training steps'
+ * optimizer phases among them (snapshot, zeroing and unscaling gradients, Adam, moving average).
+ * Returns 0 when counting was not on. */
+int32_t ct_op_count_stop(int64_t *total, int64_t *optimizer);
 /** Frees a string returned by this API. */
 void ct_free_string(char *s);
 
@@ -168,16 +180,29 @@ ct_status ct_step_patchmix_contrastive(ct_step *step, const ct_tensor *a, const 
 ct_status ct_step_supervised_contrastive(ct_step *step, const ct_tensor *p1, const ct_tensor *p2,
                                          const ct_tensor *groups, float temperature, ct_tensor **out);
 
-/** A scalar tensor's value (a device sync). */
+/** enabled != 0: the model's training steps run the per-tensor optimizer phase the foreach one
+ * replaced (libtorch's zero_grad and Adam::step, per-gradient unscale, per-entry moving average),
+ * the reference tests compare the foreach path with and docs/gpu.md's "before" operator count.
+ * New models take the default from the environment: CTORCH_REFERENCE_OPTIMIZER=1. */
+ct_status ct_model_use_reference_optimizer(ct_model *model, int32_t enabled);
+
+/** A scalar tensor's value (a device sync: the training loop reads its values through
+ * ct_step_finish instead, in one transfer). */
 ct_status ct_step_item(const ct_tensor *t, double *out);
 
 /**
  * Ends the step on `loss`: backward, Adam step, moving average. loss_scale 0: plain fp32 step; a
- * non-finite loss returns CT_NONFINITE_LOSS and changes nothing. loss_scale > 0 (GradScaler):
- * backpropagates loss * loss_scale, unscales the gradients and skips the Adam step, reporting
- * found_inf, when any is inf/NaN (a non-finite loss is then no error; the moving average still runs).
+ * non-finite loss returns CT_NONFINITE_LOSS and changes no weights (the gradients hold the
+ * backward pass of that loss). loss_scale > 0 (GradScaler): backpropagates loss * loss_scale,
+ * unscales the gradients and skips the Adam step, reporting found_inf, when any is inf/NaN (a
+ * non-finite loss is then no error; the moving average still runs). `ce` and `second` (either may
+ * be NULL) are scalar tensors of the step whose values are reported with the loss.
+ *
+ * Host-device synchronisation: exactly one, a single copy of [loss, ce, second, found_inf] to the
+ * host after the backward pass and the unscale, which decides whether Adam runs (docs/gpu.md).
  */
-ct_status ct_step_finish(ct_step *step, const ct_tensor *loss, float loss_scale, ct_step_result *result);
+ct_status ct_step_finish(ct_step *step, const ct_tensor *loss, const ct_tensor *ce, const ct_tensor *second,
+                         float loss_scale, ct_step_result *result);
 
 /* ==== end of training-step primitives ======================================================= */
 
@@ -258,11 +283,24 @@ ct_status ct_patchmix_con_loss(const float *proj_clean, const float *proj_mixed,
 ct_status ct_model_set_autocast(ct_model *model, int32_t enabled, const char **dtype);
 
 /**
- * Peak bytes the caching allocator of the current GPU has allocated and reserved in this process
- * (torch.cuda.max_memory_allocated / max_memory_reserved). Returns 0 (and writes nothing) without
- * a GPU or with a libtorch older than 2.9, which lacks the device-generic statistics.
+ * Peak bytes the caching allocator of the model's GPU (the device its parameters are on, not
+ * the current one) has allocated and reserved in this process (torch.cuda.max_memory_allocated /
+ * max_memory_reserved of that device). Returns 0 (and writes nothing) for a model on the CPU or
+ * with a libtorch older than 2.9, which lacks the device-generic statistics.
  */
-int32_t ct_accelerator_peak_memory(int64_t *peak_allocated, int64_t *peak_reserved);
+int32_t ct_model_peak_memory(const ct_model *model, int64_t *peak_allocated, int64_t *peak_reserved);
+
+/**
+ * Deterministic algorithms (train --deterministic), as torch.use_deterministic_algorithms(True)
+ * plus torch.backends.cudnn.deterministic = True and benchmark = False; enabled == 0 restores
+ * libtorch's defaults. Enabling also sets CUBLAS_WORKSPACE_CONFIG=:4096:8 unless it already holds
+ * one of cuBLAS's deterministic settings (:4096:8, :16:8): call it before the first CUDA
+ * computation of the process, because cuBLAS reads the variable when it creates its handle.
+ * With it, an operation that has no deterministic implementation on the device fails with
+ * libtorch's message naming it instead of running. Writes what it set to *summary (may be NULL;
+ * free with ct_free_string).
+ */
+ct_status ct_set_deterministic(int32_t enabled, char **summary);
 
 /* ==== end of mixed precision and GPUs ======================================================== */
 

@@ -26,6 +26,9 @@ public struct StepBenchmark: Codable, Sendable {
     public var torch: String = Torch.version
     public var peakAllocatedMiB: Double?
     public var peakReservedMiB: Double?
+    /// libtorch operator calls of one more step after the timed ones (not timed), all of them
+    /// and the optimizer phase's (`OperatorCalls`; docs/gpu.md).
+    public var operatorCalls: OperatorCalls?
 
     /// Runs `warmup` + `steps` steps on `source` (cycled) and times the last `steps`.
     public static func measure(options: TrainingOptions, source: any CycleSource, steps: Int,
@@ -46,7 +49,8 @@ public struct StepBenchmark: Codable, Sendable {
         var skipped = 0
         let labels = source.labels(classes: options.model.numClasses)
         let total = warmup + steps
-        let batches = (0..<total).map { b in (0..<options.batchSize).map { (b * options.batchSize + $0) % source.count } }
+        // One batch more than timed: the step whose operator calls are counted.
+        let batches = (0...total).map { b in (0..<options.batchSize).map { (b * options.batchSize + $0) % source.count } }
         let method = options.method.definition
         let groups = try method.groups(options).map { kind throws(TrainingError) in try source.groups(kind, metaFile: options.metaFile) }
         let loader = BatchLoader(source: source, batches: batches, labels: labels,
@@ -56,7 +60,9 @@ public struct StepBenchmark: Codable, Sendable {
         var start = DispatchTime.now().uptimeNanoseconds
         var cpuStart = processCPUSeconds()
         var waitAtStart = 0.0
-        for step in 0..<total {
+        var seconds = 0.0, cpuSeconds = 0.0, waitSeconds = 0.0
+        var operatorCalls: OperatorCalls?
+        for step in 0...total {
             if step == warmup {
                 start = DispatchTime.now().uptimeNanoseconds
                 cpuStart = processCPUSeconds()
@@ -66,26 +72,38 @@ public struct StepBenchmark: Codable, Sendable {
             do { batch = try loader.next()! } catch {
                 throw .shards(path: "(benchmark data)", message: "\(error)")
             }
-            let position = StepPosition(epoch: 1, step: step, stepsPerEpoch: total, epochs: 1)
+            let position = StepPosition(epoch: 1, step: step, stepsPerEpoch: total + 1, epochs: 1)
             let input = StepInput(x: batch.x, labels: batch.labels, groups: groups.map { g in batch.indices.map { Int64(g[$0]) } },
                                   draws: method.draws(x: batch.x, batch: batch.count, model: model, options: options, at: position))
+            if step == total {
+                do {
+                    operatorCalls = try Torch.countingOperatorCalls { () throws(TorchError) in
+                        _ = try method.step(model: model, input: input, objective: options.objective, lossScale: scaler?.scale)
+                    }.calls
+                } catch { throw .torch(error) }
+                break
+            }
             let losses: StepLosses
             do {
                 losses = try method.step(model: model, input: input, objective: options.objective, lossScale: scaler?.scale)
             } catch { throw .torch(error) }
             scaler?.update(foundInf: losses.skipped)
             if losses.skipped && step >= warmup { skipped += 1 }
+            if step == total - 1 {
+                seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                cpuSeconds = processCPUSeconds() - cpuStart
+                waitSeconds = loader.waitSeconds - waitAtStart
+            }
         }
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        let cpuSeconds = processCPUSeconds() - cpuStart
         return StepBenchmark(preset: options.preset, method: options.method, batchSize: options.batchSize, steps: steps,
                              warmup: warmup, threads: Torch.threads, msPerStep: seconds / Double(steps) * 1000,
                              cpuMsPerStep: cpuSeconds / Double(steps) * 1000,
-                             dataWaitMsPerStep: (loader.waitSeconds - waitAtStart) / Double(steps) * 1000,
+                             dataWaitMsPerStep: waitSeconds / Double(steps) * 1000,
                              parameters: model.parameterCount, computeType: computeType, skippedSteps: skipped,
                              lossScale: scaler?.scale,
-                             peakAllocatedMiB: Torch.acceleratorPeakMemory.map { Double($0.allocated) / 1_048_576 },
-                             peakReservedMiB: Torch.acceleratorPeakMemory.map { Double($0.reserved) / 1_048_576 })
+                             peakAllocatedMiB: model.acceleratorPeakMemory.map { Double($0.allocated) / 1_048_576 },
+                             peakReservedMiB: model.acceleratorPeakMemory.map { Double($0.reserved) / 1_048_576 },
+                             operatorCalls: operatorCalls)
     }
 
     /// Random spectrograms for benchmarking without shards.

@@ -39,10 +39,8 @@ extension TrainingMethodDefinition {
                      lossScale: Float?) throws(TorchError) -> StepLosses {
         let graph = try StepGraph(model: model, maBeta: objective.maBeta)
         let terms = try loss(in: graph, input, objective)
-        let ce = try graph.item(terms.ce)
-        let second = try terms.second.map { t throws(TorchError) in try graph.item(t) } ?? 0
-        let result = try graph.finish(terms.total, lossScale: lossScale)
-        return StepLosses(loss: result.loss, ceLoss: ce, conLoss: second, skipped: result.skipped)
+        let result = try graph.finish(terms.total, ce: terms.ce, second: terms.second, lossScale: lossScale)
+        return StepLosses(loss: result.loss, ceLoss: result.ce, conLoss: result.second, skipped: result.skipped)
     }
 }
 

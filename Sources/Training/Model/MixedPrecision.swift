@@ -13,13 +13,14 @@ extension ASTModel {
     }
 }
 
-extension Torch {
-    /// Peak bytes allocated and reserved by libtorch's caching allocator on the current GPU in
-    /// this process (torch.cuda.max_memory_allocated / max_memory_reserved); nil without a GPU
-    /// or with a libtorch older than 2.9 (`ct_accelerator_peak_memory`).
-    public static var acceleratorPeakMemory: (allocated: Int, reserved: Int)? {
+extension ASTModel {
+    /// Peak bytes allocated and reserved by libtorch's caching allocator on this model's GPU (the
+    /// device its parameters are on, not the current one) in this process
+    /// (torch.cuda.max_memory_allocated / max_memory_reserved); nil on the CPU or with a libtorch
+    /// older than 2.9 (`ct_model_peak_memory`).
+    public var acceleratorPeakMemory: (allocated: Int, reserved: Int)? {
         var allocated: Int64 = 0, reserved: Int64 = 0
-        guard ct_accelerator_peak_memory(&allocated, &reserved) != 0 else { return nil }
+        guard ct_model_peak_memory(handle, &allocated, &reserved) != 0 else { return nil }
         return (Int(allocated), Int(reserved))
     }
 }

@@ -104,11 +104,13 @@ public final class StepGraph {
         return out
     }
 
-    /// Backward, Adam step, moving average (`ct_step_finish`); returns the loss and whether a
-    /// loss-scaled step was skipped.
-    func finish(_ loss: Tensor, lossScale: Float?) throws(TorchError) -> (loss: Double, skipped: Bool) {
+    /// Backward, Adam step, moving average (`ct_step_finish`); returns the loss, the values of
+    /// `ce` and `second` (0 when nil), and whether a loss-scaled step was skipped. All four come
+    /// to the host in the step's one device synchronisation.
+    func finish(_ loss: Tensor, ce: Tensor?, second: Tensor?, lossScale: Float?) throws(TorchError)
+        -> (loss: Double, ce: Double, second: Double, skipped: Bool) {
         var result = ct_step_result()
-        try torchCheck("ct_step_finish", ct_step_finish(handle, loss.pointer, lossScale ?? 0, &result))
-        return (result.loss, result.found_inf != 0)
+        try torchCheck("ct_step_finish", ct_step_finish(handle, loss.pointer, ce?.pointer, second?.pointer, lossScale ?? 0, &result))
+        return (result.loss, result.ce_loss, result.second_loss, result.found_inf != 0)
     }
 }

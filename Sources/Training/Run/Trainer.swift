@@ -251,8 +251,8 @@ public final class Trainer {
                 throw .writeFailed("cannot write \(TrainingCurves.fileName) in \(options.outputDirectory): \(error)")
             }
             // best.pth first: a run killed between the two resumes from the previous last.pth and
-            // redoes this epoch (deterministically, so it is best again and rewrites best.pth); the
-            // other order would resume believing best.pth holds this epoch when it holds an older one.
+            // redoes this epoch (deterministically, so it is best again and rewrites best.pth: on the
+            // CPU always, on a GPU with --deterministic, docs/gpu.md); the other order would resume believing best.pth holds this epoch when it holds an older one.
             if isBest { try save(path: bestCheckpoint, epoch: epoch) }
             try save(path: lastCheckpoint, epoch: epoch)
         }

@@ -1,33 +1,8 @@
 import Durability
 import Foundation
 
-/// The command line a sweep hands to each of its runs.
+/// The cluster job files a sweep writes (`--emit`).
 public enum SweepArguments {
-    /// Options that belong to the sweep as a whole, with the number of values each takes: they
-    /// are dropped from the arguments of each run (which get their own `--threads`,
-    /// `--sweep-index` and `--device`, the one the sweep decided).
-    static let sweepOnly: [String: Int] = [
-        "--device": 1, "--parallel": 1, "--emit": 1, "--sweep-index": 1, "--sweep-parent": 1, "--threads": 1, "--image": 1, "--volume-claim": 1,
-    ]
-
-    /// `arguments` (without the executable) less the sweep-only options, in either
-    /// `--name value` or `--name=value` form.
-    public static func forRuns(_ arguments: [String]) -> [String] {
-        var out: [String] = []
-        var i = 0
-        while i < arguments.count {
-            let a = arguments[i]
-            let name = a.split(separator: "=", maxSplits: 1).first.map(String.init) ?? a
-            if let values = sweepOnly[name] {
-                i += a.contains("=") ? 1 : 1 + values
-                continue
-            }
-            out.append(a)
-            i += 1
-        }
-        return out
-    }
-
     /// Writes the job for `scheduler` into the sweep's output directory (atomically), creating
     /// the Slurm log directory; returns the file's path.
     public static func write(_ job: ClusterJob, scheduler: ClusterScheduler, image: String, volumeClaim: String,
