@@ -130,7 +130,7 @@ let package = Package(
         ]),
 
         // `predict`: a trained model on new recordings, preprocessed as its training data was (streamed).
-        .target(name: "Inference", dependencies: ["Training", "PrepKit", "AudioDSP", "ICBHI", "FeatureStore", "Visualization"]),
+        .target(name: "Inference", dependencies: ["Training", "PrepKit", "AudioDSP", "ICBHI", "SPRSound", "FeatureStore", "Visualization"]),
         .executableTarget(name: "predict", dependencies: [
             "Inference", "Training", "Durability", "Visualization", "HostCPU", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
@@ -142,7 +142,7 @@ let package = Package(
         .testTarget(name: "FeatureStoreTests", dependencies: ["FeatureStore", "Durability", "Manifests", "HDF5", "ICBHI", "TestSupport"]),
         .testTarget(name: "SynthesisTests", dependencies: ["Synthesis", "ICBHI", "AudioDSP", "TestSupport"]),
         // Stage tests: the `prep` stages (ingest, features, verify) called as library code on the real sample.
-        .testTarget(name: "PrepKitTests", dependencies: ["PrepKit", "FeatureStore", "AudioDSP", "ICBHI", "TestSupport"]),
+        .testTarget(name: "PrepKitTests", dependencies: ["PrepKit", "FeatureStore", "AudioDSP", "ICBHI", "SPRSound", "TestSupport"]),
         // End to end: the real `prep` and `train` binaries run as processes (`make test`, not `make test-fast`).
         .testTarget(name: "EndToEndTests", dependencies: [
             "PrepKit", "HDF5", "FeatureStore", "Durability", "Manifests", "AudioDSP", "ICBHI", "Synthesis", "TestSupport",

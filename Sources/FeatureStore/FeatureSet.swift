@@ -121,6 +121,16 @@ public final class FeatureSet: Sendable {
             let row = rows[i]
             try shards[row.shard].read(rowsAt: row.row, into: buffer)
         }
+
+        /// `recording`, `start` and `end` of every row of the selection, in its order (the spans
+        /// of a task's `train --eval --predictions`); each shard's columns are read once.
+        public func recordingSpans() throws -> [(recording: String, start: Double, end: Double)] {
+            var ofShard: [Int: [(recording: String, start: Double, end: Double)]] = [:]
+            return try rows.map { row in
+                if ofShard[row.shard] == nil { ofShard[row.shard] = try shards[row.shard].recordingSpans() }
+                return ofShard[row.shard]![row.row]
+            }
+        }
     }
 }
 

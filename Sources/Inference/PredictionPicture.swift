@@ -5,7 +5,8 @@ import Visualization
 /// `predict --png`: a recording's spectrogram (the model's normalised fbank) with the predicted
 /// class of every scored span as a coloured band under the time axis, and a legend.
 public enum PredictionPicture {
-    static let colours = [RGB(120, 190, 120), RGB(240, 150, 40), RGB(60, 120, 230), RGB(220, 40, 40)]
+    static let colours = [RGB(120, 190, 120), RGB(240, 150, 40), RGB(60, 120, 230), RGB(220, 40, 40),
+                          RGB(150, 80, 200), RGB(40, 170, 170), RGB(140, 100, 60)]   // 7: SPRSound task 1-2
     static let bandHeight = 16
 
     public static func render(spectrogram: [Float], preprocessing: Preprocessing, outcome: Predictor.Outcome,

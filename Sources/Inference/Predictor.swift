@@ -1,11 +1,15 @@
 import AudioDSP
+import FeatureStore
 import Foundation
 import ICBHI
+import PrepKit
+import SPRSound
 import Training
 
 /// A trained model and the preprocessing it was trained with, applied to recordings: the
-/// annotated cycles of an ICBHI `.txt` beside the WAV (the cycles `prep ingest` keeps), or
-/// windows. Features are computed span by span and scored in batches.
+/// annotated cycles of an ICBHI `.txt` beside the WAV (the cycles `prep ingest` keeps), for a
+/// model of an SPRSound label task the events (or, record tasks, the recording) of its `.json`,
+/// or windows. Features are computed span by span and scored in batches.
 public final class Predictor {
     public let checkpoint: String
     public let config: ModelConfig
@@ -13,7 +17,9 @@ public final class Predictor {
     /// What the console should say once about where the preprocessing came from.
     public let preprocessingNote: String
     public let batchSize: Int
-    public var classNames: [String] { ClassNames.names(classes: config.numClasses) }
+    /// The SPRSound label task of a `train --task` checkpoint (nil: ICBHI's 4 or 2 classes).
+    public let task: TaskDefinition?
+    public var classNames: [String] { task?.classes ?? ClassNames.names(classes: config.numClasses) }
     private let model: ASTModel
     private let fbank: KaldiFbank
     private var kernels: [Int: TorchaudioSincResampler] = [:]
@@ -32,9 +38,13 @@ public final class Predictor {
         let file = try LoadedCheckpoint(path: checkpoint)
         var config: ModelConfig
         var preprocessing = Preprocessing.paper
+        var task: TaskDefinition?
         if file.meta != nil {
             let meta = try CheckpointMeta.read(file)
             config = meta.options.model
+            if let name = meta.options.task {
+                task = try Self.task(named: name, recorded: meta.options.features?.tasks, classes: config.numClasses, checkpoint: checkpoint)
+            }
             if let recorded = meta.options.features {
                 preprocessing = try Preprocessing(provenance: recorded)
             }
@@ -55,17 +65,37 @@ public final class Predictor {
         try file.load(into: model, policy: .evaluate)
         self.checkpoint = checkpoint
         self.config = config
+        self.task = task
         self.preprocessing = preprocessing
         self.model = model
         self.batchSize = max(1, batchSize ?? Self.defaultBatchSize)
         fbank = try KaldiFbank(options: preprocessing.fbank)
     }
 
+    /// The task `name` of a `--task` checkpoint: its definition as the meta records it (the
+    /// feature set's tasks, `options.features.tasks`); checkpoints written before that record the
+    /// name only (`options.task`), and get SPRSound's definition (`SPRSoundLabels.tasks`, the one
+    /// `prep features` writes into the index). Either is checked against the model's class count.
+    static func task(named name: String, recorded: [FeatureSetIndex.LabelTask]?, classes: Int, checkpoint: String) throws -> TaskDefinition {
+        let known = recorded?.first { $0.name == name }.map(TaskDefinition.init)
+            ?? SPRSoundLabels.tasks.first { $0.name == name }.map { TaskDefinition(name: $0.name, level: $0.level.rawValue, classes: $0.classes) }
+        guard let known else {
+            throw PredictError(file: checkpoint, reason: "is a model of --task \(name), which neither its meta nor SPRSound (\(SPRSoundLabels.tasks.map(\.name).joined(separator: "|"))) defines")
+        }
+        guard known.classes.count == classes else {
+            throw PredictError(file: checkpoint, reason: "is a --task \(name) model with \(classes) classes; the task has \(known.classes.count) (\(known.classes.joined(separator: ", ")))")
+        }
+        guard known.level == "event" || known.level == "record" else {
+            throw PredictError(file: checkpoint, reason: "task \(name) is of level '\(known.level)', neither event nor record")
+        }
+        return known
+    }
+
     /// What was scored in one recording.
     public struct Outcome: Sendable {
         public var recording: String
         public var rows: [PredictionRow]
-        /// "cycle" (annotations) or "window".
+        /// "cycle" (ICBHI annotations), "event" or "recording" (SPRSound annotations), or "window".
         public var unit: String
         /// Annotation lines skipped or clamped, as `prep ingest` would report them.
         public var notes: [String]
@@ -73,8 +103,9 @@ public final class Predictor {
         public var spectrogram: [Float]?
     }
 
-    /// Scores `wav`: its annotated cycles when `<stem>.txt` lies beside it (unless
-    /// `ignoreAnnotations`), else windows of `window` seconds (default: the model's input) every
+    /// Scores `wav`: its annotated cycles when `<stem>.txt` lies beside it, or for an SPRSound
+    /// task model its events (record tasks: the recording) when `<stem>.json` lies beside it or
+    /// in the sibling `*_json` folder (unless `ignoreAnnotations`), else windows of `window` seconds (default: the model's input) every
     /// `hop` seconds. Errors name the file and the reason.
     public func predict(wav: String, window: Double?, hop: Double, ignoreAnnotations: Bool = false,
                         spectrogramSeconds: Double? = nil) throws -> Outcome {
@@ -88,28 +119,16 @@ public final class Predictor {
             throw PredictError(file: wav, reason: Self.reason(error))
         }
         var notes: [String] = []
-        var spans: [(range: Range<Int>, start: Double, end: Double)] = []
+        var spans: [Span] = []
         let rate = Preprocessing.sampleRate
-        let annotated = !ignoreAnnotations && FileManager.default.fileExists(atPath: txt)
-        if annotated {
-            guard let data = FileManager.default.contents(atPath: txt) else { throw PredictError(file: txt, reason: "cannot read annotation file") }
-            let parsed = AnnotationParser.parse(data, file: txt)
-            guard !parsed.cycles.isEmpty else {
-                let first = parsed.problems.first { $0.line != nil }.map { "line \($0.line!): \($0.reason)" }
-                throw PredictError(file: txt, reason: "annotation file does not parse: no valid cycle" + (first.map { " (\($0))" } ?? ""))
-            }
-            notes += parsed.problems.map { "\($0.file)\($0.line.map { ":\($0)" } ?? ""): \($0.reason)" }
-            let seconds = Double(audio.length) / Double(rate)
-            for cycle in parsed.cycles {
-                switch CycleSlicing.slice(cycle, sampleRate: rate, frames: audio.length) {
-                case .rejected:
-                    notes.append("\(txt):\(cycle.line): cycle \(cycle.start)-\(cycle.end) s is empty after clamping to the audio (\(seconds) s): skipped, as prep ingest does")
-                case .kept(let bounds, let clamped):
-                    if clamped { notes.append("\(txt):\(cycle.line): cycle ends at \(cycle.end) s, after the audio (\(seconds) s): clamped") }
-                    spans.append((bounds, cycle.start, cycle.end))
-                }
-            }
-            guard !spans.isEmpty else { throw PredictError(file: txt, reason: "no annotated cycle lies within the audio") }
+        var unit = "window"
+        if let task, !ignoreAnnotations,
+           let json = SPRSoundEventSlicing.annotationCandidates(forWAV: wav).first(where: { FileManager.default.fileExists(atPath: $0) }) {
+            spans = try sprsoundSpans(json: json, audio: audio, level: task.level, notes: &notes)
+            unit = task.level == "record" ? "recording" : "event"
+        } else if task == nil, !ignoreAnnotations, FileManager.default.fileExists(atPath: txt) {
+            spans = try icbhiSpans(txt: txt, audio: audio, notes: &notes)
+            unit = "cycle"
         } else {
             for range in Windowing.windows(length: audio.length, sampleRate: rate, window: window ?? preprocessing.inputSeconds, hop: hop) {
                 spans.append((range, Double(range.lowerBound) / Double(rate), Double(range.upperBound) / Double(rate)))
@@ -138,8 +157,75 @@ public final class Predictor {
             preprocessing.normalisation.apply(to: &values)
             spectrogram = values
         }
-        return Outcome(recording: stem, rows: rows, unit: annotated ? "cycle" : "window",
-                       notes: notes, spectrogram: spectrogram)
+        return Outcome(recording: stem, rows: rows, unit: unit, notes: notes, spectrogram: spectrogram)
+    }
+
+    /// Samples of the 16 kHz recording, and the start and end reported for them.
+    typealias Span = (range: Range<Int>, start: Double, end: Double)
+
+    /// The cycles `prep ingest` keeps of an ICBHI annotation file: its parser, its clamping rule.
+    private func icbhiSpans(txt: String, audio: Recording16k, notes: inout [String]) throws -> [Span] {
+        guard let data = FileManager.default.contents(atPath: txt) else { throw PredictError(file: txt, reason: "cannot read annotation file") }
+        let parsed = AnnotationParser.parse(data, file: txt)
+        guard !parsed.cycles.isEmpty else {
+            let first = parsed.problems.first { $0.line != nil }.map { "line \($0.line!): \($0.reason)" }
+            throw PredictError(file: txt, reason: "annotation file does not parse: no valid cycle" + (first.map { " (\($0))" } ?? ""))
+        }
+        notes += parsed.problems.map { "\($0.file)\($0.line.map { ":\($0)" } ?? ""): \($0.reason)" }
+        let rate = Preprocessing.sampleRate
+        let seconds = Double(audio.length) / Double(rate)
+        var spans: [Span] = []
+        for cycle in parsed.cycles {
+            switch CycleSlicing.slice(cycle, sampleRate: rate, frames: audio.length) {
+            case .rejected:
+                notes.append("\(txt):\(cycle.line): cycle \(cycle.start)-\(cycle.end) s is empty after clamping to the audio (\(seconds) s): skipped, as prep ingest does")
+            case .kept(let bounds, let clamped):
+                if clamped { notes.append("\(txt):\(cycle.line): cycle ends at \(cycle.end) s, after the audio (\(seconds) s): clamped") }
+                spans.append((bounds, cycle.start, cycle.end))
+            }
+        }
+        guard !spans.isEmpty else { throw PredictError(file: txt, reason: "no annotated cycle lies within the audio") }
+        return spans
+    }
+
+    /// What `prep ingest --corpus sprsound` makes of an SPRSound annotation file, for a task of
+    /// `level`: `event`, the events it keeps (the SPRSound parser: sorted by start, zero-length
+    /// and malformed events skipped; then `SPRSoundEventSlicing`: clamped to the audio, those
+    /// after its end skipped), each from its annotated start to end; `record`, the record item,
+    /// i.e. the whole recording (start 0, end its duration in seconds, as `prep features`
+    /// writes), fixed to the model's length as `prep features` fixes it (docs/sprsound.md). A
+    /// file that does not parse is an error naming it; one without events, for an event task,
+    /// gives no rows (a note), as ingest keeps only its record item.
+    private func sprsoundSpans(json: String, audio: Recording16k, level: String, notes: inout [String]) throws -> [Span] {
+        let bytes = ((try? FileManager.default.attributesOfItem(atPath: json))?[.size] as? NSNumber)?.intValue ?? 0
+        guard bytes <= SPRSoundEventSlicing.maximumAnnotationBytes else {
+            throw PredictError(file: json, reason: "\(bytes) bytes, more than an annotation file can be (\(SPRSoundEventSlicing.maximumAnnotationBytes)): not read")
+        }
+        guard let data = FileManager.default.contents(atPath: json) else { throw PredictError(file: json, reason: "cannot read annotation file") }
+        let annotation = SPRSoundAnnotation.parse(data)
+        guard !annotation.unusable else {
+            let reason = annotation.issues.first { $0.kind == .skippedFile }?.reason ?? "unusable"
+            throw PredictError(file: json, reason: "annotation file does not parse: \(reason)")
+        }
+        if level == "record" {
+            // The record label is the ground truth, not needed to score the recording.
+            return [(0..<audio.length, 0, Double(audio.stream.frames) / Double(audio.stream.sampleRate))]
+        }
+        notes += annotation.issues.map { "\(json): \($0.reason)" }
+        let seconds = Double(audio.length) / Double(Preprocessing.sampleRate)
+        var spans: [Span] = []
+        for event in annotation.events {
+            let at = "event_annotation[\(event.position)] (\(event.type), \(event.start)-\(event.end) s)"
+            switch SPRSoundEventSlicing.slice(event, frames: audio.length) {
+            case .skipped:
+                notes.append("\(json): \(at) lies after the audio's end (\(seconds) s): skipped, as prep ingest does")
+            case .kept(let bounds, let clamped):
+                if clamped { notes.append("\(json): \(at) ends after the audio (\(seconds) s): clamped") }
+                spans.append((bounds, event.start, event.end))
+            }
+        }
+        if spans.isEmpty { notes.append("\(json): no event to score (prep ingest keeps only the record item of such a file)") }
+        return spans
     }
 
     private func kernel(from rate: Int) -> TorchaudioSincResampler {

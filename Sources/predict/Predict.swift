@@ -16,7 +16,10 @@ struct Predict: ParsableCommand {
             length fixing, fbank options, normalisation: from the checkpoint's meta; a checkpoint
             that does not record it, such as the paper code's, gets the paper's pipeline, said
             once). With an ICBHI annotation file <stem>.txt beside the WAV, one row per annotated
-            cycle, the cycles `prep ingest` keeps; without, windows of --window seconds every
+            cycle, the cycles `prep ingest` keeps; for a model of an SPRSound task (train --task)
+            with <stem>.json beside the WAV or in the sibling *_json folder, one row per event
+            `prep ingest --corpus sprsound` keeps (tasks 1-1, 1-2) or per recording (2-1, 2-2,
+            the record item's length policy), the columns named after the task's classes; without, windows of --window seconds every
             --hop seconds from 0 up to the first window reaching the end (a short last window is
             padded as training pads). Rows: recording,start,end,p_<class>...,predicted (CSV, or
             --json). Per recording a summary line: \(RecordingSummary.rule).
@@ -74,11 +77,11 @@ struct Predict: ParsableCommand {
         let say: (String) -> Void = { line in
             if toStdout { FileHandle.standardError.write(Data((line + "\n").utf8)) } else { writeLine(line) }
         }
-        say("predict: \(checkpoint): D \(predictor.config.embedDim), \(predictor.config.depth) blocks, \(predictor.config.heads) heads, \(predictor.config.numClasses) classes, device \(device), batch \(predictor.batchSize)")
+        say("predict: \(checkpoint): D \(predictor.config.embedDim), \(predictor.config.depth) blocks, \(predictor.config.heads) heads, \(predictor.config.numClasses) classes\(predictor.task.map { " (SPRSound task \($0.name), \($0.level) level: \($0.classes.joined(separator: ", ")))" } ?? ""), device \(device), batch \(predictor.batchSize)")
         say("predict: " + predictor.preprocessingNote)
         say("predict: summary rule: " + RecordingSummary.rule)
         let writer: PredictionWriter
-        do { writer = try PredictionWriter(path: output, format: json ? .json : .csv, classes: predictor.config.numClasses) } catch { fail("\(error)") }
+        do { writer = try PredictionWriter(path: output, format: json ? .json : .csv, names: predictor.classNames) } catch { fail("\(error)") }
         writer.metadata = ["checkpoint": checkpoint, "preprocessing": predictor.preprocessing.description,
                            "preprocessing_from_checkpoint": predictor.preprocessing.recorded]
         if let png {
@@ -103,6 +106,8 @@ struct Predict: ParsableCommand {
                     for note in outcome.notes { say("predict: note: \(note)") }
                     writer.append(outcome.rows)
                     spans += outcome.rows.count
+                    // An SPRSound file without events scores nothing for an event task (a note said so).
+                    guard !outcome.rows.isEmpty else { done += 1; continue }
                     let summary = RecordingSummary(recording: outcome.recording, rows: outcome.rows, classes: predictor.config.numClasses)
                     writer.append(summary)
                     say("summary: " + summary.line(names: predictor.classNames, unit: outcome.unit))

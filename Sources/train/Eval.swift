@@ -40,11 +40,8 @@ struct Eval: ParsableCommand {
     /// The job, also what `train --eval` does.
     static func evaluate(checkpoint: String, shards: String, predictions: String?, heads: Int?, device: String) throws {
         let result = try TrainingSession.evaluate(checkpoint: checkpoint, shards: shards, device: device, heads: heads)
-        if predictions != nil, let task = result.task {
-            throw TrainingError.invalidOption("--predictions: not available for --task \(task) checkpoints yet (the metrics above are)")
-        }
         if let predictions {
-            try TrainingSession.writePredictions(result, shards: shards, classes: result.confusion.matrix.count, to: predictions)
+            try TrainingSession.writePredictions(result, shards: shards, to: predictions)
             writeLine("predictions: \(predictions)")
         }
     }

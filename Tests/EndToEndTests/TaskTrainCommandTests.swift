@@ -48,8 +48,20 @@ final class TaskTrainCommandTests: XCTestCase {
         XCTAssertTrue(evaluated.stdout.contains(String(format: "inter_test (14 rows): SE %.2f  SP %.2f", last.sensitivity, last.specificity)), evaluated.stdout)
         let predictions = try Fixtures.run("train", ["--shards", dir + "/shards", "--eval", "--checkpoint", dir + "/run/last.pth", "--device", "cpu",
                                                      "--predictions", dir + "/p.csv"])
-        XCTAssertNotEqual(predictions.status, 0)
-        XCTAssertTrue(predictions.stderr.contains("--predictions: not available for --task 1-2 checkpoints yet"), predictions.stderr)
+        XCTAssertEqual(predictions.status, 0, predictions.stderr)
+        // One row per test row of every test split, the task's class names, the split named last.
+        let lines = try String(contentsOfFile: dir + "/p.csv", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(lines.first, "recording,start,end,p_Normal,p_Rhonchi,p_Wheeze,p_Stridor,p_Coarse Crackle,p_Fine Crackle,p_Wheeze+Crackle,predicted,split")
+        XCTAssertEqual(lines.dropFirst().map { $0.split(separator: ",").last.map(String.init) ?? "" },
+                       Array(repeating: "inter_test", count: 14) + Array(repeating: "intra_test", count: 14) + Array(repeating: "test2024", count: 8))
+        let json = dir + "/p.json"
+        let asJSON = try Fixtures.run("train", ["--shards", dir + "/shards", "--eval", "--checkpoint", dir + "/run/last.pth", "--device", "cpu",
+                                                "--predictions", json])
+        XCTAssertEqual(asJSON.status, 0, asJSON.stderr)
+        let document = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [String: Any])
+        XCTAssertEqual(document["task"] as? String, "1-2")
+        XCTAssertEqual((document["rows"] as? [[String: Any]])?.count, 36)
+        XCTAssertEqual((document["rows"] as? [[String: Any]])?.first?["split"] as? String, "inter_test")
     }
 
     /// 2-1 with a seed sweep: record rows only, test2024 (no record labels) left out and said;

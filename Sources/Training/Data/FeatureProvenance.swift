@@ -10,6 +10,10 @@ public struct FeatureProvenance: Codable, Sendable, Equatable {
     public var normalisation: FeatureSetIndex.Normalisation
     /// `prep ingest --resampler` (`source.resampler` of the index); nil if the index lacks it.
     public var resampler: String?
+    /// The index's label tasks (name, level, class names) of a set with tasks (SPRSound), so that
+    /// `predict` names a `--task` model's classes and knows its level from the checkpoint alone;
+    /// nil (and absent from the meta) for ICBHI sets and checkpoints written before.
+    public var tasks: [FeatureSetIndex.LabelTask]?
 
     public init(options: [String: FeatureSetIndex.OptionValue], normalisation: FeatureSetIndex.Normalisation, resampler: String?) {
         self.options = options
@@ -19,5 +23,6 @@ public struct FeatureProvenance: Codable, Sendable, Equatable {
 
     public init(index: FeatureSetIndex) {
         self.init(options: index.options, normalisation: index.normalisation, resampler: index.source["resampler"])
+        tasks = index.tasks.flatMap { $0.isEmpty ? nil : $0 }
     }
 }

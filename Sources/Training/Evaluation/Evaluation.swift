@@ -10,6 +10,8 @@ public struct Evaluation: Sendable {
     /// value's confusion and logits are then the first split's).
     public var task: String? = nil
     public var tests: [SplitEvaluation] = []
+    /// The logits of each of `tests`, in the same order (`--predictions` of a task checkpoint).
+    public var testLogits: [[Float]] = []
     public var score: ICBHIScore { confusion.score }
     public var twoClass: ICBHIScore { confusion.twoClassScore }
 }

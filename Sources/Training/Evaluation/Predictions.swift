@@ -4,19 +4,23 @@ import Foundation
 
 /// Per-cycle (or per-window) class probabilities: the rows `predict` writes and
 /// `train --eval --predictions` writes for a feature set's split, in one format so that the two
-/// can be compared line by line: `recording,start,end,p_<class>...,predicted`.
+/// can be compared line by line: `recording,start,end,p_<class>...,predicted`. The rows of
+/// `train --eval --predictions` for a label task's checkpoint (several test splits) add `split`.
 public struct PredictionRow: Sendable, Equatable {
     public var recording: String
     /// Seconds from the start of the recording.
     public var start: Double
     public var end: Double
     public var probabilities: [Double]
+    /// The feature set's split the row is of (task evaluations only).
+    public var split: String?
 
-    public init(recording: String, start: Double, end: Double, probabilities: [Double]) {
+    public init(recording: String, start: Double, end: Double, probabilities: [Double], split: String? = nil) {
         self.recording = recording
         self.start = start
         self.end = end
         self.probabilities = probabilities
+        self.split = split
     }
 
     /// The most probable class (the first on a tie).
@@ -31,11 +35,12 @@ public struct PredictionRow: Sendable, Equatable {
     }
 
     /// Rows for `logits` (`classes` per row) of the given spans.
-    public static func rows(logits: [Float], classes: Int, spans: [(recording: String, start: Double, end: Double)]) -> [PredictionRow] {
+    public static func rows(logits: [Float], classes: Int, spans: [(recording: String, start: Double, end: Double)],
+                            split: String? = nil) -> [PredictionRow] {
         precondition(logits.count == spans.count * classes, "logits do not match the rows")
         return spans.enumerated().map { i, span in
             PredictionRow(recording: span.recording, start: span.start, end: span.end,
-                          probabilities: probabilities(logits: logits[(i * classes)..<((i + 1) * classes)]))
+                          probabilities: probabilities(logits: logits[(i * classes)..<((i + 1) * classes)]), split: split)
         }
     }
 }
@@ -93,6 +98,8 @@ public final class PredictionWriter {
     public enum Format: Sendable { case csv, json }
     public let format: Format
     public let names: [String]
+    /// Whether rows carry their split (a last CSV column `split`, a JSON key).
+    public let splitColumn: Bool
     private let path: String?
     private let handle: FileHandle
     private let temporary: String?
@@ -101,9 +108,16 @@ public final class PredictionWriter {
     public var metadata: [String: Any] = [:]
 
     /// `path` nil or "-": standard output.
-    public init(path: String?, format: Format, classes: Int) throws(TrainingError) {
+    public convenience init(path: String?, format: Format, classes: Int) throws(TrainingError) {
+        try self.init(path: path, format: format, names: ClassNames.names(classes: classes))
+    }
+
+    /// `names`: the classes, in the model's order (columns `p_<name>`; a task's names as its
+    /// feature set gives them, e.g. `p_Coarse Crackle`).
+    public init(path: String?, format: Format, names: [String], splitColumn: Bool = false) throws(TrainingError) {
         self.format = format
-        names = ClassNames.names(classes: classes)
+        self.names = names
+        self.splitColumn = splitColumn
         if let path, path != "-" {
             // Streamed into AtomicFile's temp file, published (renamed, directory synced) at the end.
             let temporary = AtomicFile.temporaryPath(for: path)
@@ -120,7 +134,7 @@ public final class PredictionWriter {
             handle = FileHandle.standardOutput
         }
         if format == .csv {
-            write((["recording", "start", "end"] + names.map { "p_\($0)" } + ["predicted"]).joined(separator: ",") + "\n")
+            write((["recording", "start", "end"] + names.map { "p_\($0)" } + ["predicted"] + (splitColumn ? ["split"] : [])).joined(separator: ",") + "\n")
         }
     }
 
@@ -128,10 +142,11 @@ public final class PredictionWriter {
 
     /// Numbers as Swift prints them (start/end as the annotation said them), probabilities to 1e-8.
     public static func csvLine(_ row: PredictionRow, names: [String]) -> String {
-        let recording = row.recording.contains(",") || row.recording.contains("\"")
-            ? "\"" + row.recording.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : row.recording
-        return ([recording, "\(row.start)", "\(row.end)"] + row.probabilities.map { String(format: "%.8f", $0) }
-                + [names[row.predicted]]).joined(separator: ",")
+        func field(_ text: String) -> String {
+            text.contains(",") || text.contains("\"") ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
+        }
+        return ([field(row.recording), "\(row.start)", "\(row.end)"] + row.probabilities.map { String(format: "%.8f", $0) }
+                + [field(names[row.predicted])] + (row.split.map { [field($0)] } ?? [])).joined(separator: ",")
     }
 
     public func append(_ rows: [PredictionRow]) {
@@ -140,9 +155,11 @@ public final class PredictionWriter {
             write(rows.map { Self.csvLine($0, names: names) + "\n" }.joined())
         case .json:
             json += rows.map { row in
-                ["recording": row.recording, "start": row.start, "end": row.end,
-                 "probabilities": Dictionary(uniqueKeysWithValues: zip(names, row.probabilities)),
-                 "predicted": names[row.predicted]]
+                var object: [String: Any] = ["recording": row.recording, "start": row.start, "end": row.end,
+                                             "probabilities": Dictionary(uniqueKeysWithValues: zip(names, row.probabilities)),
+                                             "predicted": names[row.predicted]]
+                if let split = row.split { object["split"] = split }
+                return object
             }
         }
     }
@@ -177,6 +194,50 @@ public final class PredictionWriter {
 }
 
 extension TrainingSession {
+    /// `train --eval --predictions FILE` for what `evaluate(checkpoint:...)` returned: a label
+    /// task's checkpoint gets the rows of every test split it evaluated (`writeTaskPredictions`),
+    /// any other the test split's cycles with its 4 or 2 classes.
+    public static func writePredictions(_ evaluation: Evaluation, shards: String, to path: String) throws(TrainingError) {
+        if evaluation.task != nil {
+            try writeTaskPredictions(evaluation, shards: shards, to: path)
+        } else {
+            try writePredictions(evaluation, shards: shards, classes: evaluation.confusion.matrix.count, to: path)
+        }
+    }
+
+    /// A label task's evaluation: one row per row of each test split the task labels (in the
+    /// order the evaluation read them: `FeatureSet.rows(split:task:)`), the split named in a last
+    /// column; the columns are the task's class names. `.json` files get JSON, others CSV.
+    public static func writeTaskPredictions(_ evaluation: Evaluation, shards: String, to path: String) throws(TrainingError) {
+        guard let name = evaluation.task, evaluation.testLogits.count == evaluation.tests.count, !evaluation.tests.isEmpty else {
+            throw .invalidOption("--predictions: the evaluation has no task test splits")
+        }
+        var definition: TaskDefinition?
+        var rows: [PredictionRow] = []
+        do {
+            let set = try FeatureSet(directory: shards)
+            guard let task = set.index.tasks?.first(where: { $0.name == name }) else {
+                throw TrainingError.shards(path: shards, message: "has no task \(name)")
+            }
+            definition = TaskDefinition(task)
+            let classes = task.classes.count
+            for (test, logits) in zip(evaluation.tests, evaluation.testLogits) {
+                // The rows `ShardCycles(directory:split:task:)` evaluated, in its order.
+                let spans = try set.rows(split: test.split, task: task).recordingSpans()
+                guard spans.count * classes == logits.count else {
+                    throw TrainingError.shards(path: shards, message: "the \(test.split) split has \(spans.count) rows of task \(name), the evaluation \(logits.count / max(1, classes))")
+                }
+                rows += PredictionRow.rows(logits: logits, classes: classes, spans: spans, split: test.split)
+            }
+        } catch let error as TrainingError {
+            throw error
+        } catch { throw .shards(path: shards, message: "\(error)") }
+        let writer = try PredictionWriter(path: path, format: path.hasSuffix(".json") ? .json : .csv, names: definition?.classes ?? [], splitColumn: true)
+        writer.metadata = ["task": name]
+        writer.append(rows)
+        try writer.finish()
+    }
+
     /// `train --eval --predictions FILE`: one row per cycle of `split` (the order `evaluate` read
     /// them in), the probabilities from `evaluation`'s logits. `.json` files get JSON, others CSV.
     public static func writePredictions(_ evaluation: Evaluation, shards: String, split: String = "test",

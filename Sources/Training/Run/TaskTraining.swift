@@ -86,11 +86,12 @@ extension TrainingSession {
         if let skipped = try file.load(into: model, policy: .evaluate).skippedSummary { report("\(checkpoint): \(skipped)") }
         report("\(checkpoint) (epoch \(meta.epoch)), task \(task), on \(first.index.featureSet):")
         var result: Evaluation?
-        var splits: [SplitEvaluation] = []
+        var splits: [SplitEvaluation] = [], logits: [[Float]] = []
         for test in tests {
             let evaluation = try Training.evaluate(model: model, source: test.cycles, classes: m.numClasses, batchSize: meta.options.evalBatchSize)
             let e = SplitEvaluation(split: test.split, confusion: evaluation.confusion.matrix, task: definition)
             splits.append(e)
+            logits.append(evaluation.logits)
             result = result ?? evaluation
             report(String(format: "%@ (%d rows): SE %.2f  SP %.2f  AS %.2f  HS %.2f  Score %.2f", e.split, e.rows, e.sensitivity,
                           e.specificity, e.averageScore, e.harmonicScore, e.score))
@@ -101,6 +102,7 @@ extension TrainingSession {
         var evaluation = result!
         evaluation.task = task
         evaluation.tests = splits
+        evaluation.testLogits = logits
         return evaluation
     }
 }

@@ -26,7 +26,7 @@ public struct SPRSoundIngest {
     static let recordEntry = -1
 
     /// The largest annotation file read (the real ones are under 2 kB).
-    static let maximumAnnotationBytes = 16 << 20
+    static let maximumAnnotationBytes = SPRSoundEventSlicing.maximumAnnotationBytes
 
     struct Outcome: Sendable {
         var recording: SPRSoundRecordingRow?
@@ -236,16 +236,15 @@ public struct SPRSoundIngest {
         var beyond = 0, clamped = 0
         let cap = SPRSoundAnnotation.listedPerFile
         for event in events {
-            let bounds = sliceBounds(start: event.start, end: event.end, frames: frames16k)
             let at = "event_annotation[\(event.position)] (\(event.type), \(event.start)-\(event.end) s)"
-            guard !bounds.isEmpty else {
+            guard case .kept(let bounds, let wasClamped) = SPRSoundEventSlicing.slice(event, frames: frames16k) else {
                 beyond += 1
                 if beyond <= cap {
                     problems.append(Problem(file: source.jsonPath, line: nil, reason: "\(at) lies after the audio's end (\(seconds) s): skipped", kind: .skippedCycle))
                 }
                 continue
             }
-            if event.end * Double(ReferenceAudio.sampleRate) > Double(frames16k) {
+            if wasClamped {
                 clamped += 1
                 if clamped <= cap {
                     problems.append(Problem(file: source.jsonPath, line: nil, reason: "\(at) ends after the audio (\(seconds) s): clamped", kind: .clampedCycle))
@@ -262,17 +261,6 @@ public struct SPRSoundIngest {
             problems.append(Problem(file: source.jsonPath, line: nil, reason: "\(clamped - cap) more events clamped to the audio (not listed)", kind: .clampedCycle))
         }
         return (rows, problems)
-    }
-
-    /// Samples `[int(start * 16000), int(end * 16000))` clamped to the audio (ICBHI's rule, REFERENCE.md step 4).
-    static func sliceBounds(start: Double, end: Double, frames: Int) -> Range<Int> {
-        func bound(_ seconds: Double) -> Int {
-            let position = seconds * Double(ReferenceAudio.sampleRate)
-            guard !position.isNaN else { return 0 }
-            return min(Int(min(max(position, 0), Double(frames))), frames)
-        }
-        let lower = bound(start)
-        return lower..<max(lower, bound(end))
     }
 
     private static func relative(_ path: String, to root: String) -> String {
