@@ -15,12 +15,12 @@ extension ContrastiveTarget: ExpressibleByArgument {}
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train an Audio Spectrogram Transformer with Patch-Mix contrastive learning on ICBHI feature shards.",
+        abstract: "Train an Audio Spectrogram Transformer (Patch-Mix CL or a follow-up method) on feature shards of ICBHI or SPRSound.",
         discussion: """
             `train --shards cache/<feature-set> [options]` trains (the `fit` subcommand, the default: \
             `train fit --help` lists its options). It reads the feature set written by `prep features`, \
             trains on its train split and evaluates on its test split after every epoch (Sp, Se, ICBHI \
-            score, 2-class view). It writes <output>/log.jsonl (one JSON object per epoch), \
+            score, 2-class view; SPRSound feature sets take --task and report SE, SP, AS, HS and Score per test split). It writes <output>/log.jsonl (one JSON object per epoch), \
             <output>/last.pth and <output>/best.pth (best: highest score with Se > 5).
 
             Checkpoints open in Python with torch.load(path) and follow the paper code's layout: \
