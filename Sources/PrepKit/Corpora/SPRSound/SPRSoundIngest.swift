@@ -28,69 +28,35 @@ public struct SPRSoundIngest {
     /// The largest annotation file read (the real ones are under 2 kB).
     static let maximumAnnotationBytes = SPRSoundEventSlicing.maximumAnnotationBytes
 
-    struct Outcome: Sendable {
+    struct Outcome: StagedRecordingOutcome {
         var recording: SPRSoundRecordingRow?
         var events: [SPRSoundEventRow] = []
         var problems: [Problem] = []
         var stagedAudio: String?
         var writeFailure: String?
         var reused = false
+        var keptStem: String? { recording?.stem }
     }
 
     public func run() throws -> SPRSoundIngestReport {
         let started = Date()
         try options.validate()
         let (sources, discoveryProblems) = try SPRSoundDiscovery.scan(directory: options.datasetDirectory)
-
-        try AtomicFile.makeDirectory(options.cacheDirectory)
-        let lock = try CacheLock(path: options.cacheDirectory + "/.lock", purpose: "prep ingest", timeout: options.lockTimeout) {
-            console.warn("waiting for another run holding \(options.cacheDirectory)/.lock ...")
-        }
-        defer { withExtendedLifetime(lock) {} }
-        let store = CycleAudioStore(cacheDirectory: options.cacheDirectory, resampler: options.resampler.rawValue)
-        try AtomicFile.makeDirectory(store.directory)
-        AtomicFile.sweepPartials(in: store.directory)
-        AtomicFile.sweepPartials(in: options.cacheDirectory)
-        AtomicFile.sweepPartials(in: options.manifestDirectory)
-
-        if options.strict, discoveryProblems.contains(where: IngestPipeline.failsStrictRun) {
-            report(discoveryProblems)
-            throw PrepError.strict(problems: discoveryProblems.filter(IngestPipeline.failsStrictRun).count)
-        }
+        let session = try IngestSession(options: options, console: console, discoveryProblems: discoveryProblems)
+        defer { withExtendedLifetime(session) {} }   // the cache stays locked until the manifests are written
+        let store = session.store, publisher = session.publisher
         let previousRows = (try? SPRSoundManifest(directory: options.manifestDirectory).readRecordings()) ?? []
         let previous = Dictionary(previousRows.map { ($0.stem, $0) }, uniquingKeysWith: { first, _ in first })
-        let progress = ProgressCounter()
-        let publisher = DurablePublisher()
-        let outcomes = runInParallel(count: sources.count, jobs: options.jobs) { [options, console] index in
-            let outcome = Self.ingest(sources[index], options: options, store: store, publisher: publisher,
-                                      previous: previous[sources[index].name.stem])
-            console.progress("ingest", done: progress.increment(), total: sources.count, detail: sources[index].name.stem)
-            return outcome
+        let outcomes = session.process(count: sources.count, name: { sources[$0].name.stem }) { [options] index in
+            Self.ingest(sources[index], options: options, store: store, publisher: publisher,
+                        previous: previous[sources[index].name.stem])
         }
-        console.finishProgress()
-        if let failure = outcomes.lazy.compactMap(\.writeFailure).first {
-            for staged in outcomes.compactMap(\.stagedAudio) { unlink(staged) }
-            try? publisher.finish()
-            throw PrepError.output(failure + "; manifests left as they were")
-        }
-        let problems = discoveryProblems + outcomes.flatMap(\.problems)
-        let failing = problems.filter(IngestPipeline.failsStrictRun)
-        if options.strict, !failing.isEmpty {
-            for staged in outcomes.compactMap(\.stagedAudio) { unlink(staged) }
-            report(problems)
-            throw PrepError.strict(problems: failing.count)
-        }
-        for outcome in outcomes {
-            if let staged = outcome.stagedAudio, let recording = outcome.recording {
-                publisher.publish(staged, as: store.path(for: recording.stem))
-            }
-        }
-        try publisher.finish()
+        let problems = try session.commit(outcomes, discoveryProblems: discoveryProblems)
 
         let recordings = outcomes.compactMap(\.recording)
         let events = outcomes.flatMap(\.events)
         guard !recordings.isEmpty else {
-            report(problems)
+            session.report(problems)
             throw PrepError.nothingValid("\(options.datasetDirectory): no usable SPRSound recording found (\(problems.count) problems)")
         }
         let manifest = SPRSoundManifest(directory: options.manifestDirectory)
@@ -102,9 +68,7 @@ public struct SPRSoundIngest {
             try AtomicFile.write(Data(encoded.events.utf8), to: manifest.eventsPath)
             try AtomicFile.write(Data(encoded.recordings.utf8), to: manifest.recordingsPath)
         }
-        try ManifestStore(directory: options.manifestDirectory).writeProblems(problems.map {
-            ProblemRecord(severity: $0.severity.rawValue, kind: $0.kind.rawValue, file: $0.file, line: $0.line, reason: $0.reason)
-        })
+        try session.writeProblems(problems)
         var state = IngestState(resampler: options.resampler.rawValue, audioDirectory: store.directory,
                                 manifestDirectory: options.manifestDirectory, cyclesSHA256: FileDigest.sha256(of: encoded.events))
         state.format = "sprsound-ingest/1"
@@ -265,10 +229,6 @@ public struct SPRSoundIngest {
 
     private static func relative(_ path: String, to root: String) -> String {
         path.hasPrefix(root + "/") ? String(path.dropFirst(root.count + 1)) : path
-    }
-
-    private func report(_ problems: [Problem]) {
-        for problem in problems { console.warn("\(problem.severity.rawValue): \(problem)") }
     }
 }
 
