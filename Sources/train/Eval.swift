@@ -17,22 +17,13 @@ struct Eval: ParsableCommand {
     var shards: String
     @Option(help: ArgumentHelp("Write one row per test cycle, recording,start,end,p_<class>...,predicted (the rows `predict` writes; JSON when FILE ends in .json).", valueName: "FILE"))
     var predictions: String?
-    @Option(help: "Attention heads of a checkpoint without meta (default D / 64).") var heads: Int?
-    @OptionGroup var device: DeviceOptions
-
-    func validate() throws {
-        try usageRule { () throws(TrainingError) in
-            if let heads { try ModelConfig.validate(heads: heads) }
-            if let device = device.device { try TrainingOptions.validate(device: device) }
-            try device.request().validate()
-        }
-    }
+    @OptionGroup var model: LoadedModelOptions
 
     func run() throws {
         try Job.perform {
-            let execution = device.request()
+            let execution = model.device.request()
             let selection = try Job.start(execution)
-            try Self.evaluate(checkpoint: checkpoint, shards: try Job.locate(shards), predictions: predictions, heads: heads,
+            try Self.evaluate(checkpoint: checkpoint, shards: try Job.locate(shards), predictions: predictions, heads: model.heads,
                               device: selection.device)
         }
     }

@@ -12,25 +12,16 @@ struct Inspect: ParsableCommand {
             """)
 
     @Argument(help: "The checkpoint: the AudioSet AST, the paper code's or this trainer's.") var checkpoint: String
-    @Option(help: "Attention heads of a checkpoint without meta (default D / 64).") var heads: Int?
     @Option(help: "How the AudioSet positional-embedding grid is adapted, as with --init: paper or aligned.")
     var posEmbed: PositionalEmbeddingInit = Self.defaultPosEmbed
     static let defaultPosEmbed = TrainingOptions.defaults.posEmbed ?? .paper
-    @OptionGroup var device: DeviceOptions
-
-    func validate() throws {
-        try usageRule { () throws(TrainingError) in
-            if let heads { try ModelConfig.validate(heads: heads) }
-            if let device = device.device { try TrainingOptions.validate(device: device) }
-            try device.request().validate()
-        }
-    }
+    @OptionGroup var model: LoadedModelOptions
 
     func run() throws {
         try Job.perform {
-            let execution = device.request()
+            let execution = model.device.request()
             let selection = try Job.start(execution)
-            try TrainingSession.inspect(checkpoint: checkpoint, heads: heads, posEmbed: posEmbed, device: selection.device)
+            try TrainingSession.inspect(checkpoint: checkpoint, heads: model.heads, posEmbed: posEmbed, device: selection.device)
         }
     }
 }

@@ -94,6 +94,21 @@ struct DeviceOptions: ParsableArguments {
     }
 }
 
+/// The options of a job that loads a checkpoint and runs its model without training it
+/// (`eval`, `inspect`): the heads of a checkpoint without meta, and where it runs.
+struct LoadedModelOptions: ParsableArguments {
+    @Option(help: "Attention heads of a checkpoint without meta (default D / 64).") var heads: Int?
+    @OptionGroup var device: DeviceOptions
+
+    func validate() throws {
+        try usageRule { () throws(TrainingError) in
+            if let heads { try ModelConfig.validate(heads: heads) }
+            if let device = device.device { try TrainingOptions.validate(device: device) }
+            try device.request().validate()
+        }
+    }
+}
+
 /// Where and how the jobs that take training steps run: `--device`, `--threads`, `--amp`.
 struct ExecutionOptions: ParsableArguments {
     @OptionGroup var device: DeviceOptions
