@@ -105,7 +105,7 @@ if [ "$WHAT" = all ] || [ "$WHAT" = sprsound ]; then
   # Issue #22: ingest + features of the full-scale synthetic SPRSound (2,683 recordings, events
   # and record items) against scripts/ref_sprsound.py (same steps, torchaudio, one thread).
   SPR=${SPR_CORPUS:-$WORK/sprsound}
-  if [ ! -f "$SPR/README.txt" ]; then "$BIN/prep" synth --corpus sprsound --full-scale --out "$SPR" --seed 1 >&2; fi
+  if [ ! -f "$SPR/README.txt" ]; then "$BIN/prep" synth --corpus sprsound --full-scale --annotations "${SPR_ANNOTATIONS:-../shared/sprsound/annotations}" --out "$SPR" --seed 1 >&2; fi
   echo "== SPRSound pipeline on the full-scale synthetic corpus" >&2
   timed $PY scripts/ref_sprsound.py "$SPR"; spr_ref=$wall; spr_ref_peak=$peak
   cat "$WORK/out.log" >&2

@@ -8,7 +8,7 @@ import Glibc
 
 /// `prep synth --corpus sprsound`: an SPRSound-shaped corpus of SYNTHETIC audio.
 ///
-/// Two modes. Given annotations (the vendored samples): every `<stem>.json` below the
+/// Two modes. Given annotations (e.g. the 51 real samples in ../shared/sprsound/annotations): every `<stem>.json` below the
 /// annotation directory is copied verbatim to the same place in OUT, and a `<stem>.wav` is
 /// written in the sibling `*_wav` folder. Full scale: 1,949 train + 355 inter-patient + 379
 /// intra-patient test recordings (the 2022 release's counts) in the BioCAS2022 layout, each with

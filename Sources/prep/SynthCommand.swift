@@ -37,7 +37,7 @@ struct SynthCommand: ParsableCommand {
     @Option(help: "The corpus: icbhi (default) or sprsound (docs/sprsound.md).")
     var corpus: Corpus = .icbhi
 
-    @Option(help: "SPRSound: the annotation tree to synthesise audio for (default: the vendored samples, manifests/sprsound-annotations).")
+    @Option(help: "SPRSound (required): a tree of SPRSound's JSON annotation files to synthesise audio for: a checkout of SPRSound, or ../shared/sprsound/annotations here (they are not redistributed in this repository).")
     var annotations: String?
 
     @Flag(help: "SPRSound: a full-scale corpus (1,949 train + 355 inter + 379 intra test recordings) with the samples' event statistics.")
@@ -51,6 +51,9 @@ struct SynthCommand: ParsableCommand {
     func validate() throws {
         if corpus == .sprsound {
             guard recordings == nil, metadata == nil else { throw ValidationError("--recordings and --metadata are ICBHI options") }
+            guard annotations != nil else {
+                throw ValidationError("--corpus sprsound needs --annotations DIR: SPRSound's JSON annotation files (a checkout of its repository, or ../shared/sprsound/annotations); this repository does not redistribute them")
+            }
             return
         }
         guard annotations == nil, !fullScale else { throw ValidationError("--annotations and --full-scale need --corpus sprsound") }
@@ -75,7 +78,7 @@ struct SynthCommand: ParsableCommand {
     func run() throws {
         if corpus == .sprsound {
             try runReportingErrors {
-                var options = SPRSoundSynthesizer.Options(outputDirectory: out, annotationsDirectory: annotations ?? "manifests/sprsound-annotations")
+                var options = SPRSoundSynthesizer.Options(outputDirectory: out, annotationsDirectory: annotations ?? "")
                 options.fullScale = fullScale
                 options.seed = seed
                 options.jobs = jobs

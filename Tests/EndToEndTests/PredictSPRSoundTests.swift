@@ -5,13 +5,13 @@ import Training
 import XCTest
 
 /// `predict` with SPRSound task models (issue #25, second corpus), on synthetic audio for the 51
-/// vendored sample annotations: `prep ingest --corpus sprsound` + `prep features`, a 1-epoch
+/// real sample annotations (../shared/sprsound/annotations): `prep ingest --corpus sprsound` + `prep features`, a 1-epoch
 /// ast-tiny per task level, then `train --eval --predictions` (rows of every test split, the
 /// split named) against `predict` on the same WAVs with their JSON in the sibling `*_json`
 /// folders: the same events (tasks 1-x) and recordings (2-x) with the same probabilities
 /// (<= 1e-5; record items 10 s long: tiled and cut); a JSON that does not parse is named, the others still run, exit 1.
 final class PredictSPRSoundTests: PrepTestCase {
-    private var samples: String { Fixtures.repository("manifests/sprsound-annotations") }
+    private var samples: String { Fixtures.shared("sprsound/annotations") }
 
     /// Rows of a predictions CSV keyed by `recording@start-end`: probabilities and the `split`
     /// column (nil when there is none), checking the header's class columns.

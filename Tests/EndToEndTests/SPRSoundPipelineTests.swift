@@ -4,13 +4,13 @@ import HDF5
 import TestSupport
 import XCTest
 
-/// Issue #22, the prep side: `prep synth --corpus sprsound` on the 51 vendored sample
+/// Issue #22, the prep side: `prep synth --corpus sprsound` on the 51 real sample
 /// annotations -> `prep ingest` (detected as SPRSound) -> `prep features` -> shards checked
 /// against spec/sprsound-shards.md (dataset names, class indices of known files, the -1 rules,
 /// index.json's keys); `prep stats` and `prep show` on it; and a hostile tree where every bad
 /// input is reported with its file and reason without stopping the run.
 final class SPRSoundPipelineTests: PrepTestCase {
-    private var samples: String { Fixtures.repository("manifests/sprsound-annotations") }
+    private var samples: String { Fixtures.shared("sprsound/annotations") }
 
     func testSyntheticSamplesThroughIngestAndFeaturesGiveTheAgreedFormat() throws {
         let corpus = workspace + "/sprsound"

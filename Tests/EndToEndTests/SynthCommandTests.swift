@@ -123,5 +123,9 @@ final class SynthCommandTests: XCTestCase {
             XCTAssertTrue(result.stderr.contains(message), result.stderr)
             XCTAssertEqual(result.stderr.components(separatedBy: "Error:").count - 1, 1, result.stderr)
         }
+        // SPRSound's annotations are not redistributed here: the user names them.
+        let sprsound = try Fixtures.run("prep", ["synth", "--corpus", "sprsound", "--out", out], in: workspace)
+        XCTAssertEqual(sprsound.status, 64, sprsound.stderr)
+        XCTAssertTrue(sprsound.stderr.contains("--corpus sprsound needs --annotations DIR"), sprsound.stderr)
     }
 }

@@ -114,7 +114,7 @@ final class SPRSoundAnnotationTests: XCTestCase {
 
     func testEveryVendoredSampleParsesWithoutSkips() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("manifests/sprsound-annotations").path
+            .deletingLastPathComponent().appendingPathComponent("shared/sprsound/annotations").path
         let files = try XCTUnwrap(FileManager.default.enumerator(atPath: root)).compactMap { $0 as? String }.filter { $0.hasSuffix(".json") }
         XCTAssertEqual(files.count, 51)
         var events = 0
