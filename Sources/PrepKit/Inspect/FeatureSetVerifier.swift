@@ -109,25 +109,39 @@ public enum FeatureSetVerifier {
                 findings.append(Finding(file: audio.path(for: stem), problem: "missing, unreadable, or not the audio the manifests describe"))
                 continue
             }
-            do {
-                let stored = try audio.readCycles(stem: stem)
-                if stored.cycleIndices.count != record.cycles {
-                    findings.append(Finding(file: audio.path(for: stem), problem: "holds \(stored.cycleIndices.count) cycles, the manifest says \(record.cycles)"))
-                }
-                switch try audio.checkSamples(stored.samples, stem: stem) {
-                case .matches: break
-                case .notRecorded: unchecked += 1
-                case .differs(let recorded, let computed):
-                    findings.append(Finding(file: audio.path(for: stem), problem: "samples SHA-256 \(computed) differs from the one recorded at ingest (\(recorded)): corrupted since `prep ingest`"))
-                }
-            } catch {
-                findings.append(finding(error, about: audio.path(for: stem)))
+            let unrecorded = checkCycleAudio(of: stem, in: audio, findings: &findings) { entries in
+                entries.count == record.cycles ? nil : "holds \(entries.count) cycles, the manifest says \(record.cycles)"
             }
+            if unrecorded { unchecked += 1 }
         }
         for stem in cyclesByRecording.keys.sorted() {
             findings.append(Finding(file: manifests.cyclesPath, problem: "cycles of \(stem), which \(manifests.recordingsPath) does not list"))
         }
         return (findings, recordings.count, cycles.count, unchecked)
+    }
+
+    /// Reads `stem`'s cycle audio, asks `entriesProblem` whether its entries are the ones the
+    /// manifests list, and checks its samples against the SHA-256 ingest recorded; what is wrong
+    /// goes to `findings`. Returns true when the file holds no checksum to check (written before
+    /// ingest recorded them).
+    static func checkCycleAudio(of stem: String, in audio: CycleAudioStore, findings: inout [Finding],
+                                entriesProblem: ([Int]) -> String?) -> Bool {
+        do {
+            let stored = try audio.readCycles(stem: stem)
+            if let problem = entriesProblem(stored.cycleIndices) {
+                findings.append(Finding(file: audio.path(for: stem), problem: problem))
+            }
+            switch try audio.checkSamples(stored.samples, stem: stem) {
+            case .matches: return false
+            case .notRecorded: return true
+            case .differs(let recorded, let computed):
+                findings.append(Finding(file: audio.path(for: stem), problem: "samples SHA-256 \(computed) differs from the one recorded at ingest (\(recorded)): corrupted since `prep ingest`"))
+                return false
+            }
+        } catch {
+            findings.append(finding(error, about: audio.path(for: stem)))
+            return false
+        }
     }
 
     private static func checkContents(shard: FeatureSetIndex.Shard, in set: FeatureSet) -> [Finding] {

@@ -46,20 +46,11 @@ enum SPRSoundRecipe {
                 findings.append(Finding(file: audio.path(for: stem), problem: "missing, unreadable, or not the audio the manifests describe"))
                 continue
             }
-            do {
-                let stored = try audio.readCycles(stem: stem)
-                if stored.cycleIndices != own.map(\.k) + [SPRSoundIngest.recordEntry] {
-                    findings.append(Finding(file: audio.path(for: stem), problem: "entries \(stored.cycleIndices), the manifests say events \(own.map(\.k)) and the record item"))
-                }
-                switch try audio.checkSamples(stored.samples, stem: stem) {
-                case .matches: break
-                case .notRecorded: unchecked += 1
-                case .differs(let recorded, let computed):
-                    findings.append(Finding(file: audio.path(for: stem), problem: "samples SHA-256 \(computed) differs from the one recorded at ingest (\(recorded)): corrupted since `prep ingest`"))
-                }
-            } catch {
-                findings.append(FeatureSetVerifier.finding(error, about: audio.path(for: stem)))
+            let unrecorded = FeatureSetVerifier.checkCycleAudio(of: stem, in: audio, findings: &findings) { entries in
+                let listed = own.map(\.k)
+                return entries == listed + [SPRSoundIngest.recordEntry] ? nil : "entries \(entries), the manifests say events \(listed) and the record item"
             }
+            if unrecorded { unchecked += 1 }
         }
         for stem in eventsByRecording.keys.sorted() {
             findings.append(Finding(file: manifest.eventsPath, problem: "events of \(stem), which \(manifest.recordingsPath) does not list"))
