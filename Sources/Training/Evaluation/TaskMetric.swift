@@ -49,9 +49,14 @@ public struct TaskScore: Codable, Sendable, Equatable {
         self.init(normalHits: matrix[0][0], normalCount: matrix[0].reduce(0, +), adventitiousHits: hits, adventitiousCount: count)
     }
 
-    public var specificity: Double { normalCount == 0 ? 0 : Double(normalHits) / Double(normalCount) * 100 }
-    public var sensitivity: Double { adventitiousCount == 0 ? 0 : Double(adventitiousHits) / Double(adventitiousCount) * 100 }
-    public var averageScore: Double { (sensitivity + specificity) / 2 }
+    /// SP and SE are ICBHI's rates over these counts (the same formulas and zero rule).
+    private var rates: ICBHIScore {
+        ICBHIScore(normalHits: normalHits, normalCount: normalCount, abnormalHits: adventitiousHits, abnormalCount: adventitiousCount)
+    }
+    public var specificity: Double { rates.specificity }
+    public var sensitivity: Double { rates.sensitivity }
+    /// AS: ICBHI's score.
+    public var averageScore: Double { rates.score }
     public var harmonicScore: Double {
         let (se, sp) = (sensitivity, specificity)
         return se + sp == 0 ? 0 : 2 * se * sp / (se + sp)
