@@ -40,8 +40,10 @@ torch::Tensor unscale_gradients(const std::vector<torch::Tensor> &parameters, fl
     // GradScaler computes the inverse in double and rounds it to float; for the powers of two
     // it uses the product below is exact.
     const double inverse = double(float(1.0 / double(scale)));
-    const auto key = device.is_cuda() ? c10::DispatchKey::CUDA : c10::DispatchKey::CPU;
-    if (compat::has_kernel("aten::_amp_foreach_non_finite_check_and_unscale_", "", key)) {
+    // Whether this libtorch has the one-call unscale for the device, asked of the dispatcher once.
+    static const bool one_call_cpu = compat::has_kernel("aten::_amp_foreach_non_finite_check_and_unscale_", "", c10::DispatchKey::CPU);
+    static const bool one_call_cuda = compat::has_kernel("aten::_amp_foreach_non_finite_check_and_unscale_", "", c10::DispatchKey::CUDA);
+    if (device.is_cuda() ? one_call_cuda : one_call_cpu) {
         // GradScaler.unscale_: one call multiplies every gradient by inv_scale and sets found_inf
         // to 1 where any element is inf/NaN.
         auto found = torch::zeros({1}, options);
@@ -67,7 +69,10 @@ torch::Tensor reference_unscale_gradients(const std::vector<torch::Tensor> &para
         auto bad = g.isfinite().all().logical_not();
         found = found.defined() ? found.logical_or(bad) : bad;
     }
-    if (!found.defined()) return torch::zeros({1}, torch::TensorOptions(torch::kFloat32));
+    if (!found.defined()) {
+        const auto device = parameters.empty() ? torch::Device(torch::kCPU) : parameters.front().device();
+        return torch::zeros({1}, torch::TensorOptions(torch::kFloat32).device(device));
+    }
     return found.to(torch::kFloat32).reshape({1});
 }
 

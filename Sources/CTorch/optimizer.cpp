@@ -61,8 +61,6 @@ void step_bucket(AdamBucket &b, int64_t step, const torch::optim::AdamOptions &o
 
 } // namespace
 
-void zero_gradients(torch::optim::Adam &optimizer) { compat::zero_gradients(optimizer); }
-
 void adam_step(torch::optim::Adam &optimizer) {
     torch::NoGradGuard no_grad;
     auto &state = optimizer.state();
@@ -97,6 +95,25 @@ void adam_step(torch::optim::Adam &optimizer) {
     }
 }
 
+namespace {
+
+/// An integer entry's (BatchNorm's num_batches_tracked) moving average: util/misc.py computes
+/// old * beta + (1 - beta) * new in float and loads it back into the integer buffer, which
+/// truncates toward zero.
+void average_integer_entry(torch::Tensor &entry, const torch::Tensor &old, double beta) {
+    entry.copy_(old.to(torch::kFloat32) * beta + entry.to(torch::kFloat32) * (1 - beta));
+}
+
+} // namespace
+
+std::vector<torch::Tensor> reference_snapshot_state(const std::vector<std::pair<std::string, torch::Tensor>> &state) {
+    torch::NoGradGuard no_grad;
+    std::vector<torch::Tensor> before;
+    before.reserve(state.size());
+    for (const auto &entry : state) before.push_back(entry.second.detach().clone());
+    return before;
+}
+
 std::vector<torch::Tensor> snapshot_state(const std::vector<std::pair<std::string, torch::Tensor>> &state) {
     torch::NoGradGuard no_grad;
     std::vector<torch::Tensor> floating;
@@ -124,9 +141,7 @@ void moving_average(std::vector<std::pair<std::string, torch::Tensor>> &state, c
             now.push_back(t);
             old.push_back(before[i]);
         } else {
-            // util/misc.py computes old * beta + (1 - beta) * new in float and loads it back into
-            // the integer buffer (num_batches_tracked), which truncates toward zero.
-            t.copy_(before[i].to(torch::kFloat32) * beta + t.to(torch::kFloat32) * (1 - beta));
+            average_integer_entry(t, before[i], beta);
         }
     }
     if (now.empty()) return;
@@ -142,7 +157,7 @@ void reference_moving_average(std::vector<std::pair<std::string, torch::Tensor>>
         auto &t = entry.second;
         const auto &old = before[i++];
         if (t.is_floating_point()) t.mul_(1 - beta).add_(old, beta);
-        else t.copy_(old.to(torch::kFloat32) * beta + t.to(torch::kFloat32) * (1 - beta));
+        else average_integer_entry(t, old, beta);
     }
 }
 

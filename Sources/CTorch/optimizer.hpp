@@ -13,10 +13,6 @@
 
 namespace ctorch {
 
-/// Optimizer::zero_grad() as this libtorch defines it, with one foreach call where it would
-/// zero each gradient in turn (compat::zero_gradients).
-void zero_gradients(torch::optim::Adam &optimizer);
-
 /// torch::optim::Adam::step() (L2 weight decay, no amsgrad) over the parameters that have a
 /// gradient, keeping its state (step, exp_avg, exp_avg_sq) in the optimizer so that checkpoints
 /// are unchanged. Foreach operations; on CUDA libtorch's fused Adam kernel where it has one.
@@ -25,6 +21,10 @@ void adam_step(torch::optim::Adam &optimizer);
 /// Copies of the state entries for the moving average: one foreach copy of the floating-point
 /// entries, a clone of each other one (BatchNorm's num_batches_tracked).
 std::vector<torch::Tensor> snapshot_state(const std::vector<std::pair<std::string, torch::Tensor>> &state);
+
+/// The per-entry snapshot the foreach one replaced: a clone of every entry
+/// (ct_model_use_reference_optimizer).
+std::vector<torch::Tensor> reference_snapshot_state(const std::vector<std::pair<std::string, torch::Tensor>> &state);
 
 /// The paper's ma_update: every entry becomes old * beta + new * (1 - beta), as
 /// new.mul_(1 - beta).add_(old, beta) for floating-point entries (two foreach calls).

@@ -2,6 +2,7 @@
 // primitives"). Which objective a step computes is decided in Swift (Sources/Training, one file
 // per method); nothing here names a method.
 #include "amp.hpp"
+#include "compat.hpp"
 #include "internal.hpp"
 #include "optimizer.hpp"
 #include "profile.hpp"
@@ -90,12 +91,7 @@ ct_status ct_step_begin(ct_model *model, float ma_beta, ct_step **out) {
         model->net->train();
         if (ma_beta > 0) {
             OptimizerPhase phase;
-            if (model->reference_optimizer) {
-                torch::NoGradGuard g;
-                for (const auto &entry : model->state) step->before.push_back(entry.second.detach().clone());
-            } else {
-                step->before = snapshot_state(model->state);
-            }
+            step->before = model->reference_optimizer ? reference_snapshot_state(model->state) : snapshot_state(model->state);
         }
         step->autocast.emplace(model->autocast, model->device);
         *out = step.release();
@@ -226,14 +222,6 @@ ct_status ct_model_use_reference_optimizer(ct_model *model, int32_t enabled) {
     });
 }
 
-ct_status ct_step_item(const ct_tensor *t, double *out) {
-    return guarded("ct_step_item", [&] {
-        TORCH_CHECK(out, "null argument");
-        *out = get(t, "tensor").item<double>();
-        return CT_OK;
-    });
-}
-
 ct_status ct_step_finish(ct_step *step, const ct_tensor *loss_tensor, const ct_tensor *ce, const ct_tensor *second,
                          float loss_scale, ct_step_result *result) {
     return guarded("ct_step_finish", [&]() -> ct_status {
@@ -246,7 +234,7 @@ ct_status ct_step_finish(ct_step *step, const ct_tensor *loss_tensor, const ct_t
         const bool scaled = loss_scale > 0;
         std::optional<OptimizerPhase> phase(std::in_place);
         if (model->reference_optimizer) model->optimizer->zero_grad();
-        else zero_gradients(*model->optimizer);
+        else compat::zero_gradients(*model->optimizer);
         phase.reset();
         torch::Tensor found_inf;
         if (scaled) {

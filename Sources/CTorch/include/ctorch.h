@@ -186,10 +186,6 @@ ct_status ct_step_supervised_contrastive(ct_step *step, const ct_tensor *p1, con
  * New models take the default from the environment: CTORCH_REFERENCE_OPTIMIZER=1. */
 ct_status ct_model_use_reference_optimizer(ct_model *model, int32_t enabled);
 
-/** A scalar tensor's value (a device sync: the training loop reads its values through
- * ct_step_finish instead, in one transfer). */
-ct_status ct_step_item(const ct_tensor *t, double *out);
-
 /**
  * Ends the step on `loss`: backward, Adam step, moving average. loss_scale 0: plain fp32 step; a
  * non-finite loss returns CT_NONFINITE_LOSS and changes no weights (the gradients hold the

@@ -98,12 +98,6 @@ public final class StepGraph {
         }
     }
 
-    public func item(_ t: Tensor) throws(TorchError) -> Double {
-        var out = 0.0
-        try torchCheck("ct_step_item", ct_step_item(t.pointer, &out))
-        return out
-    }
-
     /// Backward, Adam step, moving average (`ct_step_finish`); returns the loss, the values of
     /// `ce` and `second` (0 when nil), and whether a loss-scaled step was skipped. All four come
     /// to the host in the step's one device synchronisation.
