@@ -2,6 +2,7 @@ import AudioDSP
 import FeatureStore
 import Foundation
 import HDF5
+import Manifests
 @testable import PrepKit
 import TestSupport
 import XCTest
@@ -127,6 +128,21 @@ final class TypedOptionsTests: PrepTestCase {
 
     /// `prep show` labels every stored column: the mel filters' centres from AudioDSP, an energy
     /// column (last with `htkCompat`, else first) with its neighbour's.
+    /// SPRSound's record items come from recordings.csv, so its digest is part of the feature-set
+    /// id: a re-ingest that changes only a record label is another set. ICBHI (no recordings
+    /// digest) keeps its id (pinned in CorpusSeamTests).
+    func testIdentityCoversRecordingsCSVWhereIngestRecordsIt() {
+        var state = IngestState(resampler: "reference", audioDirectory: "audio", manifestDirectory: "manifests", cyclesSHA256: "events")
+        let withoutRecordings = FeatureOptions().identity(ingest: state)
+        state.recordingsSHA256 = "recordings-1"
+        let first = FeatureOptions().identity(ingest: state)
+        state.recordingsSHA256 = "recordings-2"
+        let second = FeatureOptions().identity(ingest: state)
+        XCTAssertNotEqual(first, second)
+        XCTAssertNotEqual(first, withoutRecordings)
+        XCTAssertEqual(first, FeatureOptions().identity(ingest: { var s = state; s.recordingsSHA256 = "recordings-1"; return s }()))
+    }
+
     func testShowBinCentresComeFromTheFilterbank() {
         var fbank = FbankOptions.paper
         let centres = fbank.melFilterCentresHz

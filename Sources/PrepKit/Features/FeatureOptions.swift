@@ -129,10 +129,13 @@ public struct FeatureOptions: Sendable {
         return try? encoder.encode(fbank)
     }
 
-    /// Content address of the feature set: options + the exact ingest output it reads.
+    /// Content address of the feature set: options + the exact ingest output it reads. A corpus
+    /// with record-level items (SPRSound) reads recordings.csv too, so its digest is part of it:
+    /// a re-ingest that changes only a record label gives another set, not the old one as current.
     func identity(ingest: IngestState, format: String = FeatureSetIndex.formatName) -> String {
         let source = describedOptions.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
             + ["format=\(format)", "resampler=\(ingest.resampler)", "cycles_sha256=\(ingest.cyclesSHA256)"]
+            + (ingest.recordingsSHA256.map { ["recordings_sha256=\($0)"] } ?? [])
         return String(FileDigest.sha256(of: source.joined(separator: "\n")).prefix(16))
     }
 
