@@ -25,6 +25,7 @@ import shutil
 import subprocess
 import sys
 import time
+from statistics import median
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -93,12 +94,6 @@ def epoch(dataset, workers: int):
     for images, labels, metadata in loader:
         batches += 1
     return time.perf_counter() - started, time.process_time() - cpu_started, batches
-
-
-def median(values):
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
 def main() -> int:

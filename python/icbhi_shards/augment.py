@@ -40,11 +40,10 @@ import h5py
 import numpy as np
 
 from . import FeatureSet
+from .paper import AUDIOSET_MEAN, AUDIOSET_STD
 
 __all__ = ["AugmentationError", "audio_directory", "CycleAudio", "cut_pad", "augment_raw_audio", "kaldi_image",
            "augmented_images"]
-
-AUDIOSET_MEAN, AUDIOSET_STD = -4.2677393, 4.5689974
 
 
 class AugmentationError(ValueError):
