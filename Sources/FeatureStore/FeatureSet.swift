@@ -213,14 +213,23 @@ public final class ShardFile: @unchecked Sendable {
 
     /// The full metadata of one row (every per-row dataset the writer stores).
     public func metadata(ofRow row: Int) throws -> ShardRow {
+        try shardRow(row) {
+            (Int(try integers(.label)[row]), Int(try integers(.label2)[row]), try integers(.crackle)[row] != 0, try integers(.wheeze)[row] != 0)
+        }
+    }
+
+    /// One row's ShardRow columns, `labels` (label, label2, crackle, wheeze) read between
+    /// `patient` and `split`.
+    private func shardRow(_ row: Int, labels: () throws -> (label: Int, binaryLabel: Int, crackle: Bool, wheeze: Bool)) throws -> ShardRow {
         guard (0..<rowCount).contains(row) else {
             throw StoreError.mismatch(path: path, reason: "no row \(row) (the shard has \(rowCount) rows)")
         }
         let fold = Int(try integers(.fold)[row])
+        let id = try strings(.cycleID)[row], recording = try strings(.recording)[row], patient = Int(try integers(.patient)[row])
+        let read = try labels()
         return ShardRow(
-            id: try strings(.cycleID)[row], recording: try strings(.recording)[row], patient: Int(try integers(.patient)[row]),
-            label: Int(try integers(.label)[row]), binaryLabel: Int(try integers(.label2)[row]),
-            crackle: try integers(.crackle)[row] != 0, wheeze: try integers(.wheeze)[row] != 0,
+            id: id, recording: recording, patient: patient,
+            label: read.label, binaryLabel: read.binaryLabel, crackle: read.crackle, wheeze: read.wheeze,
             split: try strings(.split)[row], fold: fold >= 0 ? fold : nil,
             device: try strings(.device)[row], location: try strings(.location)[row],
             start: try doubles(.start)[row], end: try doubles(.end)[row])
@@ -245,11 +254,7 @@ public final class ShardFile: @unchecked Sendable {
         for (name, column) in [(ShardDatasetName.label.name, labels), (ShardDatasetName.label2.name, binary)] where column.count != rows {
             throw StoreError.mismatch(path: path, reason: "\(name) has \(column.count) rows, expected \(rows)")
         }
-        let ids = shape(ofDataset: ShardDatasetName.cycleID.name) != nil ? try cycleIDs() : []
-        let patients = shape(ofDataset: ShardDatasetName.patient.name) != nil ? try integers(.patient) : []
-        let folds = shape(ofDataset: ShardDatasetName.fold.name) != nil ? try integers(.fold) : []
-        let devices = shape(ofDataset: ShardDatasetName.device.name) != nil ? try strings(.device) : []
-        let name = URL(fileURLWithPath: path).lastPathComponent
+        let (ids, patients, folds, devices, name) = try optionalSelectionColumns(folds: true)
         return try (0..<rows).map { r in
             guard (0...3).contains(labels[r]) else {
                 throw StoreError.mismatch(path: path, reason: "label \(labels[r]) at row \(r) is not a 4-class label")
@@ -267,10 +272,7 @@ public final class ShardFile: @unchecked Sendable {
         guard labels.count == rows else {
             throw StoreError.mismatch(path: path, reason: "\(task.datasetName) has \(labels.count) rows, expected \(rows)")
         }
-        let ids = shape(ofDataset: ShardDatasetName.cycleID.name) != nil ? try cycleIDs() : []
-        let patients = shape(ofDataset: ShardDatasetName.patient.name) != nil ? try integers(.patient) : []
-        let devices = shape(ofDataset: ShardDatasetName.device.name) != nil ? try strings(.device) : []
-        let name = URL(fileURLWithPath: path).lastPathComponent
+        let (ids, patients, _, devices, name) = try optionalSelectionColumns(folds: false)
         return try (0..<rows).compactMap { r -> FeatureSet.Selection.Row? in
             guard (-1..<Int64(task.classes.count)).contains(labels[r]) else {
                 throw StoreError.mismatch(path: path, reason: "\(task.datasetName) \(labels[r]) at row \(r) is neither -1 nor a class of task \(task.name) (0-\(task.classes.count - 1))")
@@ -281,6 +283,16 @@ public final class ShardFile: @unchecked Sendable {
                          binaryLabel: ShardRow.binaryLabel(of: label), patient: r < patients.count ? Int(patients[r]) : -1, fold: nil,
                          device: r < devices.count ? devices[r] : nil)
         }
+    }
+
+    /// A selection's optional columns, each empty when the shard lacks it (`fold` not read unless
+    /// `folds`), and the shard's file name (ids of a shard without `cycle_id`).
+    private func optionalSelectionColumns(folds: Bool) throws -> (ids: [String], patients: [Int64], folds: [Int64], devices: [String], name: String) {
+        let ids = shape(ofDataset: ShardDatasetName.cycleID.name) != nil ? try cycleIDs() : []
+        let patients = shape(ofDataset: ShardDatasetName.patient.name) != nil ? try integers(.patient) : []
+        let foldColumn = folds && shape(ofDataset: ShardDatasetName.fold.name) != nil ? try integers(.fold) : []
+        let devices = shape(ofDataset: ShardDatasetName.device.name) != nil ? try strings(.device) : []
+        return (ids, patients, foldColumn, devices, URL(fileURLWithPath: path).lastPathComponent)
     }
 
     private func strings(_ dataset: ShardDatasetName) throws -> [String] { try strings(dataset.name) }
@@ -321,23 +333,15 @@ extension ShardFile {
 
     /// The shard's per-row datasets of a task-described layout (`level`, `task_*`, `age`, `gender`).
     public var taskDatasets: [String] {
-        let tasks = Self.library.withLock { (try? file.children(of: "/")) ?? [] }.filter { $0.hasPrefix(ShardDatasetName.taskPrefix) }.sorted()
+        let tasks = (try? taskDatasetNames()) ?? []
         return [ShardDatasetName.level.name] + tasks + [ShardDatasetName.age.name, ShardDatasetName.gender.name]
     }
 
     /// One row's common metadata (`/label` etc. left at -1/false) and its level and class per
     /// task (`task_1_2` -> (`1-2`... as the dataset names it, class name or -1)), in dataset-name order.
     public func taskMetadata(ofRow row: Int) throws -> (row: ShardRow, level: String, labels: [(dataset: String, value: Int, name: String?)]) {
-        guard (0..<rowCount).contains(row) else {
-            throw StoreError.mismatch(path: path, reason: "no row \(row) (the shard has \(rowCount) rows)")
-        }
-        let fold = Int(try integers(.fold)[row])
-        let metadata = ShardRow(
-            id: try strings(.cycleID)[row], recording: try strings(.recording)[row], patient: Int(try integers(.patient)[row]),
-            label: -1, binaryLabel: -1, crackle: false, wheeze: false, split: try strings(.split)[row], fold: fold >= 0 ? fold : nil,
-            device: try strings(.device)[row], location: try strings(.location)[row],
-            start: try doubles(.start)[row], end: try doubles(.end)[row])
-        let names = try Self.library.withLock { try file.children(of: "/") }.filter { $0.hasPrefix(ShardDatasetName.taskPrefix) }.sorted()
+        let metadata = try shardRow(row) { (-1, -1, false, false) }
+        let names = try taskDatasetNames()
         let labels = try names.map { name -> (dataset: String, value: Int, name: String?) in
             let value = Int(try integers(name)[row])
             let classes = Self.library.withLock { (try? file.attribute("classes", on: "/" + name))?.stringValue }
@@ -345,5 +349,10 @@ extension ShardFile {
             return (name, value, list.indices.contains(value) ? list[value] : nil)
         }
         return (metadata, try strings(.level)[row], labels)
+    }
+
+    /// The shard's `/task_*` datasets, by name.
+    private func taskDatasetNames() throws -> [String] {
+        try Self.library.withLock { try file.children(of: "/") }.filter { $0.hasPrefix(ShardDatasetName.taskPrefix) }.sorted()
     }
 }

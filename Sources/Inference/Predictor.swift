@@ -74,11 +74,10 @@ public final class Predictor {
 
     /// The task `name` of a `--task` checkpoint: its definition as the meta records it (the
     /// feature set's tasks, `options.features.tasks`); checkpoints written before that record the
-    /// name only (`options.task`), and get SPRSound's definition (`SPRSoundLabels.tasks`, the one
+    /// name only (`options.task`), and get SPRSound's definition (`SPRSoundRecipe.tasks`, the one
     /// `prep features` writes into the index). Either is checked against the model's class count.
     static func task(named name: String, recorded: [FeatureSetIndex.LabelTask]?, classes: Int, checkpoint: String) throws -> TaskDefinition {
-        let known = recorded?.first { $0.name == name }.map(TaskDefinition.init)
-            ?? SPRSoundLabels.tasks.first { $0.name == name }.map { TaskDefinition(name: $0.name, level: $0.level.rawValue, classes: $0.classes) }
+        let known = recorded?.first { $0.name == name } ?? SPRSoundRecipe.tasks.first { $0.name == name }
         guard let known else {
             throw PredictError(file: checkpoint, reason: "is a model of --task \(name), which neither its meta nor SPRSound (\(SPRSoundLabels.tasks.map(\.name).joined(separator: "|"))) defines")
         }

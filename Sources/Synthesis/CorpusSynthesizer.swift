@@ -124,7 +124,12 @@ public struct CorpusSynthesizer: Sendable {
 
     /// The seed of one recording's generator.
     public static func recordingSeed(corpusSeed: UInt64, stem: RecordingStem) -> UInt64 {
-        var mix = SplitMix64(seed: corpusSeed ^ StableHash.fnv1a(stem.name))
+        recordingSeed(corpusSeed: corpusSeed, stem: stem.name)
+    }
+
+    /// The seed of the generator of the recording named `stem` (any corpus).
+    static func recordingSeed(corpusSeed: UInt64, stem: String) -> UInt64 {
+        var mix = SplitMix64(seed: corpusSeed ^ StableHash.fnv1a(stem))
         return mix.next()
     }
 
@@ -141,7 +146,7 @@ public struct CorpusSynthesizer: Sendable {
         let plans = try plan()
         let output = options.outputDirectory
         let removed = try prepareDirectory(output, keeping: Set(plans.map(\.stem.name)))
-        try writeAtomically(Data(readme(plans).utf8), to: output + "/README.txt")
+        try SynthesisFile.writeAtomically(Data(readme(plans).utf8), to: output + "/README.txt")
 
         let failures = FailureSlots(count: plans.count)
         let counter = Counter()
@@ -159,8 +164,8 @@ public struct CorpusSynthesizer: Sendable {
                         unlink(temporary)
                         throw SynthesisError.write(path: base + ".wav", reason: error.message)
                     }
-                    try synthesizer.rename(temporary, to: base + ".wav")
-                    try synthesizer.writeAtomically(plan.annotation, to: base + ".txt")
+                    try SynthesisFile.rename(temporary, to: base + ".wav")
+                    try SynthesisFile.writeAtomically(plan.annotation, to: base + ".txt")
                 } catch let error as SynthesisError {
                     failures.store(error, at: index)
                 } catch {
@@ -214,27 +219,6 @@ public struct CorpusSynthesizer: Sendable {
         return removed
     }
 
-    private func writeAtomically(_ data: Data, to path: String) throws(SynthesisError) {
-        let url = URL(fileURLWithPath: path)
-        let temporary = url.deletingLastPathComponent().appendingPathComponent("." + url.lastPathComponent + ".partial").path
-        do {
-            try data.write(to: URL(fileURLWithPath: temporary))
-        } catch {
-            unlink(temporary)
-            throw .write(path: path, reason: error.localizedDescription)
-        }
-        try rename(temporary, to: path)
-    }
-
-    /// rename(2): atomic replacement of `destination`.
-    private func rename(_ source: String, to destination: String) throws(SynthesisError) {
-        guard Glibc.rename(source, destination) == 0 else {
-            let reason = String(cString: strerror(errno))
-            unlink(source)
-            throw .write(path: destination, reason: reason)
-        }
-    }
-
     private func readme(_ plans: [RecordingPlan]) -> String {
         let subset = options.recordings.map { "the first \($0) recordings of the stratified order" } ?? "all vendored recordings"
         let rate = options.sampleRateOverride.map { "every recording at \($0) Hz (--sample-rate-override)" }
@@ -263,8 +247,46 @@ public struct CorpusSynthesizer: Sendable {
     }
 }
 
+/// Atomic file writes of the synthesizers: a `.NAME.partial` sibling, renamed over NAME.
+enum SynthesisFile {
+    /// The temporary sibling of `path`: `.NAME.partial` in the same directory.
+    static func partialPath(_ path: String) -> String {
+        let url = URL(fileURLWithPath: path)
+        return url.deletingLastPathComponent().appendingPathComponent("." + url.lastPathComponent + ".partial").path
+    }
+
+    /// Creates the directory that holds `path` (and its parents).
+    static func makeDirectory(containing path: String) throws(SynthesisError) {
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
+            throw .write(path: directory, reason: error.localizedDescription)
+        }
+    }
+
+    /// Writes `data` to the partial sibling of `path`, then renames it over `path`.
+    static func writeAtomically(_ data: Data, to path: String) throws(SynthesisError) {
+        let temporary = partialPath(path)
+        do {
+            try data.write(to: URL(fileURLWithPath: temporary))
+        } catch {
+            unlink(temporary)
+            throw .write(path: path, reason: error.localizedDescription)
+        }
+        try rename(temporary, to: path)
+    }
+
+    /// rename(2): atomic replacement of `destination`.
+    static func rename(_ source: String, to destination: String) throws(SynthesisError) {
+        guard Glibc.rename(source, destination) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(source)
+            throw .write(path: destination, reason: reason)
+        }
+    }
+}
+
 /// The next recording to render, and how many are done.
-private final class Counter: @unchecked Sendable {
+final class Counter: @unchecked Sendable {
     private let lock = NSLock()
     private var next = 0
     private var done = 0

@@ -171,9 +171,9 @@ public struct SPRSoundSynthesizer: Sendable {
                                   crackle: type.contains("Crackle"),
                                   wheeze: ["Rhonchi", "Wheeze", "Stridor", "Wheeze+Crackle"].contains(type), line: k + 1)
         }
-        var mix = SplitMix64(seed: options.seed ^ StableHash.fnv1a(plan.stem))
         return options.model.render(cycles: cycles, sampleRate: options.sampleRate,
-                                    frames: Int((plan.seconds * Double(options.sampleRate)).rounded()), seed: mix.next())
+                                    frames: Int((plan.seconds * Double(options.sampleRate)).rounded()),
+                                    seed: CorpusSynthesizer.recordingSeed(corpusSeed: options.seed, stem: plan.stem))
     }
 
     public func run(progress: @escaping @Sendable (Int, Int) -> Void = { _, _ in }) throws(SynthesisError) -> Report {
@@ -183,22 +183,22 @@ public struct SPRSoundSynthesizer: Sendable {
         let output = options.outputDirectory
         try prepare(output)
         let failures = LockedFailures()
-        let next = LockedCounter()
+        let next = Counter()
         DispatchQueue.concurrentPerform(iterations: max(1, min(options.jobs, plans.count))) { _ in
             while let index = next.take(below: plans.count), !failures.any {
                 let plan = plans[index]
                 do throws(SynthesisError) {
                     try Self.write(plan.json, to: output + "/" + plan.jsonPath)
                     let wav = output + "/" + plan.wavPath
-                    try Self.makeDirectory(containing: wav)
-                    let temporary = Self.partial(wav)
+                    try SynthesisFile.makeDirectory(containing: wav)
+                    let temporary = SynthesisFile.partialPath(wav)
                     do throws(AudioEncoder.EncodingError) {
                         try AudioEncoder.writeWAV(render(plan), sampleRate: options.sampleRate, bitDepth: 16, to: temporary)
                     } catch {
                         unlink(temporary)
                         throw SynthesisError.write(path: wav, reason: error.message)
                     }
-                    try Self.rename(temporary, to: wav)
+                    try SynthesisFile.rename(temporary, to: wav)
                 } catch {
                     failures.store(error)
                 }
@@ -231,42 +231,11 @@ public struct SPRSoundSynthesizer: Sendable {
         try Self.write(Data(text.utf8), to: path + "/README.txt")
     }
 
-    private static func partial(_ path: String) -> String {
-        let url = URL(fileURLWithPath: path)
-        return url.deletingLastPathComponent().appendingPathComponent("." + url.lastPathComponent + ".partial").path
-    }
-
-    private static func makeDirectory(containing path: String) throws(SynthesisError) {
-        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
-            throw .write(path: directory, reason: error.localizedDescription)
-        }
-    }
-
+    /// Writes `data` atomically to `path`, creating its directory.
     private static func write(_ data: Data, to path: String) throws(SynthesisError) {
-        try makeDirectory(containing: path)
-        let temporary = partial(path)
-        do { try data.write(to: URL(fileURLWithPath: temporary)) } catch {
-            unlink(temporary)
-            throw .write(path: path, reason: error.localizedDescription)
-        }
-        try rename(temporary, to: path)
+        try SynthesisFile.makeDirectory(containing: path)
+        try SynthesisFile.writeAtomically(data, to: path)
     }
-
-    private static func rename(_ source: String, to destination: String) throws(SynthesisError) {
-        guard Glibc.rename(source, destination) == 0 else {
-            let reason = String(cString: strerror(errno))
-            unlink(source)
-            throw .write(path: destination, reason: reason)
-        }
-    }
-}
-
-private final class LockedCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var next = 0, done = 0
-    func take(below count: Int) -> Int? { lock.withLock { guard next < count else { return nil }; defer { next += 1 }; return next } }
-    func finish() -> Int { lock.withLock { done += 1; return done } }
 }
 
 private final class LockedFailures: @unchecked Sendable {

@@ -12,12 +12,7 @@ import Training
 /// the row's 1-2 or 2-2 class raises its own band of bins.
 public enum SyntheticSPRSoundShards {
     /// The four tasks of the spec, in its order.
-    public static let tasks: [FeatureSetIndex.LabelTask] = [
-        .init(name: "1-1", level: "event", classes: ["Normal", "Adventitious"]),
-        .init(name: "1-2", level: "event", classes: ["Normal", "Rhonchi", "Wheeze", "Stridor", "Coarse Crackle", "Fine Crackle", "Wheeze+Crackle"]),
-        .init(name: "2-1", level: "record", classes: ["Normal", "Poor Quality", "Adventitious"]),
-        .init(name: "2-2", level: "record", classes: ["Normal", "Poor Quality", "CAS", "DAS", "CAS & DAS"]),
-    ]
+    public static let tasks: [FeatureSetIndex.LabelTask] = SPRSoundRecipe.tasks
 
     /// Rows of one split: events (1-x labelled), records (2-x labelled, or -1 when `recordLabels` is false).
     public struct SplitPlan: Sendable {

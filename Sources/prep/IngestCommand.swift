@@ -66,7 +66,7 @@ struct IngestCommand: ParsableCommand {
                 console.say(report.summary())
             case .sprsound:
                 var sprsound = try options()
-                if common.manifests == IngestOptions(datasetDirectory: "").manifestDirectory {
+                if common.manifests == Corpus.icbhi.defaultManifestDirectory {
                     sprsound.manifestDirectory = Corpus.sprsound.defaultManifestDirectory
                 }
                 let report = try SPRSoundIngest(options: sprsound, console: console).run()

@@ -7,21 +7,20 @@ import Manifests
 /// manifests; `prep features` and the shards know nothing else of a corpus.
 struct FeatureItem: Sendable {
     let row: ShardRow
-    /// The stem of the recording's cycle-audio file.
-    let recording: String
     /// The entry's `cycle_index` in that file.
     let index: Int
     /// Samples of the entry, as the manifest says.
     let sampleCount: Int
 
+    /// The stem of the recording's cycle-audio file (the row's recording).
+    var recording: String { row.recording }
     var id: String { row.id }
     var split: String { row.split }
 }
 
-/// What `prep features` reads from an ingest: the items in manifest order and how the corpus's
-/// feature sets are laid out and described.
+/// What `prep features` reads from an ingest: the items in manifest order and the manifest they
+/// come from.
 struct FeatureSource: Sendable {
-    let corpus: Corpus
     /// Every item, in manifest order.
     let items: [FeatureItem]
     /// The manifest the items come from (`source.cycles_manifest` in index.json).
@@ -73,6 +72,13 @@ public enum Corpus: String, Sendable, CaseIterable {
         }
     }
 
+    /// The splits present in `names`, each once: those `listed` first, in its order, then the
+    /// others by name (shard order, ingest's tables).
+    static func ordered(splits names: [String], listed: [String]) -> [String] {
+        let present = Set(names)
+        return listed.filter(present.contains) + present.subtracting(listed).sorted()
+    }
+
     /// The tasks of a task-described feature set; nil for ICBHI's fixed label columns.
     var tasks: [FeatureSetIndex.LabelTask]? {
         switch self {
@@ -86,6 +92,14 @@ public enum Corpus: String, Sendable, CaseIterable {
         switch self {
         case .icbhi: "ICBHI 2017 breathing cycles as Kaldi-compatible log mel filterbanks (Patch-Mix CL preprocessing); see the project README"
         case .sprsound: "SPRSound respiratory events and whole recordings as Kaldi-compatible log mel filterbanks; see docs/sprsound.md"
+        }
+    }
+
+    /// `prep verify`'s check of an ingest of this corpus: its manifests and cycle audio.
+    func verifyIngest(state: IngestState, cacheDirectory: String) -> (findings: [FeatureSetVerifier.Finding], recordings: Int, cycles: Int, uncheckedAudio: Int) {
+        switch self {
+        case .icbhi: ICBHIRecipe.verifyIngest(state: state, cacheDirectory: cacheDirectory)
+        case .sprsound: SPRSoundRecipe.verifyIngest(state: state, cacheDirectory: cacheDirectory)
         }
     }
 

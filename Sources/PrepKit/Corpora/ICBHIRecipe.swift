@@ -8,6 +8,51 @@ import Manifests
 enum ICBHIRecipe {
     static let splitOrder = Split.allCases.map(\.rawValue)
 
+    /// `prep verify`'s ingest check: cycles.csv still has the SHA-256 ingest.json records, both
+    /// manifests parse and agree (cycles per recording), and every recording's cycle audio has
+    /// the provenance and cycle count recordings.csv states and its samples' recorded checksum.
+    static func verifyIngest(state: IngestState, cacheDirectory: String) -> (findings: [FeatureSetVerifier.Finding], recordings: Int, cycles: Int, uncheckedAudio: Int) {
+        typealias Finding = FeatureSetVerifier.Finding
+        let statePath = IngestState.path(cacheDirectory: cacheDirectory)
+        let manifests = ManifestStore(directory: state.manifestDirectory)
+        guard let digest = try? manifests.cyclesDigest() else {
+            return ([Finding(file: manifests.cyclesPath, problem: "missing or unreadable")], 0, 0, 0)
+        }
+        var findings: [Finding] = []
+        if digest != state.cyclesSHA256 {
+            findings.append(Finding(file: manifests.cyclesPath, problem: "SHA-256 \(digest) differs from \(statePath) (\(state.cyclesSHA256)): corrupted or edited since `prep ingest`"))
+        }
+        let recordings: [RecordingRecord], cycles: [CycleRecord]
+        do {
+            recordings = try manifests.readRecordings()
+            cycles = try manifests.readCycles()
+        } catch {
+            return (findings + [FeatureSetVerifier.finding(error, about: manifests.directory)], 0, 0, 0)
+        }
+        var cyclesByRecording: [String: Int] = [:]
+        var unchecked = 0
+        for cycle in cycles { cyclesByRecording[cycle.recording.name, default: 0] += 1 }
+        let audio = CycleAudioStore(cacheDirectory: cacheDirectory, resampler: state.resampler)
+        for record in recordings {
+            let stem = record.stem.name
+            if cyclesByRecording.removeValue(forKey: stem) != record.cycles {
+                findings.append(Finding(file: manifests.recordingsPath, problem: "\(stem): \(record.cycles) cycles, \(manifests.cyclesPath) disagrees"))
+            }
+            guard audio.holdsAudio(of: record, resampler: state.resampler) else {
+                findings.append(Finding(file: audio.path(for: stem), problem: "missing, unreadable, or not the audio the manifests describe"))
+                continue
+            }
+            let unrecorded = FeatureSetVerifier.checkCycleAudio(of: stem, in: audio, findings: &findings) { entries in
+                entries.count == record.cycles ? nil : "holds \(entries.count) cycles, the manifest says \(record.cycles)"
+            }
+            if unrecorded { unchecked += 1 }
+        }
+        for stem in cyclesByRecording.keys.sorted() {
+            findings.append(Finding(file: manifests.cyclesPath, problem: "cycles of \(stem), which \(manifests.recordingsPath) does not list"))
+        }
+        return (findings, recordings.count, cycles.count, unchecked)
+    }
+
     static func featureSource(ingest: IngestState, audio: CycleAudioStore, jobs: Int) throws -> FeatureSource {
         let manifests = ManifestStore(directory: ingest.manifestDirectory)
         // Two reads before any shard, overlapped when `jobs` > 1: cycles.csv (digest and parse) on
@@ -35,8 +80,8 @@ enum ICBHIRecipe {
             throw PrepError.input("\(audio.path(for: stale.stem.name)) is not the cycle audio \(manifests.recordingsPath) describes (an interrupted `prep ingest`?): rerun `prep ingest`")
         }
         let items = cycles.map {
-            FeatureItem(row: ShardRow($0), recording: $0.recording.name, index: $0.index, sampleCount: $0.sampleCount)
+            FeatureItem(row: ShardRow($0), index: $0.index, sampleCount: $0.sampleCount)
         }
-        return FeatureSource(corpus: .icbhi, items: items, manifestPath: manifests.cyclesPath)
+        return FeatureSource(items: items, manifestPath: manifests.cyclesPath)
     }
 }

@@ -158,8 +158,7 @@ public struct FeaturePipeline {
     /// groups of consecutive rows from one recording.
     static func plan(_ cycles: [FeatureItem], splitOrder: [String], shardSize: Int) -> [PlannedShard] {
         var shards: [PlannedShard] = []
-        let others = Set(cycles.map(\.split)).subtracting(splitOrder).sorted()
-        for split in splitOrder + others {
+        for split in Corpus.ordered(splits: cycles.map(\.split), listed: splitOrder) {
             let rows = cycles.filter { $0.split == split }
             for (number, start) in stride(from: 0, to: rows.count, by: shardSize).enumerated() {
                 let shardRows = Array(rows[start..<min(start + shardSize, rows.count)])
@@ -219,7 +218,7 @@ public struct FeaturePipeline {
                                       frames: Int) throws -> (feature: FeatureNormalization, index: FeatureSetIndex.Normalisation) {
         switch options.normalisation {
         case .none:
-            return (.none, .init(FeatureNormalization.none))
+            return (.none, .unnormalised)
         case .audioset:
             return (.audioset, .init(FeatureNormalization.audioset))
         case .train:

@@ -1,3 +1,4 @@
+import AudioDSP
 import Durability
 import FeatureStore
 import Foundation
@@ -9,11 +10,43 @@ import Manifests
 protocol StagedRecordingOutcome: Sendable {
     var problems: [Problem] { get }
     /// `--strict`: the temp file of this recording's audio, published once the whole run is clean.
-    var stagedAudio: String? { get }
+    var stagedAudio: String? { get set }
     /// The stem the staged audio becomes, when the recording was kept.
     var keptStem: String? { get }
     /// The cache could not be written: the run fails.
-    var writeFailure: String? { get }
+    var writeFailure: String? { get set }
+}
+
+extension StagedRecordingOutcome {
+    /// Stages a recording's 16 kHz cycle audio: under `--strict` it stays staged (`stagedAudio`,
+    /// published by `IngestSession.commit` once the whole run is clean), else it is published now.
+    /// False, with `writeFailure` set, when the cache could not be written.
+    mutating func stageAudio(stem: String, samples: [Float], offsets: [Int64], cycleIndices: [Int32],
+                             provenance: CycleAudioStore.Provenance, sourceRate: Int,
+                             store: CycleAudioStore, publisher: DurablePublisher, strict: Bool) -> Bool {
+        let staged: String
+        do {
+            staged = try store.stage(stem: stem, samples: samples, offsets: offsets, cycleIndices: cycleIndices,
+                                     provenance: provenance, sampleRate: ReferenceAudio.sampleRate, sourceRate: sourceRate)
+        } catch {
+            // Writing the cache failed (disk full, file-size limit, read-only): not a bad input
+            // to skip, but a failure of the whole run, which must leave the manifests alone.
+            writeFailure = "cannot write the cycle audio of \(stem): \(error)"
+            return false
+        }
+        if strict {
+            stagedAudio = staged
+        } else {
+            publisher.publish(staged, as: store.path(for: stem))
+        }
+        return true
+    }
+}
+
+/// Why a recording's audio could not be read or converted, for a problem that names the file
+/// (`wavPath`): the reason says what is wrong, without the path again.
+func audioFailureReason(_ error: any Error, wavPath: String) -> String {
+    (error as? AudioDecodingError)?.cause ?? String(describing: error).droppingPrefix(wavPath + ": ")
 }
 
 /// The frame every corpus's `prep ingest` runs in, around its own per-recording work: the cache

@@ -60,22 +60,10 @@ struct RecordingWork {
             guard !sliced.cycles.isEmpty else { return outcome }
             let provenance = CycleAudioStore.Provenance(resampler: options.resampler.rawValue, wavSHA256: wavSHA256,
                                                         txtSHA256: txtSHA256, cycles: sliced.cycles.count)
-            let staged: String
-            do {
-                staged = try store.stage(stem: recording.stem.name, samples: samples, offsets: offsets,
-                                         cycleIndices: sliced.cycles.map { Int32($0.index) },
-                                         provenance: provenance, sampleRate: ReferenceAudio.sampleRate, sourceRate: audio.sampleRate)
-            } catch {
-                // Writing the cache failed (disk full, file-size limit, read-only): not a bad input
-                // to skip, but a failure of the whole run, which must leave the manifests alone.
-                outcome.writeFailure = "cannot write the cycle audio of \(recording.stem.name): \(error)"
-                return outcome
-            }
-            if options.strict {
-                outcome.stagedAudio = staged
-            } else {
-                publisher.publish(staged, as: store.path(for: recording.stem.name))
-            }
+            guard outcome.stageAudio(stem: recording.stem.name, samples: samples, offsets: offsets,
+                                     cycleIndices: sliced.cycles.map { Int32($0.index) }, provenance: provenance,
+                                     sourceRate: audio.sampleRate, store: store, publisher: publisher,
+                                     strict: options.strict) else { return outcome }
             outcome.record = RecordingRecord(
                 stem: recording.stem, sourceStem: recording.sourceStem, sourceRate: audio.sampleRate,
                 bitDepth: audio.bitDepth, channels: audio.channels, frames: audio.frames, frames16k: faded.count,
@@ -84,9 +72,8 @@ struct RecordingWork {
                 wavModified: wavModified)
             outcome.cycles = sliced.cycles
         } catch {
-            // The problem list names the file: the reason says what is wrong, without it again.
-            let reason = (error as? AudioDecodingError)?.cause ?? String(describing: error).droppingPrefix(recording.wavPath + ": ")
-            outcome.problems.append(Problem(file: recording.wavPath, line: nil, reason: reason, kind: .skippedFile))
+            outcome.problems.append(Problem(file: recording.wavPath, line: nil,
+                                            reason: audioFailureReason(error, wavPath: recording.wavPath), kind: .skippedFile))
             outcome.record = nil
             outcome.cycles = []
         }

@@ -78,46 +78,8 @@ public enum FeatureSetVerifier {
         do { state = try IngestState.read(cacheDirectory: cacheDirectory) } catch {
             return ([finding(error, about: statePath)], 0, 0, 0)
         }
-        if state.corpus == Corpus.sprsound.rawValue {
-            return SPRSoundRecipe.verifyIngest(state: state, cacheDirectory: cacheDirectory)
-        }
-        let manifests = ManifestStore(directory: state.manifestDirectory)
-        guard let digest = try? manifests.cyclesDigest() else {
-            return ([Finding(file: manifests.cyclesPath, problem: "missing or unreadable")], 0, 0, 0)
-        }
-        var findings: [Finding] = []
-        if digest != state.cyclesSHA256 {
-            findings.append(Finding(file: manifests.cyclesPath, problem: "SHA-256 \(digest) differs from \(statePath) (\(state.cyclesSHA256)): corrupted or edited since `prep ingest`"))
-        }
-        let recordings: [RecordingRecord], cycles: [CycleRecord]
-        do {
-            recordings = try manifests.readRecordings()
-            cycles = try manifests.readCycles()
-        } catch {
-            return (findings + [finding(error, about: manifests.directory)], 0, 0, 0)
-        }
-        var cyclesByRecording: [String: Int] = [:]
-        var unchecked = 0
-        for cycle in cycles { cyclesByRecording[cycle.recording.name, default: 0] += 1 }
-        let audio = CycleAudioStore(cacheDirectory: cacheDirectory, resampler: state.resampler)
-        for record in recordings {
-            let stem = record.stem.name
-            if cyclesByRecording.removeValue(forKey: stem) != record.cycles {
-                findings.append(Finding(file: manifests.recordingsPath, problem: "\(stem): \(record.cycles) cycles, \(manifests.cyclesPath) disagrees"))
-            }
-            guard audio.holdsAudio(of: record, resampler: state.resampler) else {
-                findings.append(Finding(file: audio.path(for: stem), problem: "missing, unreadable, or not the audio the manifests describe"))
-                continue
-            }
-            let unrecorded = checkCycleAudio(of: stem, in: audio, findings: &findings) { entries in
-                entries.count == record.cycles ? nil : "holds \(entries.count) cycles, the manifest says \(record.cycles)"
-            }
-            if unrecorded { unchecked += 1 }
-        }
-        for stem in cyclesByRecording.keys.sorted() {
-            findings.append(Finding(file: manifests.cyclesPath, problem: "cycles of \(stem), which \(manifests.recordingsPath) does not list"))
-        }
-        return (findings, recordings.count, cycles.count, unchecked)
+        // An ingest.json that names no corpus, or one this prep does not know, gets ICBHI's checks.
+        return (Corpus(rawValue: state.corpus ?? Corpus.icbhi.rawValue) ?? .icbhi).verifyIngest(state: state, cacheDirectory: cacheDirectory)
     }
 
     /// Reads `stem`'s cycle audio, asks `entriesProblem` whether its entries are the ones the

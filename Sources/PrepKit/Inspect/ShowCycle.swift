@@ -123,7 +123,7 @@ struct StoredRow {
                 // A task-described shard (SPRSound): the row's level and its class in each task that applies.
                 let tasks = try file.taskMetadata(ofRow: row)
                 metadata = tasks.row
-                let named = tasks.labels.filter { $0.value >= 0 }.map { "\($0.dataset.dropFirst(5).replacingOccurrences(of: "_", with: "-")) \($0.name ?? String($0.value))" }
+                let named = tasks.labels.filter { $0.value >= 0 }.map { "\($0.dataset.dropFirst(ShardDatasetName.taskPrefix.count).replacingOccurrences(of: "_", with: "-")) \($0.name ?? String($0.value))" }
                 labelName = "\(tasks.level): " + (named.isEmpty ? "no label" : named.joined(separator: ", "))
             } else {
                 metadata = try file.metadata(ofRow: row)

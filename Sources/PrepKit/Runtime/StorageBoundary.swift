@@ -2,8 +2,8 @@ import FeatureStore
 import ICBHI
 import Manifests
 
-// Where the ICBHI manifests meet the storage layer, which knows nothing of ICBHI: manifest rows
-// become shard rows, and recordings.csv says what each cycle-audio file must hold.
+// Where the corpora's manifests meet the storage layer, which knows nothing of ICBHI or SPRSound:
+// manifest rows become shard rows, and recordings.csv says what each cycle-audio file must hold.
 
 extension ShardRow {
     /// A manifest cycle as a shard stores it.
@@ -35,5 +35,15 @@ extension CycleAudioStore {
     /// so that `prep verify` can check them from then on).
     func canReuseAudio(of record: RecordingRecord, resampler: String) -> Bool {
         holdsAudio(of: record, resampler: resampler) && recordsChecksum(stem: record.stem.name)
+    }
+
+    /// `holdsAudio(of:resampler:)` for a row of SPRSound's recordings.csv.
+    func holdsAudio(of record: SPRSoundRecordingRow, resampler: String) -> Bool {
+        provenance(stem: record.stem) == record.provenance(resampler: resampler)
+    }
+
+    /// `canReuseAudio(of:resampler:)` for a row of SPRSound's recordings.csv.
+    func canReuseAudio(of record: SPRSoundRecordingRow, resampler: String) -> Bool {
+        holdsAudio(of: record, resampler: resampler) && recordsChecksum(stem: record.stem)
     }
 }

@@ -25,9 +25,6 @@ public struct SPRSoundIngest {
     /// The cycle-audio entry of a recording's record-level item.
     static let recordEntry = -1
 
-    /// The largest annotation file read (the real ones are under 2 kB).
-    static let maximumAnnotationBytes = SPRSoundEventSlicing.maximumAnnotationBytes
-
     struct Outcome: StagedRecordingOutcome {
         var recording: SPRSoundRecordingRow?
         var events: [SPRSoundEventRow] = []
@@ -86,9 +83,9 @@ public struct SPRSoundIngest {
         var outcome = Outcome()
         // Real annotation files are a few kB; a huge one is not read into memory.
         let jsonBytes = ((try? FileManager.default.attributesOfItem(atPath: source.jsonPath))?[.size] as? NSNumber)?.intValue ?? 0
-        guard jsonBytes <= maximumAnnotationBytes else {
+        guard jsonBytes <= SPRSoundEventSlicing.maximumAnnotationBytes else {
             outcome.problems.append(Problem(file: source.jsonPath, line: nil,
-                                            reason: "\(jsonBytes) bytes, more than an annotation file can be (\(maximumAnnotationBytes)): not read", kind: .skippedFile))
+                                            reason: "\(jsonBytes) bytes, more than an annotation file can be (\(SPRSoundEventSlicing.maximumAnnotationBytes)): not read", kind: .skippedFile))
             return outcome
         }
         let jsonData: Data
@@ -119,8 +116,7 @@ public struct SPRSoundIngest {
         // the stored audio is what that run wrote): reuse it without decoding.
         if let previous, previous.wavBytes == wavBytes, previous.wavModified == wavModified, previous.jsonSHA256 == jsonSHA256,
            previous.json == jsonRelative, previous.wav == wavRelative,
-           store.provenance(stem: previous.stem) == previous.provenance(resampler: options.resampler.rawValue),
-           store.recordsChecksum(stem: previous.stem) {
+           store.canReuseAudio(of: previous, resampler: options.resampler.rawValue) {
             let sliced = slice(annotation.events, source: source, frames16k: previous.frames16k)
             if sliced.events.count == previous.events {
                 var record = previous
@@ -167,24 +163,14 @@ public struct SPRSoundIngest {
                 recordLabel: annotation.recordLabel, events: outcome.events.count, sourceRate: audio.sampleRate,
                 bitDepth: audio.bitDepth, channels: audio.channels, frames: audio.frames, frames16k: faded.count,
                 jsonSHA256: jsonSHA256, wavSHA256: wavSHA256, wavBytes: wavBytes, wavModified: wavModified)
-            let staged: String
-            do {
-                staged = try store.stage(stem: stem, samples: samples, offsets: offsets, cycleIndices: entries,
-                                         provenance: record.provenance(resampler: options.resampler.rawValue),
-                                         sampleRate: ReferenceAudio.sampleRate, sourceRate: audio.sampleRate)
-            } catch {
-                outcome.writeFailure = "cannot write the cycle audio of \(stem): \(error)"
-                return outcome
-            }
-            if options.strict {
-                outcome.stagedAudio = staged
-            } else {
-                publisher.publish(staged, as: store.path(for: stem))
-            }
+            guard outcome.stageAudio(stem: stem, samples: samples, offsets: offsets, cycleIndices: entries,
+                                     provenance: record.provenance(resampler: options.resampler.rawValue),
+                                     sourceRate: audio.sampleRate, store: store, publisher: publisher,
+                                     strict: options.strict) else { return outcome }
             outcome.recording = record
         } catch {
-            let reason = (error as? AudioDecodingError)?.cause ?? String(describing: error).droppingPrefix(source.wavPath + ": ")
-            outcome.problems.append(Problem(file: source.wavPath, line: nil, reason: reason, kind: .skippedFile))
+            outcome.problems.append(Problem(file: source.wavPath, line: nil,
+                                            reason: audioFailureReason(error, wavPath: source.wavPath), kind: .skippedFile))
             outcome.recording = nil
             outcome.events = []
         }
@@ -274,13 +260,8 @@ public struct SPRSoundIngestReport: Sendable {
 
 /// Events per type and record labels per split, as plain-text tables (ingest's summary, `prep stats`).
 enum SPRSoundTables {
-    static func splits(_ names: [String]) -> [String] {
-        let present = Set(names)
-        return SPRSoundRecipe.splitOrder.filter(present.contains) + present.subtracting(SPRSoundRecipe.splitOrder).sorted()
-    }
-
     static func tables(recordings: [SPRSoundRecordingRow], events: [SPRSoundEventRow]) -> String {
-        let splits = splits(recordings.map(\.split))
+        let splits = Corpus.ordered(splits: recordings.map(\.split), listed: SPRSoundRecipe.splitOrder)
         func table(_ title: String, _ classes: [String], _ items: [(split: String, label: String)]) -> String {
             var rows = [[title] + splits + ["total"]]
             for label in classes {

@@ -7,11 +7,12 @@ import SPRSound
 /// The SPRSound recipe's feature side: events.csv and recordings.csv rows as feature items, in
 /// the agreed format (spec/sprsound-shards.md): per recording its events (level `event`, tasks
 /// 1-1 and 1-2) then the whole recording (level `record`, tasks 2-1 and 2-2, -1 without a label).
-enum SPRSoundRecipe {
+public enum SPRSoundRecipe {
     /// Shard order; later years (`test2026`, ...) and others follow by name.
     static let splitOrder = ["train", "inter_test", "intra_test", "test2022", "test2023", "test2024", "test2025", SPRSoundSplit.unassigned]
 
-    static let tasks = SPRSoundLabels.tasks.map { FeatureSetIndex.LabelTask(name: $0.name, level: $0.level.rawValue, classes: $0.classes) }
+    /// SPRSound's tasks as a feature set's index records them (`SPRSoundLabels.tasks`).
+    public static let tasks = SPRSoundLabels.tasks.map { FeatureSetIndex.LabelTask(name: $0.name, level: $0.level.rawValue, classes: $0.classes) }
 
     /// `prep verify`'s ingest check: both manifests have the digests ingest.json records, every
     /// recording's cycle audio has the provenance recordings.csv implies (its events + the record
@@ -42,7 +43,7 @@ enum SPRSoundRecipe {
             if own.count != recording.events {
                 findings.append(Finding(file: manifest.recordingsPath, problem: "\(stem): \(recording.events) events, \(manifest.eventsPath) has \(own.count)"))
             }
-            guard audio.provenance(stem: stem) == recording.provenance(resampler: state.resampler) else {
+            guard audio.holdsAudio(of: recording, resampler: state.resampler) else {
                 findings.append(Finding(file: audio.path(for: stem), problem: "missing, unreadable, or not the audio the manifests describe"))
                 continue
             }
@@ -65,7 +66,7 @@ enum SPRSoundRecipe {
             throw PrepError.input("\(manifest.eventsPath) or \(manifest.recordingsPath) changed since the last `prep ingest` (or is missing): rerun ingest")
         }
         let recordings = try manifest.readRecordings(), events = try manifest.readEvents()
-        if let stale = recordings.first(where: { audio.provenance(stem: $0.stem) != $0.provenance(resampler: ingest.resampler) }) {
+        if let stale = recordings.first(where: { !audio.holdsAudio(of: $0, resampler: ingest.resampler) }) {
             throw PrepError.input("\(audio.path(for: stale.stem)) is not the cycle audio \(manifest.recordingsPath) describes (an interrupted `prep ingest`?): rerun `prep ingest`")
         }
         let eventsByRecording = Dictionary(grouping: events, by: \.recording)
@@ -86,13 +87,13 @@ enum SPRSoundRecipe {
             for event in eventsByRecording[recording.stem] ?? [] {
                 items.append(FeatureItem(row: makeRow(id: event.id, start: event.start, end: event.end, level: "event",
                                                   labels: SPRSoundLabels.eventLabels(type: event.type)),
-                                         recording: recording.stem, index: event.k, sampleCount: event.sliceEnd - event.sliceBegin))
+                                         index: event.k, sampleCount: event.sliceEnd - event.sliceBegin))
             }
             let duration = Double(recording.frames) / Double(recording.sourceRate)
             items.append(FeatureItem(row: makeRow(id: recording.stem + "#record", start: 0, end: duration, level: "record",
                                               labels: SPRSoundLabels.recordLabels(label: recording.recordLabel)),
-                                     recording: recording.stem, index: SPRSoundIngest.recordEntry, sampleCount: recording.frames16k))
+                                     index: SPRSoundIngest.recordEntry, sampleCount: recording.frames16k))
         }
-        return FeatureSource(corpus: .sprsound, items: items, manifestPath: manifest.eventsPath)
+        return FeatureSource(items: items, manifestPath: manifest.eventsPath)
     }
 }

@@ -52,13 +52,7 @@ public struct SPRSoundStatistics: Encodable, Sendable {
             labels[recording.split, default: [:]][recording.recordLabel ?? "", default: 0] += 1
         }
         for event in events { types[event.split, default: [:]][event.type, default: 0] += 1 }
-        let lengths = events.map { Double($0.sliceEnd - $0.sliceBegin) / Double(ReferenceAudio.sampleRate) }.sorted()
-        func percentile(_ p: Double) -> Double {
-            guard !lengths.isEmpty else { return 0 }
-            let position = p * Double(lengths.count - 1), low = Int(position)
-            let high = min(low + 1, lengths.count - 1)
-            return lengths[low] + (lengths[high] - lengths[low]) * (position - Double(low))
-        }
+        let lengths = ManifestStatistics.lengths(events.map { Double($0.sliceEnd - $0.sliceBegin) / Double(ReferenceAudio.sampleRate) })
         var problems: [String: Int] = [:]
         let store = ManifestStore(directory: manifestDirectory)
         if FileManager.default.fileExists(atPath: store.problemsPath) {
@@ -67,8 +61,8 @@ public struct SPRSoundStatistics: Encodable, Sendable {
         let featureSets = cacheDirectory.map { FeatureSetLocation.featureSets(in: $0).map { ($0 as NSString).lastPathComponent } } ?? []
         return SPRSoundStatistics(
             manifests: manifestDirectory, recordingsBySplit: bySplit, recordLabels: labels, events: types,
-            eventSeconds: ["min": lengths.first ?? 0, "median": percentile(0.5), "p95": percentile(0.95), "max": lengths.last ?? 0,
-                           "mean": lengths.isEmpty ? 0 : lengths.reduce(0, +) / Double(lengths.count)],
+            eventSeconds: ["min": lengths?.min ?? 0, "median": lengths?.median ?? 0, "p95": lengths?.p95 ?? 0, "max": lengths?.max ?? 0,
+                           "mean": lengths?.mean ?? 0],
             problems: problems, featureSets: featureSets,
             tables: SPRSoundTables.tables(recordings: recordings, events: events))
     }
