@@ -15,19 +15,15 @@ final class MappedFile {
 
     /// Maps `path`; throws a message for missing, unreadable, empty or non-regular files.
     init(path: String) throws(FormatError) {
-        var info = stat()
         // Looked at before opening: opening a FIFO for reading waits for a writer, forever.
-        if stat(path, &info) == 0, (info.st_mode & S_IFMT) != S_IFREG {
-            throw FormatError("not a regular file (\(RegularFile.kind(info.st_mode) ?? "a regular file")): not a checkpoint")
-        }
+        if let kind = RegularFile.otherKind(at: path) { throw FormatError("not a regular file (\(kind)): not a checkpoint") }
         // O_NONBLOCK: should it have become a FIFO since, open returns and fstat refuses it.
         let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else { throw FormatError("cannot open: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
+        var info = stat()
         guard fstat(fd, &info) == 0 else { throw FormatError("cannot stat: \(String(cString: strerror(errno)))") }
-        guard (info.st_mode & S_IFMT) == S_IFREG else {
-            throw FormatError("not a regular file (\(RegularFile.kind(info.st_mode) ?? "a regular file")): not a checkpoint")
-        }
+        if let kind = RegularFile.kind(info.st_mode) { throw FormatError("not a regular file (\(kind)): not a checkpoint") }
         let size = Int(info.st_size)
         guard size > 0 else { throw FormatError("empty file (0 bytes): not a PyTorch checkpoint") }
         let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0)

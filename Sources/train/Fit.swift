@@ -58,47 +58,46 @@ struct Fit: ParsableCommand {
     func run() throws {
         dieWithSweepParent()
         let execution = self.execution.request
-        do {
-            let determinism = try Job.configureProcess(execution)
-            let environment = CUDAEnvironment.current()
-            let request = options.request
-            let plan = try request.plan()
-            let isSweep = sweep.request.isSweep(plan)
-            // Decided once, and said: a requested device is used or refused, never replaced. An
-            // emitted job's tasks run on other machines and decide there (with --device as given).
-            let selection = sweep.emit == nil ? try Job.selectDevice(execution, determinism: determinism, in: environment, say: nil)
-                : DeviceSelection(device: execution.device ?? "cpu", reason: "as the job's tasks are told")
-            if !isSweep {
-                // The benchmark's stdout is its one JSON line.
-                let say: FileHandle = earlier.benchmarkSteps == nil ? .standardOutput : .standardError
-                say.write(Data(Job.describe(selection, determinism: determinism).utf8))
+        try Job.perform {
+            do {
+                let determinism = try Job.configureProcess(execution)
+                let environment = CUDAEnvironment.current()
+                let request = options.request
+                let plan = try request.plan()
+                let isSweep = sweep.request.isSweep(plan)
+                // Decided once, and said: a requested device is used or refused, never replaced. An
+                // emitted job's tasks run on other machines and decide there (with --device as given).
+                let selection = sweep.emit == nil ? try Job.selectDevice(execution, determinism: determinism, in: environment, say: nil)
+                    : DeviceSelection(device: execution.device ?? "cpu", reason: "as the job's tasks are told")
+                if !isSweep {
+                    // The benchmark's stdout is its one JSON line.
+                    let say: FileHandle = earlier.benchmarkSteps == nil ? .standardOutput : .standardError
+                    say.write(Data(Job.describe(selection, determinism: determinism).utf8))
+                }
+                if earlier.asksForAnotherJob {
+                    try runEarlierSpelling(execution, device: selection.device)
+                    return
+                }
+                let shards = try Job.locate(self.shards!)
+                let preset = try request.preset()
+                if isSweep {
+                    try runSweep(plan, request: request, preset: preset, device: selection, determinism: determinism, environment: environment,
+                                 shards: shards)
+                    return
+                }
+                let run = plan.runs[0]
+                var runOptions = request.options(for: run, preset: preset, device: selection.device, amp: execution.amp, checkpointShape: resume,
+                                                 outputDirectory: "")
+                runOptions.outputDirectory = output ?? RunRequest.defaultOutput(for: runOptions)
+                try TrainingSession.train(shards: shards, options: runOptions, resume: resume, stated: request.statedOptions,
+                                          presetGiven: request.model != nil, heads: request.heads, projDim: request.projDim)
+            } catch TrainingError.runLocked(let directory, let holder) {
+                // Not a failure of the run: it goes on in another process. The sweep says so itself.
+                if sweep.sweepParent == nil {
+                    FileHandle.standardError.write(Data("train: error: \(TrainingError.runLocked(directory: directory, holder: holder))\n".utf8))
+                }
+                throw ExitCode(SweepRunner.runningElsewhereStatus)
             }
-            if earlier.asksForAnotherJob {
-                try runEarlierSpelling(execution, device: selection.device)
-                return
-            }
-            let shards = try Job.locate(self.shards!)
-            let preset = try request.preset()
-            if isSweep {
-                try runSweep(plan, request: request, preset: preset, device: selection, determinism: determinism, environment: environment,
-                             shards: shards)
-                return
-            }
-            let run = plan.runs[0]
-            var runOptions = request.options(for: run, preset: preset, device: selection.device, amp: execution.amp, checkpointShape: resume,
-                                             outputDirectory: "")
-            runOptions.outputDirectory = output ?? RunRequest.defaultOutput(for: runOptions)
-            try TrainingSession.train(shards: shards, options: runOptions, resume: resume, stated: request.statedOptions,
-                                      presetGiven: request.model != nil, heads: request.heads, projDim: request.projDim)
-        } catch TrainingError.runLocked(let directory, let holder) {
-            // Not a failure of the run: it goes on in another process. The sweep says so itself.
-            if sweep.sweepParent == nil {
-                FileHandle.standardError.write(Data("train: error: \(TrainingError.runLocked(directory: directory, holder: holder))\n".utf8))
-            }
-            throw ExitCode(SweepRunner.runningElsewhereStatus)
-        } catch {
-            FileHandle.standardError.write(Data("train: error: \(error)\n".utf8))
-            throw ExitCode.failure
         }
     }
 
@@ -148,8 +147,8 @@ struct Fit: ParsableCommand {
             slotDevices = try DeviceSelection.slotDevices(parallel: parallel, in: environment)
             runDevice = "cuda"
         }
-        writeLine("device: \(device.device) (\(device.reason))" + (slotDevices.map { "; runs in parallel on CUDA_VISIBLE_DEVICES \($0.joined(separator: ", ")), one each" } ?? ""))
-        if let determinism { writeLine("deterministic: \(determinism)") }
+        let slots = slotDevices.map { "; runs in parallel on CUDA_VISIBLE_DEVICES \($0.joined(separator: ", ")), one each" }
+        FileHandle.standardOutput.write(Data(Job.describe(device, determinism: determinism, devicesNote: slots ?? "").utf8))
         let cores = ProcessInfo.processInfo.activeProcessorCount
         // The device is decided here, once, and passed to every run explicitly.
         var runner = SweepRunner(plan: plan, outputDirectory: root, executable: Self.executable, arguments: runArguments(request) + ["--device", runDevice],

@@ -16,8 +16,9 @@ enum Job {
     }
 
     /// The device decision and, when set, what --deterministic set: the lines every job says.
-    static func describe(_ selection: DeviceSelection, determinism: String?) -> String {
-        "device: \(selection.device) (\(selection.reason))\n" + (determinism.map { "deterministic: \($0)\n" } ?? "")
+    /// `devicesNote` ends the device line (a local sweep's devices of its parallel runs).
+    static func describe(_ selection: DeviceSelection, determinism: String?, devicesNote: String = "") -> String {
+        "device: \(selection.device) (\(selection.reason))\(devicesNote)\n" + (determinism.map { "deterministic: \($0)\n" } ?? "")
     }
 
     /// The device, decided once: a requested device is used or refused, never replaced.

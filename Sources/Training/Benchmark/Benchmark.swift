@@ -60,49 +60,50 @@ public struct StepBenchmark: Codable, Sendable {
         var start = DispatchTime.now().uptimeNanoseconds
         var cpuStart = processCPUSeconds()
         var waitAtStart = 0.0
-        var seconds = 0.0, cpuSeconds = 0.0, waitSeconds = 0.0
-        var operatorCalls: OperatorCalls?
-        for step in 0...total {
-            if step == warmup {
-                start = DispatchTime.now().uptimeNanoseconds
-                cpuStart = processCPUSeconds()
-                waitAtStart = loader.waitSeconds
-            }
+        /// The next batch as step `step`'s input; positions count the counted step too.
+        func input(at step: Int) throws(TrainingError) -> StepInput {
             let batch: Batch
             do { batch = try loader.next()! } catch {
                 throw .shards(path: "(benchmark data)", message: "\(error)")
             }
             let position = StepPosition(epoch: 1, step: step, stepsPerEpoch: total + 1, epochs: 1)
-            let input = StepInput(x: batch.x, labels: batch.labels, groups: groups.map { g in batch.indices.map { Int64(g[$0]) } },
-                                  draws: method.draws(x: batch.x, batch: batch.count, model: model, options: options, at: position))
-            if step == total {
-                do {
-                    operatorCalls = try Torch.countingOperatorCalls { () throws(TorchError) in
-                        _ = try method.step(model: model, input: input, objective: options.objective, lossScale: scaler?.scale)
-                    }.calls
-                } catch { throw .torch(error) }
-                break
+            return StepInput(x: batch.x, labels: batch.labels, groups: groups.map { g in batch.indices.map { Int64(g[$0]) } },
+                             draws: method.draws(x: batch.x, batch: batch.count, model: model, options: options, at: position))
+        }
+        for step in 0..<total {
+            if step == warmup {
+                start = DispatchTime.now().uptimeNanoseconds
+                cpuStart = processCPUSeconds()
+                waitAtStart = loader.waitSeconds
             }
+            let stepInput = try input(at: step)
             let losses: StepLosses
             do {
-                losses = try method.step(model: model, input: input, objective: options.objective, lossScale: scaler?.scale)
+                losses = try method.step(model: model, input: stepInput, objective: options.objective, lossScale: scaler?.scale)
             } catch { throw .torch(error) }
             scaler?.update(foundInf: losses.skipped)
             if losses.skipped && step >= warmup { skipped += 1 }
-            if step == total - 1 {
-                seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-                cpuSeconds = processCPUSeconds() - cpuStart
-                waitSeconds = loader.waitSeconds - waitAtStart
-            }
         }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let cpuSeconds = processCPUSeconds() - cpuStart
+        let waitSeconds = loader.waitSeconds - waitAtStart
+        // One step more, not timed: its libtorch operator calls.
+        let counted = try input(at: total)
+        let operatorCalls: OperatorCalls?
+        do {
+            operatorCalls = try Torch.countingOperatorCalls { () throws(TorchError) in
+                _ = try method.step(model: model, input: counted, objective: options.objective, lossScale: scaler?.scale)
+            }.calls
+        } catch { throw .torch(error) }
+        let peak = model.acceleratorPeakMemory
         return StepBenchmark(preset: options.preset, method: options.method, batchSize: options.batchSize, steps: steps,
                              warmup: warmup, threads: Torch.threads, msPerStep: seconds / Double(steps) * 1000,
                              cpuMsPerStep: cpuSeconds / Double(steps) * 1000,
                              dataWaitMsPerStep: waitSeconds / Double(steps) * 1000,
                              parameters: model.parameterCount, computeType: computeType, skippedSteps: skipped,
                              lossScale: scaler?.scale,
-                             peakAllocatedMiB: model.acceleratorPeakMemory.map { Double($0.allocated) / 1_048_576 },
-                             peakReservedMiB: model.acceleratorPeakMemory.map { Double($0.reserved) / 1_048_576 },
+                             peakAllocatedMiB: peak.map { Double($0.allocated) / 1_048_576 },
+                             peakReservedMiB: peak.map { Double($0.reserved) / 1_048_576 },
                              operatorCalls: operatorCalls)
     }
 

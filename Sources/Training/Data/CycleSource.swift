@@ -165,7 +165,7 @@ public final class ShardCycles: CycleSource, Sendable {
         cycleIDs = rows.rows.map(\.cycleID)
         patients = rows.rows.map(\.patient)
         devices = rows.rows.map(\.device)
-        self.task = labelTask.map(TaskDefinition.init)
+        self.task = labelTask
         self.rows = rows
     }
 

@@ -212,14 +212,14 @@ extension TrainingSession {
         guard let name = evaluation.task, evaluation.testLogits.count == evaluation.tests.count, !evaluation.tests.isEmpty else {
             throw .invalidOption("--predictions: the evaluation has no task test splits")
         }
-        var definition: TaskDefinition?
+        let names: [String]
         var rows: [PredictionRow] = []
         do {
             let set = try FeatureSet(directory: shards)
-            guard let task = set.index.tasks?.first(where: { $0.name == name }) else {
+            guard let task = set.index.task(named: name) else {
                 throw TrainingError.shards(path: shards, message: "has no task \(name)")
             }
-            definition = TaskDefinition(task)
+            names = task.classes
             let classes = task.classes.count
             for (test, logits) in zip(evaluation.tests, evaluation.testLogits) {
                 // The rows `ShardCycles(directory:split:task:)` evaluated, in its order.
@@ -232,7 +232,7 @@ extension TrainingSession {
         } catch let error as TrainingError {
             throw error
         } catch { throw .shards(path: shards, message: "\(error)") }
-        let writer = try PredictionWriter(path: path, format: path.hasSuffix(".json") ? .json : .csv, names: definition?.classes ?? [], splitColumn: true)
+        let writer = try PredictionWriter(path: path, format: path.hasSuffix(".json") ? .json : .csv, names: names, splitColumn: true)
         writer.metadata = ["task": name]
         writer.append(rows)
         try writer.finish()

@@ -198,15 +198,19 @@ public enum ResultsReport {
             "|---|---|---|---|---|---|---|---|---|",
         ]
         for row in table.rows {
-            let perSeed = zip(row.seeds, row.best.score.values).map { String(format: "s%llu: %.2f", $0.0, $0.1) }.joined(separator: ", ")
             let paper = row.paper.map { String(format: "%@: %.2f / %.2f / %.2f", $0.name, $0.specificity, $0.sensitivity, $0.score) } ?? ""
-            lines.append("| \(row.method.rawValue) | \(row.testFold.map { "fold \($0)" } ?? "official") | \(row.n) | \(row.best.specificity.formatted) | \(row.best.sensitivity.formatted) | \(row.best.score.formatted) | \(row.best.score2.formatted) | \(perSeed) | \(paper) |")
+            lines.append("| \(row.method.rawValue) | \(row.testFold.map { "fold \($0)" } ?? "official") | \(row.n) | \(row.best.specificity.formatted) | \(row.best.sensitivity.formatted) | \(row.best.score.formatted) | \(row.best.score2.formatted) | \(perSeedScores(row.seeds, row.best.score)) | \(paper) |")
         }
         lines += ["", "Last epoch:", "", "| method | test | n | Sp | Se | Score |", "|---|---|---|---|---|---|"]
         for row in table.rows {
             lines.append("| \(row.method.rawValue) | \(row.testFold.map { "fold \($0)" } ?? "official") | \(row.n) | \(row.last.specificity.formatted) | \(row.last.sensitivity.formatted) | \(row.last.score.formatted) |")
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// A row's per-seed scores: "s1: 80.00, s2: 79.50".
+    static func perSeedScores(_ seeds: [UInt64], _ score: SampleStatistic) -> String {
+        zip(seeds, score.values).map { String(format: "s%llu: %.2f", $0.0, $0.1) }.joined(separator: ", ")
     }
 
     /// A label task's table (SPRSound): per method and test split the challenge's SE, SP, AS,
@@ -227,11 +231,9 @@ public enum ResultsReport {
             for row in table.rows {
                 let m = pick(row)
                 for t in m.tests ?? [] {
-                    let seeds = zip(row.seeds, t.score.values).map { String(format: "s%llu: %.2f", $0.0, $0.1) }.joined(separator: ", ")
-                    lines.append("| \(row.method.rawValue) | \(t.split) | \(row.n) | \(t.sensitivity.formatted) | \(t.specificity.formatted) | \(t.averageScore.formatted) | \(t.harmonicScore.formatted) | \(t.score.formatted) |" + (perSeed ? " \(seeds) |" : ""))
+                    lines.append("| \(row.method.rawValue) | \(t.split) | \(row.n) | \(t.sensitivity.formatted) | \(t.specificity.formatted) | \(t.averageScore.formatted) | \(t.harmonicScore.formatted) | \(t.score.formatted) |" + (perSeed ? " \(perSeedScores(row.seeds, t.score)) |" : ""))
                 }
-                let seeds = zip(row.seeds, m.score.values).map { String(format: "s%llu: %.2f", $0.0, $0.1) }.joined(separator: ", ")
-                lines.append("| \(row.method.rawValue) | selection mean | \(row.n) | \(m.sensitivity.formatted) | \(m.specificity.formatted) |  |  | \(m.score.formatted) |" + (perSeed ? " \(seeds) |" : ""))
+                lines.append("| \(row.method.rawValue) | selection mean | \(row.n) | \(m.sensitivity.formatted) | \(m.specificity.formatted) |  |  | \(m.score.formatted) |" + (perSeed ? " \(perSeedScores(row.seeds, m.score)) |" : ""))
             }
         }
         section("Best epoch:", \.best, perSeed: true)

@@ -6,8 +6,6 @@ import FeatureStore
 public typealias TaskDefinition = FeatureSetIndex.LabelTask
 
 extension TaskDefinition {
-    public init(_ task: FeatureSetIndex.LabelTask) { self = task }
-
     /// The first class index that counts as adventitious (toward SE): 1 for event tasks (every
     /// non-Normal class); for record tasks 2, so that Poor Quality (index 1 in 2-1 and 2-2) counts
     /// in neither SE nor SP. Found by name ("Poor Quality" right after Normal), so a record task

@@ -201,23 +201,18 @@ public enum TrainingSession {
             throw .checkpoint(path: checkpoint, message: "no such checkpoint")
         }
         let file = try LoadedCheckpoint(path: checkpoint)
-        if file.meta != nil, let task = try CheckpointMeta.read(file).options.task {
-            return try evaluateTask(task, file: file, checkpoint: checkpoint, shards: shards, device: device, report: report)
+        let meta = try file.meta != nil ? CheckpointMeta.read(file) : nil
+        if let meta, let task = meta.options.task {
+            return try evaluateTask(task, meta: meta, file: file, checkpoint: checkpoint, shards: shards, device: device, report: report)
         }
         let data = try ShardCycles(directory: shards, split: split)
         let m: ModelConfig
         var evalBatchSize = 32, epoch = file.epoch
-        if file.meta != nil {
-            let meta = try CheckpointMeta.read(file)
+        if let meta {
             m = meta.options.model
             evalBatchSize = meta.options.evalBatchSize
             epoch = meta.epoch
-            guard data.frames == m.inputFrames && data.bins == m.inputBins else {
-                throw .inputShape("\(shards) holds \(data.frames) x \(data.bins) spectrograms, the checkpoint's model expects \(m.inputFrames) x \(m.inputBins)")
-            }
-            if let id = meta.options.featureSetID, id != data.index.id {
-                throw .checkpoint(path: checkpoint, message: "was trained on feature set \(meta.options.featureSet ?? "?") (\(id)), \(shards) holds \(data.index.featureSet) (\(data.index.id))")
-            }
+            try checkShards(data, match: meta, checkpoint: checkpoint, shards: shards)
         } else {
             let architecture = try file.architecture()
             guard let classes = architecture.numClasses else {
@@ -226,9 +221,7 @@ public enum TrainingSession {
             m = try architecture.modelConfig(frames: data.frames, bins: data.bins, heads: heads, numClasses: classes)
             report("\(file.layout.rawValue): D \(m.embedDim), \(m.depth) blocks, \(m.heads) heads, strides \(m.fstride)/\(m.tstride), \(classes) classes")
         }
-        let model: ASTModel
-        do { model = try ASTModel(config: m, device: device) } catch { throw .torch(error) }
-        if let skipped = try file.load(into: model, policy: .evaluate).skippedSummary { report("\(checkpoint): \(skipped)") }
+        let model = try evaluationModel(m, from: file, checkpoint: checkpoint, device: device, report: report)
         let result = try Training.evaluate(model: model, source: data, classes: m.numClasses, batchSize: evalBatchSize)
         let s = result.score, s2 = result.twoClass
         report("\(checkpoint) (epoch \(epoch.map(String.init) ?? "?")) on \(data.count) \(split) cycles of \(data.index.featureSet):")
@@ -236,6 +229,28 @@ public enum TrainingSession {
         report(String(format: "2-class: Sp %.2f  Se %.2f  Score %.2f", s2.specificity, s2.sensitivity, s2.score))
         report("confusion matrix (rows: true, columns: predicted):\n" + formatConfusion(result.confusion.matrix))
         return result
+    }
+
+    /// `--eval`'s checks that `data` is what the checkpoint of `meta` was trained on: its input
+    /// shape, then its feature set.
+    static func checkShards(_ data: ShardCycles, match meta: CheckpointMeta, checkpoint: String, shards: String) throws(TrainingError) {
+        let m = meta.options.model
+        guard data.frames == m.inputFrames && data.bins == m.inputBins else {
+            throw .inputShape("\(shards) holds \(data.frames) x \(data.bins) spectrograms, the checkpoint's model expects \(m.inputFrames) x \(m.inputBins)")
+        }
+        if let id = meta.options.featureSetID, id != data.index.id {
+            throw .checkpoint(path: checkpoint, message: "was trained on feature set \(meta.options.featureSet ?? "?") (\(id)), \(shards) holds \(data.index.featureSet) (\(data.index.id))")
+        }
+    }
+
+    /// `--eval`'s model: built from `m` and loaded from `file` as an evaluation, reporting what
+    /// the load skipped.
+    static func evaluationModel(_ m: ModelConfig, from file: LoadedCheckpoint, checkpoint: String, device: String,
+                                report: (String) -> Void) throws(TrainingError) -> ASTModel {
+        let model: ASTModel
+        do { model = try ASTModel(config: m, device: device) } catch { throw .torch(error) }
+        if let skipped = try file.load(into: model, policy: .evaluate).skippedSummary { report("\(checkpoint): \(skipped)") }
+        return model
     }
 }
 

@@ -66,24 +66,16 @@ extension Trainer {
 extension TrainingSession {
     /// `--eval` of a label task's checkpoint: every test split of `shards` with rows of the task,
     /// each under the challenge's metric, and the selection mean.
-    static func evaluateTask(_ task: String, file: LoadedCheckpoint, checkpoint: String, shards: String, device: String,
-                             report: @escaping (String) -> Void) throws(TrainingError) -> Evaluation {
-        let meta = try CheckpointMeta.read(file)
+    static func evaluateTask(_ task: String, meta: CheckpointMeta, file: LoadedCheckpoint, checkpoint: String, shards: String,
+                             device: String, report: @escaping (String) -> Void) throws(TrainingError) -> Evaluation {
         let m = meta.options.model
         let tests = try taskTests(shards: shards, task: task, report: report)
         let first = tests[0].cycles
         guard let definition = first.task, definition.classes.count == m.numClasses else {
             throw .checkpoint(path: checkpoint, message: "is a --task \(task) model with \(m.numClasses) classes; \(shards)'s task \(task) has \(first.task?.classes.count ?? 0)")
         }
-        guard first.frames == m.inputFrames && first.bins == m.inputBins else {
-            throw .inputShape("\(shards) holds \(first.frames) x \(first.bins) spectrograms, the checkpoint's model expects \(m.inputFrames) x \(m.inputBins)")
-        }
-        if let id = meta.options.featureSetID, id != first.index.id {
-            throw .checkpoint(path: checkpoint, message: "was trained on feature set \(meta.options.featureSet ?? "?") (\(id)), \(shards) holds \(first.index.featureSet) (\(first.index.id))")
-        }
-        let model: ASTModel
-        do { model = try ASTModel(config: m, device: device) } catch { throw .torch(error) }
-        if let skipped = try file.load(into: model, policy: .evaluate).skippedSummary { report("\(checkpoint): \(skipped)") }
+        try checkShards(first, match: meta, checkpoint: checkpoint, shards: shards)
+        let model = try evaluationModel(m, from: file, checkpoint: checkpoint, device: device, report: report)
         report("\(checkpoint) (epoch \(meta.epoch)), task \(task), on \(first.index.featureSet):")
         var result: Evaluation?
         var splits: [SplitEvaluation] = [], logits: [[Float]] = []

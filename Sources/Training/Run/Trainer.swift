@@ -210,41 +210,44 @@ public final class Trainer {
             }
             let trainSeconds = Date().timeIntervalSince(t0)
             let t1 = Date()
-            let record: EpochRecord
+            let evalSeconds: Double
+            let metrics: (sp: Double, se: Double, score: Double, sp2: Double, se2: Double, score2: Double)
+            let isBest: Bool, confusion: [[Int]], tests: [SplitEvaluation]?
             if let task {
-                let tests = try evaluateTaskTests(task, classes: classes)
-                let evalSeconds = Date().timeIntervalSince(t1)
-                let selection = TaskSelection.mean(tests, \.score)
-                record = EpochRecord(
-                    epoch: epoch, learningRate: lr, trainLoss: sums.loss / Double(max(finiteSteps, 1)),
-                    trainCELoss: sums.ce / Double(max(finiteSteps, 1)), trainConLoss: sums.con / Double(max(finiteSteps, 1)),
-                    steps: steps, specificity: TaskSelection.mean(tests, \.specificity), sensitivity: TaskSelection.mean(tests, \.sensitivity),
-                    score: selection, specificity2: TaskSelection.mean(tests, \.specificity),
-                    sensitivity2: TaskSelection.mean(tests, \.sensitivity2), score2: TaskSelection.mean(tests, \.score2),
-                    best: best.offer(epoch: epoch, taskScore: selection),
-                    trainSeconds: trainSeconds, evalSeconds: evalSeconds,
-                    dataWaitFraction: trainSeconds > 0 ? loader.waitSeconds / trainSeconds : 0,
-                    confusion: TaskSelection.pooledConfusion(tests), posEmbed: posEmbedUsed, tests: tests)
-                report(taskEpochLine(record))
+                let splits = try evaluateTaskTests(task, classes: classes)
+                evalSeconds = Date().timeIntervalSince(t1)
+                // The 2-class view's SP is the task's own (`SplitEvaluation`): one mean for both.
+                let sp = TaskSelection.mean(splits, \.specificity), selection = TaskSelection.mean(splits, \.score)
+                metrics = (sp, TaskSelection.mean(splits, \.sensitivity), selection,
+                           sp, TaskSelection.mean(splits, \.sensitivity2), TaskSelection.mean(splits, \.score2))
+                isBest = best.offer(epoch: epoch, taskScore: selection)
+                confusion = TaskSelection.pooledConfusion(splits)
+                tests = splits
             } else {
                 let evaluation = try evaluate(model: model, source: test, classes: classes, batchSize: options.evalBatchSize)
-                let evalSeconds = Date().timeIntervalSince(t1)
-                let isBest = best.offer(epoch: epoch, score: evaluation.score)
+                evalSeconds = Date().timeIntervalSince(t1)
+                isBest = best.offer(epoch: epoch, score: evaluation.score)
                 let s = evaluation.score, s2 = evaluation.twoClass
-                record = EpochRecord(
-                    epoch: epoch, learningRate: lr, trainLoss: sums.loss / Double(max(finiteSteps, 1)),
-                    trainCELoss: sums.ce / Double(max(finiteSteps, 1)), trainConLoss: sums.con / Double(max(finiteSteps, 1)),
-                    steps: steps, specificity: s.specificity, sensitivity: s.sensitivity, score: s.score,
-                    specificity2: s2.specificity, sensitivity2: s2.sensitivity, score2: s2.score, best: isBest,
-                    trainSeconds: trainSeconds, evalSeconds: evalSeconds,
-                    dataWaitFraction: trainSeconds > 0 ? loader.waitSeconds / trainSeconds : 0,
-                    confusion: evaluation.confusion.matrix, posEmbed: posEmbedUsed)
+                metrics = (s.specificity, s.sensitivity, s.score, s2.specificity, s2.sensitivity, s2.score)
+                confusion = evaluation.confusion.matrix
+                tests = nil
+            }
+            let record = EpochRecord(
+                epoch: epoch, learningRate: lr, trainLoss: sums.loss / Double(max(finiteSteps, 1)),
+                trainCELoss: sums.ce / Double(max(finiteSteps, 1)), trainConLoss: sums.con / Double(max(finiteSteps, 1)),
+                steps: steps, specificity: metrics.sp, sensitivity: metrics.se, score: metrics.score,
+                specificity2: metrics.sp2, sensitivity2: metrics.se2, score2: metrics.score2, best: isBest,
+                trainSeconds: trainSeconds, evalSeconds: evalSeconds,
+                dataWaitFraction: trainSeconds > 0 ? loader.waitSeconds / trainSeconds : 0,
+                confusion: confusion, posEmbed: posEmbedUsed, tests: tests)
+            if task != nil {
+                report(taskEpochLine(record))
+            } else {
                 report(String(format: "epoch %3d/%d  lr %.2e  loss %.4f  Sp %.2f  Se %.2f  Score %.2f  (2-class Sp %.2f Se %.2f Score %.2f)%@  %.1fs train, %.1fs eval, data wait %.1f%%",
-                              epoch, options.epochs, lr, record.trainLoss, s.specificity, s.sensitivity, s.score,
-                              s2.specificity, s2.sensitivity, s2.score, isBest ? "  *best*" : "", trainSeconds, evalSeconds,
+                              epoch, options.epochs, lr, record.trainLoss, metrics.sp, metrics.se, metrics.score,
+                              metrics.sp2, metrics.se2, metrics.score2, isBest ? "  *best*" : "", trainSeconds, evalSeconds,
                               record.dataWaitFraction * 100))
             }
-            let isBest = record.best
             history.append(record)
             try appendLog(record)
             do { try TrainingCurves.write(history, to: options.outputDirectory) } catch {
